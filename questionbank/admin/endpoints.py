@@ -1,0 +1,101 @@
+from django import forms
+from django.contrib import admin
+
+from questionbank.models import ModelEndpoint
+from questionbank.services.endpoints import endpoint_create, endpoint_update
+
+_FIELDS = ("name", "protocol", "base_url", "api_name", "model_name", "layout_override",
+           "username", "password", "api_key", "connect_timeout", "read_timeout", "deadline",
+           "max_concurrency", "stream", "enabled")
+
+
+class ModelEndpointForm(forms.ModelForm):
+    """Secrets are write-only: never rendered back; blank keeps the stored value."""
+
+    password = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Gradio login password. Leave blank to keep the stored one.",
+    )
+    api_key = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Bearer key for OpenAI-compatible servers. Leave blank to keep the stored one.",
+    )
+    clear_secrets = forms.BooleanField(
+        required=False, help_text="Remove the stored password and API key."
+    )
+
+    class Meta:
+        model = ModelEndpoint
+        fields = _FIELDS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The bound instance holds the secrets; make sure no widget can echo them.
+        self.initial.pop("password", None)
+        self.initial.pop("api_key", None)
+        if self.instance.pk:
+            for name in ModelEndpoint.SECRET_FIELDS:
+                stored = bool(getattr(self.instance, name))
+                self.fields[name].help_text += " (one is stored)" if stored else " (none stored)"
+
+    def _post_clean(self):
+        # Keep stored secrets on the instance when the field was left blank.
+        stored = {name: getattr(self.instance, name) for name in ModelEndpoint.SECRET_FIELDS}
+        super()._post_clean()
+        for name, value in stored.items():
+            if not self.cleaned_data.get(name):
+                setattr(self.instance, name, value)
+
+
+@admin.register(ModelEndpoint)
+class ModelEndpointAdmin(admin.ModelAdmin):
+    form = ModelEndpointForm
+    list_display = ("name", "protocol", "base_url", "max_concurrency", "enabled", "health",
+                    "server_version", "breaker")
+    list_filter = ("protocol", "enabled", "is_standin")
+    search_fields = ("name", "base_url")
+    readonly_fields = ("is_standin", "server_version", "api_name_discovered", "parameter_layout",
+                       "discovered_at", "consecutive_failures", "paused_until", "last_error",
+                       "last_checked_at", "last_check_ok", "last_check_latency_ms")
+    fieldsets = (
+        (None, {"fields": ("name", "protocol", "base_url", "enabled", "is_standin")}),
+        ("Credentials (write-only)", {"fields": ("username", "password", "api_key",
+                                                 "clear_secrets")}),
+        ("Calls", {"fields": ("max_concurrency", "stream", "connect_timeout", "read_timeout",
+                              "deadline")}),
+        ("Server interface", {"fields": ("api_name", "model_name", "layout_override",
+                                         "api_name_discovered", "parameter_layout",
+                                         "server_version", "discovered_at")}),
+        ("Health", {"fields": ("last_checked_at", "last_check_ok", "last_check_latency_ms",
+                               "consecutive_failures", "paused_until", "last_error")}),
+    )
+
+    @admin.display(description="Discovered endpoint")
+    def api_name_discovered(self, obj):
+        return obj.api_name or "not discovered yet"
+
+    @admin.display(description="Health")
+    def health(self, obj):
+        if obj.last_check_ok is None:
+            return "not checked"
+        return "reachable" if obj.last_check_ok else "unreachable"
+
+    @admin.display(description="Breaker")
+    def breaker(self, obj):
+        return obj.pause_message() or "closed"
+
+    def save_model(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in _FIELDS if name in form.cleaned_data}
+        if change:
+            original = ModelEndpoint.objects.get(pk=obj.pk)
+            saved = endpoint_update(
+                endpoint=original, clear_secrets=form.cleaned_data.get("clear_secrets", False),
+                **fields,
+            )
+            obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
+        else:
+            saved = endpoint_create(**fields)
+            obj.pk = saved.pk
+            obj.created_at = saved.created_at

@@ -1,0 +1,79 @@
+from django.contrib import admin
+from django.db.models import Count
+from django.utils.html import format_html
+
+from questionbank.models import Problem, Tag
+from questionbank.services.problems import problem_create, problem_update, problems_set_status
+
+_FIELDS = ("title", "kind", "statement", "reference_answer", "test_cases", "difficulty",
+           "source", "language", "status", "external_id")
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "problem_count")
+    search_fields = ("name",)
+    prepopulated_fields = {"slug": ("name",)}
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(n_problems=Count("problems"))
+
+    @admin.display(description="Problems", ordering="n_problems")
+    def problem_count(self, obj):
+        return obj.n_problems
+
+
+@admin.register(Problem)
+class ProblemAdmin(admin.ModelAdmin):
+    list_display = ("title", "kind", "difficulty", "status", "version", "tag_list", "updated_at")
+    list_filter = ("kind", "status", "difficulty", "tags", "language")
+    search_fields = ("title", "statement", "source", "external_id")
+    filter_horizontal = ("tags",)
+    readonly_fields = ("version", "created_by", "created_at", "updated_at", "statement_preview")
+    list_select_related = ("created_by",)
+    actions = ("mark_ready", "mark_draft", "mark_archived")
+    list_per_page = 50
+    show_full_result_count = False
+    fieldsets = (
+        (None, {"fields": ("title", "kind", "status", "difficulty", "tags")}),
+        ("Statement", {"fields": ("statement", "statement_preview", "reference_answer",
+                                  "test_cases")}),
+        ("Origin", {"fields": ("source", "language", "external_id", "version", "created_by",
+                               "created_at", "updated_at")}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("tags")
+
+    @admin.display(description="Tags")
+    def tag_list(self, obj):
+        return ", ".join(t.name for t in obj.tags.all())
+
+    @admin.display(description="Rendered statement")
+    def statement_preview(self, obj):
+        if not obj.pk:
+            return "Shown after the first save."
+        return format_html('<div class="qb-rendered">{}</div>', obj.statement_html)
+
+    def save_model(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in _FIELDS if name in form.cleaned_data}
+        if change:
+            problem_update(problem=obj, **fields)
+        else:
+            problem_create(instance=obj, created_by=request.user, **fields)
+
+    def _set_status(self, request, queryset, status):
+        n = problems_set_status(problems=queryset, status=status)
+        self.message_user(request, f"{n} problem(s) marked {Problem.Status(status).label.lower()}.")
+
+    @admin.action(description="Mark selected problems ready", permissions=["change"])
+    def mark_ready(self, request, queryset):
+        self._set_status(request, queryset, Problem.Status.READY)
+
+    @admin.action(description="Mark selected problems draft", permissions=["change"])
+    def mark_draft(self, request, queryset):
+        self._set_status(request, queryset, Problem.Status.DRAFT)
+
+    @admin.action(description="Archive selected problems", permissions=["change"])
+    def mark_archived(self, request, queryset):
+        self._set_status(request, queryset, Problem.Status.ARCHIVED)

@@ -1,0 +1,15 @@
+"""The question bank's models, one module per domain."""
+
+from .calllogs import CallLog as CallLog
+from .calllogs import CallLogChainHead as CallLogChainHead
+from .calllogs import CallLogCheckpoint as CallLogCheckpoint
+from .endpoints import ModelEndpoint as ModelEndpoint
+from .jobs import GenerationBatch as GenerationBatch
+from .jobs import GenerationJob as GenerationJob
+from .problems import Problem as Problem
+from .problems import Tag as Tag
+from .solutions import IllegalTransition as IllegalTransition
+from .solutions import Solution as Solution
+from .solutions import SolutionRevision as SolutionRevision
+from .solutions import SolutionTransition as SolutionTransition
+from .templates import PromptTemplate as PromptTemplate

@@ -1,0 +1,135 @@
+"""The append-only, hash-chained log of every call made to a model server."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+
+class CallLog(models.Model):
+    """One attempt at calling a model server, whatever its outcome.
+
+    Rows are written once by ``services.calllogs.calllog_record`` and never updated.
+    ``row_hash`` covers the row's content and ``prev_hash``, the previous row's hash, so
+    an edited or deleted row breaks the chain (``manage.py verify_call_log``).
+    """
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "Success"
+        ERROR = "error", "Error"
+
+    created_at = models.DateTimeField(db_index=True)
+    endpoint = models.ForeignKey(
+        "questionbank.ModelEndpoint",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="call_logs",
+    )
+    endpoint_name = models.CharField(max_length=100)
+    protocol = models.CharField(max_length=20)
+    method = models.CharField(max_length=10, default="POST")
+    url = models.CharField(max_length=1000)
+    route = models.CharField(max_length=30, blank=True)
+    server_version = models.CharField(max_length=50, blank=True)
+    request_headers = models.JSONField(default=dict, blank=True)
+    request_body = models.TextField(blank=True, help_text="As sent, with secrets redacted.")
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True, help_text="Capped; see response_size.")
+    response_size = models.PositiveBigIntegerField(default=0)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, db_index=True)
+    error_class = models.CharField(max_length=60, blank=True, db_index=True)
+    error_message = models.TextField(blank=True)
+    retryable = models.BooleanField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    sanitize_report = models.JSONField(default=dict, blank=True)
+    job = models.ForeignKey(
+        "questionbank.GenerationJob",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="call_logs",
+    )
+    batch = models.ForeignKey(
+        "questionbank.GenerationBatch",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="call_logs",
+    )
+    problem = models.ForeignKey(
+        "questionbank.Problem",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="call_logs",
+    )
+    problem_version = models.PositiveIntegerField(null=True, blank=True)
+    template = models.ForeignKey(
+        "questionbank.PromptTemplate",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="call_logs",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="call_logs",
+    )
+    prev_hash = models.CharField(max_length=64)
+    row_hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-id"]
+        permissions = [("audit_calllog", "Can audit model call logs")]
+        indexes = [
+            models.Index(fields=["endpoint", "-id"], name="calllog_endpoint"),
+            models.Index(fields=["outcome", "-id"], name="calllog_outcome"),
+            models.Index(fields=["template", "-id"], name="calllog_template"),
+            models.Index(fields=["batch", "-id"], name="calllog_batch"),
+            models.Index(fields=["user", "-id"], name="calllog_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Call {self.pk} to {self.endpoint_name} ({self.outcome})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:questionbank_calllog_change", args=[self.pk])
+
+
+class CallLogChainHead(models.Model):
+    """A single row holding the newest hash; writers lock it to extend the chain in order."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    last_id = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = "call-log chain head"
+
+    def __str__(self) -> str:
+        return f"chain head at {self.last_id}"
+
+
+class CallLogCheckpoint(models.Model):
+    """Written by a purge: the hash of the last removed row, so the chain still verifies."""
+
+    purged_through_id = models.BigIntegerField()
+    last_hash = models.CharField(max_length=64)
+    rows_purged = models.PositiveBigIntegerField()
+    older_than = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-purged_through_id"]
+
+    def __str__(self) -> str:
+        return f"purged through {self.purged_through_id}"

@@ -1,0 +1,121 @@
+"""Model servers: a Gradio WEBUI or an OpenAI-compatible server."""
+
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+
+class ModelEndpointQuerySet(models.QuerySet):
+    def enabled(self):
+        return self.filter(enabled=True)
+
+
+class ModelEndpoint(models.Model):
+    """Where the model runs and how to talk to it.
+
+    ``password`` and ``api_key`` are write-only: forms and the admin never render them
+    back, ``__repr__`` hides them, and the call log stores requests with them redacted.
+    """
+
+    class Protocol(models.TextChoices):
+        GRADIO = "gradio", "Gradio WEBUI"
+        OPENAI = "openai", "OpenAI-compatible (vLLM, SGLang, llama.cpp, Ollama)"
+
+    name = models.CharField(max_length=100, unique=True)
+    protocol = models.CharField(max_length=20, choices=Protocol.choices, default=Protocol.GRADIO)
+    base_url = models.URLField(
+        max_length=500, help_text="e.g. http://gpu-box:7860 (Gradio) or http://gpu-box:8000 (vLLM)."
+    )
+    api_name = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Gradio endpoint such as /predict. Leave empty to discover it.",
+    )
+    model_name = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="OpenAI-compatible servers: the model id. Leave empty for the first one served.",
+    )
+    parameter_layout = models.JSONField(
+        default=dict, blank=True, editable=False,
+        help_text="Discovered: our fields mapped to the server's parameters.",
+    )
+    layout_override = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Overrides discovery, e.g. {"user_input": "question", "system_prompt": 0}.',
+    )
+    server_version = models.CharField(max_length=50, blank=True, editable=False)
+    discovered_at = models.DateTimeField(null=True, blank=True, editable=False)
+    username = models.CharField(max_length=150, blank=True, help_text="Gradio login, if any.")
+    password = models.CharField(max_length=500, blank=True)
+    api_key = models.CharField(max_length=500, blank=True)
+    connect_timeout = models.FloatField(
+        default=10.0,
+        validators=[MinValueValidator(0.5), MaxValueValidator(300)],
+        help_text="Seconds to wait for the server to accept a connection.",
+    )
+    read_timeout = models.FloatField(
+        default=15 * 60.0,
+        validators=[MinValueValidator(1), MaxValueValidator(6 * 3600)],
+        help_text="Seconds of silence from the server before giving up (default 15 minutes: "
+        "a long answer without streaming sends nothing until it is done).",
+    )
+    deadline = models.FloatField(
+        default=60 * 60.0,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 3600)],
+        help_text="Seconds one call may take in all (default 1 hour).",
+    )
+    max_concurrency = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(256)],
+        help_text="Calls in flight at once: 1 for a Gradio WEBUI, 16-64 for vLLM or SGLang.",
+    )
+    stream = models.BooleanField(
+        default=True, help_text="Use streaming when the server offers it (shows partial text)."
+    )
+    enabled = models.BooleanField(default=True)
+    is_standin = models.BooleanField(
+        default=False, editable=False,
+        help_text="The stand-in WEBUI shipped for trying the app: its answers are not the model's.",
+    )
+    # Circuit breaker, shared by every worker through the database.
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    paused_until = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(blank=True, editable=False)
+    # Last health check.
+    last_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_check_ok = models.BooleanField(null=True, editable=False)
+    last_check_latency_ms = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ModelEndpointQuerySet.as_manager()
+
+    SECRET_FIELDS = ("password", "api_key")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"<ModelEndpoint {self.pk}: {self.name} {self.protocol} {self.base_url}>"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:questionbank_modelendpoint_change", args=[self.pk])
+
+    @property
+    def is_paused(self) -> bool:
+        return self.paused_until is not None and self.paused_until > timezone.now()
+
+    def pause_message(self) -> str:
+        """'paused: 3 failures, retrying at 14:05', or '' when the endpoint is not paused."""
+        if not self.is_paused:
+            return ""
+        at = timezone.localtime(self.paused_until).strftime("%H:%M")
+        return f"paused: {self.consecutive_failures} failures, retrying at {at}"

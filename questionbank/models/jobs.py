@@ -1,0 +1,121 @@
+"""Generation batches and jobs. The job table, not the task queue, is the source of truth."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+
+class GenerationBatch(models.Model):
+    """Problems x one template x endpoints x samples, started together by one person."""
+
+    name = models.CharField(max_length=200, blank=True)
+    template = models.ForeignKey(
+        "questionbank.PromptTemplate", on_delete=models.PROTECT, related_name="batches"
+    )
+    endpoints = models.ManyToManyField("questionbank.ModelEndpoint", related_name="batches")
+    samples = models.PositiveSmallIntegerField(default=1)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="batches",
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "generation batches"
+
+    def __str__(self) -> str:
+        return self.name or f"Batch {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("teacher:batch-detail", args=[self.pk])
+
+
+class GenerationJob(models.Model):
+    """One call's worth of work: one problem, one sample, through one template."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+    batch = models.ForeignKey(GenerationBatch, on_delete=models.CASCADE, related_name="jobs")
+    problem = models.ForeignKey(
+        "questionbank.Problem", on_delete=models.CASCADE, related_name="jobs"
+    )
+    template = models.ForeignKey(
+        "questionbank.PromptTemplate", on_delete=models.PROTECT, related_name="jobs"
+    )
+    sample_index = models.PositiveSmallIntegerField(default=0)
+    problem_version = models.PositiveIntegerField()
+    endpoint = models.ForeignKey(
+        "questionbank.ModelEndpoint",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
+        help_text="The endpoint of the current or last attempt.",
+    )
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField(default=5)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    claimed_by = models.CharField(max_length=100, blank=True)
+    last_error = models.TextField(blank=True)
+    error_class = models.CharField(max_length=60, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    partial_text = models.TextField(blank=True)
+    partial_updated_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="generation_jobs",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["batch_id", "id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["endpoint", "status"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["batch", "problem", "sample_index"], name="job_unique_sample"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Job {self.pk}: {self.problem_id} #{self.sample_index + 1} ({self.status})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("teacher:batch-detail", args=[self.batch_id]) + f"#job-{self.pk}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED

@@ -1,0 +1,134 @@
+"""Problems and their tags."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.text import slugify
+
+
+class Tag(models.Model):
+    """A flat label. Flat, not a tree: teachers filter by several tags at once, and
+    Moodle's category paths import as one tag per path ("Algebra/Quadratics")."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = unique_tag_slug(self.name)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("browse:tag", args=[self.slug])
+
+
+def unique_tag_slug(name: str) -> str:
+    base = slugify(name.replace("/", "-"))[:100] or "tag"
+    slug, n = base, 2
+    while Tag.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+class ProblemQuerySet(models.QuerySet):
+    def ready(self):
+        return self.filter(status=Problem.Status.READY)
+
+    def published(self):
+        """Problems a student may see: those with at least one published solution."""
+        from .solutions import Solution
+
+        return self.filter(
+            models.Exists(
+                Solution.objects.filter(
+                    problem=models.OuterRef("pk"), status=Solution.Status.PUBLISHED
+                )
+            )
+        ).exclude(status=Problem.Status.ARCHIVED)
+
+
+class Problem(models.Model):
+    class Kind(models.TextChoices):
+        MATHS = "maths", "Maths"
+        PROGRAMMING = "programming", "Programming"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        READY = "ready", "Ready"
+        ARCHIVED = "archived", "Archived"
+
+    class Difficulty(models.IntegerChoices):
+        INTRODUCTORY = 1, "Introductory"
+        EASY = 2, "Easy"
+        MEDIUM = 3, "Medium"
+        HARD = 4, "Hard"
+        OLYMPIAD = 5, "Olympiad"
+
+    title = models.CharField(max_length=300)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.MATHS)
+    statement = models.TextField(help_text="Markdown; maths in $...$ or $$...$$.")
+    statement_html = models.TextField(blank=True, editable=False)
+    reference_answer = models.TextField(
+        blank=True, help_text="The expected final answer, e.g. 42 or \\frac{1}{2}."
+    )
+    test_cases = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Programming problems: a list of {"input": ..., "output": ...}.',
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="problems")
+    difficulty = models.PositiveSmallIntegerField(
+        choices=Difficulty.choices, default=Difficulty.MEDIUM
+    )
+    source = models.CharField(max_length=200, blank=True)
+    language = models.CharField(max_length=16, default="en", help_text="ISO code, e.g. en.")
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    version = models.PositiveIntegerField(default=1, editable=False)
+    external_id = models.CharField(max_length=200, blank=True, db_index=True)
+    content_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="problems_created",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProblemQuerySet.as_manager()
+
+    # Fields whose change makes earlier generated solutions stale.
+    VERSIONED_FIELDS = ("statement", "reference_answer")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["kind", "status"]),
+            models.Index(fields=["difficulty"]),
+            models.Index(fields=["-created_at", "-id"], name="problem_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("teacher:problem-detail", args=[self.pk])
+
+    def compute_content_hash(self) -> str:
+        """A fingerprint of what the problem asks, used to skip duplicates on import."""
+        text = "\x1f".join([self.kind, self.title.strip(), self.statement.strip()])
+        return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,113 @@
+"""Prompt templates, versioned: a used template is never changed in place."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+
+
+class PromptTemplateQuerySet(models.QuerySet):
+    def current(self):
+        return self.filter(is_current=True)
+
+
+class PromptTemplate(models.Model):
+    """One version of a prompt template.
+
+    All versions of one template share ``lineage``; exactly one is current. Editing a
+    version that generation jobs have used creates the next version (services.templates),
+    so every solution can point at the exact prompt that produced it.
+    """
+
+    class Kind(models.TextChoices):
+        ANY = "any", "Any problem"
+        MATHS = "maths", "Maths"
+        PROGRAMMING = "programming", "Programming"
+
+    lineage = models.UUIDField(default=uuid.uuid4, editable=False, db_index=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    is_current = models.BooleanField(default=True, editable=False)
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.ANY)
+    description = models.TextField(blank=True)
+    system_prompt = models.TextField(
+        blank=True,
+        help_text="Leave empty to send none, as VibeThinker's model card does.",
+    )
+    user_prompt = models.TextField(
+        help_text="Placeholders in braces, e.g. {title} and {statement}.",
+    )
+    temperature = models.FloatField(
+        default=0.6,
+        validators=[MinValueValidator(0.0), MaxValueValidator(2.0)],
+        help_text="0.6 for code, 1.0 for maths (the model card's advice).",
+    )
+    top_p = models.FloatField(
+        default=0.95, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    max_new_tokens = models.PositiveIntegerField(
+        default=16384,
+        validators=[MinValueValidator(16), MaxValueValidator(40960)],
+        help_text="Up to 40,960. Reasoning traces are long: thousands of tokens is normal.",
+    )
+    repetition_penalty = models.FloatField(
+        default=1.0, validators=[MinValueValidator(0.5), MaxValueValidator(2.0)]
+    )
+    samples = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(16)],
+        help_text="Answers per problem; with several, answers are checked by majority vote.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="templates_created",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PromptTemplateQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["lineage", "version"], name="template_lineage_version"),
+            models.UniqueConstraint(
+                fields=["lineage"],
+                condition=models.Q(is_current=True),
+                name="template_one_current_version",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (v{self.version})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("teacher:template-detail", args=[self.pk])
+
+    def clean(self):
+        from questionbank.sanitize import unknown_placeholders
+
+        errors = {}
+        for field in ("system_prompt", "user_prompt"):
+            unknown = unknown_placeholders(getattr(self, field) or "")
+            if unknown:
+                names = ", ".join("{" + name + "}" for name in unknown)
+                errors[field] = (
+                    f"Unknown placeholder{'s' if len(unknown) > 1 else ''} {names}. "
+                    "Use only the placeholders listed under the field."
+                )
+        if errors:
+            raise ValidationError(errors)
+
+    def is_used(self) -> bool:
+        return self.jobs.exists()
+
+    def suits(self, problem_kind: str) -> bool:
+        return self.kind == self.Kind.ANY or self.kind == problem_kind

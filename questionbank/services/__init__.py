@@ -1,0 +1,1 @@
+"""All writes to domain objects go through these functions: <entity>_<action>(*, ...)."""

@@ -1,0 +1,183 @@
+"""Writing the call log: one append-only, hash-chained row per call attempt."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC
+
+from django.db import transaction
+from django.utils import timezone
+
+from questionbank.models import CallLog, CallLogChainHead, CallLogCheckpoint
+
+GENESIS_HASH = "0" * 64
+# What a row's hash covers, in this order. Changing it invalidates every stored hash.
+HASHED_FIELDS = (
+    "created_at", "endpoint_id", "endpoint_name", "protocol", "method", "url", "route",
+    "server_version", "request_headers", "request_body", "response_status", "response_body",
+    "response_size", "outcome", "error_class", "error_message", "retryable", "latency_ms",
+    "prompt_tokens", "completion_tokens", "attempt", "sanitize_report", "job_id", "batch_id",
+    "problem_id", "problem_version", "template_id", "user_id", "prev_hash",
+)
+REDACTED = "[redacted]"
+_SECRET_HEADERS = {"authorization", "cookie", "set-cookie", "x-api-key", "api-key",
+                   "proxy-authorization"}
+
+
+def _clean_text(value) -> str:
+    # PostgreSQL text cannot hold NUL; keep the rest byte-for-byte.
+    return "" if value is None else str(value).replace("\x00", "\ufffd")
+
+
+def redact_headers(headers: dict | None) -> dict:
+    """Headers as they may be stored: secret-bearing ones replaced by "[redacted]"."""
+    return {
+        str(k): (REDACTED if str(k).lower() in _SECRET_HEADERS else _clean_text(v))
+        for k, v in (headers or {}).items()
+    }
+
+
+def row_hash(row: CallLog) -> str:
+    """SHA-256 over the hashed fields of ``row`` in a canonical JSON form."""
+    payload = {}
+    for name in HASHED_FIELDS:
+        value = getattr(row, name)
+        if name == "created_at":
+            value = value.astimezone(UTC).isoformat(timespec="microseconds")
+        payload[name] = value
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def calllog_record(
+    *,
+    endpoint=None,
+    endpoint_name: str = "",
+    protocol: str = "",
+    url: str = "",
+    method: str = "POST",
+    route: str = "",
+    server_version: str = "",
+    request_headers: dict | None = None,
+    request_body="",
+    response_status: int | None = None,
+    response_body: str = "",
+    response_size: int | None = None,
+    outcome: str = CallLog.Outcome.SUCCESS,
+    error_class: str = "",
+    error_message: str = "",
+    retryable: bool | None = None,
+    latency_ms: int | None = None,
+    prompt_tokens: int | None = None,
+    completion_tokens: int | None = None,
+    attempt: int = 1,
+    sanitize_report: dict | None = None,
+    job=None,
+    batch=None,
+    problem=None,
+    problem_version: int | None = None,
+    template=None,
+    user=None,
+) -> CallLog:
+    """Append one row to the call log in its own transaction and extend the hash chain.
+
+    Callers pass what the client's ``Exchange`` recorded; headers are redacted here
+    again so that no caller can store a secret by mistake. The chain head row is locked
+    so concurrent workers append in a single order.
+    """
+    if not isinstance(request_body, str):
+        request_body = json.dumps(request_body, ensure_ascii=False, indent=None, default=str)
+    response_body = _clean_text(response_body)
+    with transaction.atomic():
+        head, _ = CallLogChainHead.objects.select_for_update().get_or_create(
+            id=1, defaults={"last_hash": GENESIS_HASH}
+        )
+        row = CallLog(
+            created_at=timezone.now(),
+            endpoint=endpoint,
+            endpoint_name=(endpoint_name or (endpoint.name if endpoint else ""))[:100],
+            protocol=protocol or (endpoint.protocol if endpoint else ""),
+            method=method,
+            url=_clean_text(url)[:1000],
+            route=route[:30],
+            server_version=_clean_text(server_version)[:50],
+            request_headers=redact_headers(request_headers),
+            request_body=_clean_text(request_body),
+            response_status=response_status,
+            response_body=response_body,
+            response_size=(
+                len(response_body.encode("utf-8")) if response_size is None else response_size
+            ),
+            outcome=outcome,
+            error_class=error_class[:60],
+            error_message=_clean_text(error_message),
+            retryable=retryable,
+            latency_ms=latency_ms,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            attempt=attempt,
+            sanitize_report=sanitize_report or {},
+            job=job,
+            batch=batch,
+            problem=problem,
+            problem_version=problem_version,
+            template=template,
+            user=user,
+            prev_hash=head.last_hash,
+        )
+        # JSON fields come back from the database as parsed JSON: hash what will be read.
+        row.request_headers = json.loads(json.dumps(row.request_headers))
+        row.sanitize_report = json.loads(json.dumps(row.sanitize_report, default=str))
+        row.row_hash = row_hash(row)
+        row.save(force_insert=True)
+        head.last_id = row.pk
+        head.last_hash = row.row_hash
+        head.save(update_fields=["last_id", "last_hash"])
+    return row
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    rows_checked: int
+    first_broken_id: int | None = None
+    reason: str = ""
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"The call log is intact: {self.rows_checked} rows checked."
+        return f"The call log is broken at row {self.first_broken_id}: {self.reason}"
+
+
+def calllog_verify(*, chunk_size: int = 2000) -> ChainReport:
+    """Walk the chain from the oldest kept row and report the first row that breaks it.
+
+    After a purge the chain starts from the newest checkpoint's hash. Rows are read in
+    primary-key chunks so memory stays flat at millions of rows.
+    """
+    checkpoint = CallLogCheckpoint.objects.order_by("-purged_through_id").first()
+    expected_prev = checkpoint.last_hash if checkpoint else GENESIS_HASH
+    last_id = checkpoint.purged_through_id if checkpoint else 0
+    checked = 0
+    while True:
+        rows = list(CallLog.objects.filter(pk__gt=last_id).order_by("pk")[:chunk_size])
+        if not rows:
+            break
+        for row in rows:
+            if row.prev_hash != expected_prev:
+                return ChainReport(False, checked, row.pk,
+                                   "its link to the previous row does not match "
+                                   "(a row before it was removed or changed).")
+            if row_hash(row) != row.row_hash:
+                return ChainReport(False, checked, row.pk,
+                                   "its content does not match its hash (the row was edited).")
+            expected_prev = row.row_hash
+            checked += 1
+        last_id = rows[-1].pk
+    head = CallLogChainHead.objects.filter(id=1).first()
+    if head and head.last_hash != expected_prev:
+        return ChainReport(False, checked, head.last_id,
+                           "the newest rows were removed (the chain head points past them).")
+    return ChainReport(True, checked)

@@ -1,0 +1,203 @@
+"""Django settings for the question bank.
+
+Every value that differs between machines comes from the environment, read here and
+nowhere else (README.md, "Configuration", lists them all). A bad value stops start-up
+with one sentence (``questionbank.config.SettingsError``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from questionbank.config import (
+    SettingsError,
+    database_from_url,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# --- The environment, all of it -------------------------------------------------------
+DEBUG = env_bool("QB_DEBUG", False)
+SECRET_KEY = env_str("QB_SECRET_KEY")
+ALLOWED_HOSTS = env_list("QB_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("QB_CSRF_TRUSTED_ORIGINS", [])
+TIME_ZONE = env_str("QB_TIME_ZONE", "UTC")
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+QB_DB_POOL = env_bool("QB_DB_POOL", False)
+QB_HTTPS = env_bool("QB_HTTPS", not DEBUG)
+QB_BEHIND_PROXY = env_bool("QB_BEHIND_PROXY", False)
+QB_REDIS_URL = env_str("QB_REDIS_URL")
+QB_WEBUI_URL = env_str("QB_WEBUI_URL")
+# Students and anonymous visitors may browse published explanations without logging in.
+QB_PUBLIC_BROWSING = env_bool("QB_PUBLIC_BROWSING", True)
+# Call-log rows older than this are removed by the purge schedule (issue: audit).
+QB_CALL_LOG_RETENTION_DAYS = env_int("QB_CALL_LOG_RETENTION_DAYS", 90, minimum=1)
+# Caps on what goes into a prompt, per field, in characters; over-long input is refused.
+QB_MAX_TITLE_CHARS = env_int("QB_MAX_TITLE_CHARS", 300, minimum=10)
+QB_MAX_STATEMENT_CHARS = env_int("QB_MAX_STATEMENT_CHARS", 20_000, minimum=100)
+QB_MAX_PROMPT_CHARS = env_int("QB_MAX_PROMPT_CHARS", 40_000, minimum=100)
+# Uploaded import files larger than this are refused before parsing.
+QB_IMPORT_MAX_BYTES = env_int("QB_IMPORT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+
+if not SECRET_KEY:
+    if not DEBUG:
+        raise SettingsError(
+            "QB_SECRET_KEY is not set; set it to a long random string "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+            "or set QB_DEBUG=1 on a development machine."
+        )
+    SECRET_KEY = "insecure-development-key-only-used-with-QB_DEBUG=1"
+if TIME_ZONE:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(TIME_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"QB_TIME_ZONE {TIME_ZONE!r} is not a known time zone; use a name like Europe/London."
+        ) from None
+
+# Pools do not survive the fork that qcluster does (shared/docs/django-q2-notes.md).
+_IN_WORKER = "qcluster" in sys.argv
+DATABASES = {"default": database_from_url(DATABASE_URL, use_pool=QB_DB_POOL and not _IN_WORKER)}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Tests that start a worker or a browser need a file the other processes can open.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+
+# --- Django ---------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django.contrib.postgres",
+    "django_q",
+    "questionbank.apps.QuestionbankConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "questionbank.urls"
+WSGI_APPLICATION = "questionbank.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "questionbank.context_processors.roles",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-gb"
+USE_I18N = True
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+# Without collectstatic (make run, tests) WhiteNoise serves straight from the finders.
+WHITENOISE_USE_FINDERS = True
+
+if QB_REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": QB_REDIS_URL}}
+else:
+    # A file cache is shared by every process on this machine, which the qcluster
+    # monitor needs; LocMem would not be.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(BASE_DIR / ".cache")}}
+
+# --- Security (manage.py check --deploy is clean with production values) ----------------
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # the live-preview script reads it to post previews
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if QB_HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+if QB_BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- django-q2 --------------------------------------------------------------------------
+Q_CLUSTER = {
+    "name": "questionbank",
+    "workers": env_int("QB_WORKERS", 2, minimum=1, maximum=64),
+    "orm": "default",
+    "timeout": 600,
+    "retry": 1800,
+    "max_attempts": 1,
+    "queue_limit": 4,
+    "bulk": 1,
+    "save_limit": 250,
+    "catch_up": False,
+    "ack_failures": True,
+    "label": "Background tasks",
+}
+if QB_REDIS_URL:
+    Q_CLUSTER.pop("orm")
+    Q_CLUSTER["django_redis"] = None
+    Q_CLUSTER["redis"] = QB_REDIS_URL
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "questionbank": {"level": env_str("QB_LOG_LEVEL", "INFO")},
+        "django-q": {"level": env_str("QB_LOG_LEVEL", "INFO")},
+    },
+}

@@ -1,0 +1,28 @@
+"""URL routes. Each domain keeps its own list; the namespaces are used by templates."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from questionbank.views import accounts, problems
+
+# Teacher pages (login + Teacher group). Other domains add their routes to this list.
+teacher_patterns = [
+    path("", problems.dashboard, name="dashboard"),
+    path("problems/", problems.problem_list, name="problem-list"),
+    path("problems/new/", problems.problem_create_view, name="problem-create"),
+    path("problems/<int:pk>/", problems.problem_detail, name="problem-detail"),
+    path("problems/<int:pk>/edit/", problems.problem_edit, name="problem-edit"),
+]
+
+# Student pages (public or login, per QB_PUBLIC_BROWSING).
+browse_patterns = []
+
+urlpatterns = [
+    path("", accounts.home, name="home"),
+    path("login/", accounts.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("teach/", include((teacher_patterns, "teacher"))),
+    path("browse/", include((browse_patterns, "browse"))),
+    path("admin/", admin.site.urls),
+]

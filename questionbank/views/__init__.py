@@ -1,0 +1,1 @@
+"""Site views, one module per domain."""
