@@ -67,7 +67,9 @@ _IN_WORKER = "qcluster" in sys.argv
 DATABASES = {"default": database_from_url(DATABASE_URL, use_pool=QB_DB_POOL and not _IN_WORKER)}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Tests that start a worker or a browser need a file the other processes can open.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    DATABASES["default"]["TEST"] = {
+        "NAME": env_str("QB_TEST_SQLITE", str(BASE_DIR / ".test-db.sqlite3"))
+    }
 
 # --- Django ---------------------------------------------------------------------------
 INSTALLED_APPS = [
