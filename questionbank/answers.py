@@ -209,12 +209,12 @@ def group_answers(answers: list[str | None]) -> list[int | None]:
         text = _normalise(answer)
         found = None
         for index, (rep_parsed, rep_text) in enumerate(representatives):
-            if text == rep_text:
+            if text == rep_text or (
+                parsed is not None
+                and rep_parsed is not None
+                and (_verify(rep_parsed, parsed) or _verify(parsed, rep_parsed))
+            ):
                 found = index
-            elif parsed is not None and rep_parsed is not None:
-                if _verify(rep_parsed, parsed) or _verify(parsed, rep_parsed):
-                    found = index
-            if found is not None:
                 break
         if found is None:
             found = len(representatives)
