@@ -101,6 +101,13 @@ class Solution(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     published_at = models.DateTimeField(null=True, blank=True)
+    edit_distance = models.FloatField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="At the last publication: how much teachers changed the model's text "
+        "(0 = untouched, 1 = rewritten), for the template quality figures.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
