@@ -1,0 +1,1 @@
+"""Small HTTP servers the tests (and benchmarks) start on loopback."""
