@@ -59,6 +59,7 @@ __all__ = [
     "render_inline",
     "render_markdown",
     "render_math",
+    "sanitize_html",
     "split_reasoning",
 ]
 
@@ -383,9 +384,14 @@ _ALLOWED_CLASSES = {
 }
 
 
-def _sanitize(rendered: str) -> str:
+def sanitize_html(fragment: str) -> str:
+    """Sanitize an HTML fragment with the renderer's allowlist (nh3).
+
+    :func:`render_markdown` already applies it; use this only for HTML that was
+    produced some other way.
+    """
     return nh3.clean(
-        rendered,
+        fragment,
         tags=set(_ALLOWED_TAGS),
         clean_content_tags={"script", "style"},
         attributes=_ALLOWED_ATTRIBUTES,
@@ -410,7 +416,7 @@ def render_markdown(text: str | None) -> str:
     """
     if not text:
         return ""
-    return _sanitize(_MARKDOWN.render(text))
+    return sanitize_html(_MARKDOWN.render(text))
 
 
 def render_inline(text: str | None) -> str:
@@ -420,7 +426,7 @@ def render_inline(text: str | None) -> str:
     """
     if not text:
         return ""
-    return _sanitize(_MARKDOWN.renderInline(text))
+    return sanitize_html(_MARKDOWN.renderInline(text))
 
 
 _THINK_TAG = re.compile(r"<(/?)think\s*>", re.IGNORECASE)
