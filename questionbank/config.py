@@ -92,6 +92,12 @@ def database_from_url(url: str, *, use_pool: bool) -> dict:
             "use postgres:// (PostgreSQL) or sqlite:// (SQLite)."
         )
     try:
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError:
+        raise SettingsError(
+            f"DATABASE_URL {redact_url(url)!r} has a port that is not a number."
+        ) from None
+    try:
         config = dj_database_url.parse(url, engine=_SCHEMES[scheme])
     except Exception as exc:  # dj-database-url raises several types; all mean "malformed"
         raise SettingsError(f"DATABASE_URL {redact_url(url)!r} is malformed: {exc}.") from None
@@ -107,12 +113,6 @@ def database_from_url(url: str, *, use_pool: bool) -> dict:
                 f"DATABASE_URL {redact_url(url)!r} names no database; add it after the host, "
                 "e.g. postgres://postgres@127.0.0.1:5432/questionbank."
             )
-        try:
-            parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
-        except ValueError:
-            raise SettingsError(
-                f"DATABASE_URL {redact_url(url)!r} has a port that is not a number."
-            ) from None
         options = config.setdefault("OPTIONS", {})
         if use_pool:
             options["pool"] = {"min_size": 2, "max_size": 10, "timeout": 10}

@@ -1,0 +1,46 @@
+# The two commands that matter: `make run` and `make test` (see README.md).
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test lint check-deploy compat clean
+
+$(PY):
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed: install it, or run make PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# Stamps: reinstall only when a requirements file changes.
+$(VENV)/.run-deps: $(PY) requirements.txt requirements-standin.txt
+	$(PIP) install --quiet -r requirements.txt -r requirements-standin.txt
+	@touch $@
+
+$(VENV)/.dev-deps: $(PY) requirements.txt requirements-standin.txt requirements-dev.txt
+	$(PIP) install --quiet -r requirements-dev.txt
+	@touch $@ $(VENV)/.run-deps
+
+## make run: set everything up on the SQLite default and start the site, the worker and
+## (unless QB_WEBUI_URL is set) the stand-in WEBUI. Ctrl-C stops them all.
+run: $(VENV)/.run-deps
+	QB_DEBUG=$${QB_DEBUG:-1} $(PY) manage.py devserver
+
+## make test: set everything up and run ruff and the whole test suite.
+test: $(VENV)/.dev-deps
+	@test -x /usr/bin/chromium || { echo "Installing Debian's chromium for the browser tests"; \
+		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+		{ echo "Could not install chromium (needs root and Debian's package lists)."; exit 1; }; }
+	$(VENV)/bin/ruff check .
+	QB_DEBUG=1 $(VENV)/bin/pytest
+
+lint: $(VENV)/.dev-deps
+	$(VENV)/bin/ruff check .
+
+## check-deploy: Django's deployment checklist with production-like values.
+check-deploy: $(VENV)/.run-deps
+	QB_DEBUG=0 QB_SECRET_KEY=$$($(PY) -c 'import secrets;print(secrets.token_urlsafe(50))') \
+		QB_ALLOWED_HOSTS=qb.example.org $(PY) manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .cache staticfiles .test-db.sqlite3*
