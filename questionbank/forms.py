@@ -100,3 +100,154 @@ class PromptTemplateForm(forms.ModelForm):
             "user_prompt": forms.Textarea(attrs={"rows": 8, "class": "mono"}),
             "description": forms.Textarea(attrs={"rows": 2}),
         }
+
+
+# --- Review, generation, templates (teacher pages) --------------------------------------
+
+
+class EndpointChoiceField(forms.ModelMultipleChoiceField):
+    """Endpoints labelled with their state, so a paused one says so before it is chosen."""
+
+    def label_from_instance(self, obj):
+        label = obj.name
+        if obj.is_standin:
+            label += " (stand-in: answers are not the model's)"
+        pause = obj.pause_message()
+        return f"{label} — {pause}" if pause else label
+
+
+class GenerateForm(forms.Form):
+    """Template, endpoint(s) and samples for a generation batch of one or more problems."""
+
+    problems = forms.ModelMultipleChoiceField(
+        queryset=Problem.objects.all(), widget=forms.MultipleHiddenInput,
+        error_messages={"required": "Choose at least one problem to generate solutions for.",
+                        "invalid_choice": "One of the chosen problems no longer exists. "
+                                          "Go back to the problem list and choose again."},
+    )
+    template = forms.ModelChoiceField(
+        queryset=PromptTemplate.objects.none(), empty_label=None,
+        help_text="The prompt sent to the model. Each template has its own sampling settings.",
+        error_messages={"required": "Choose a prompt template.",
+                        "invalid_choice": "That template has been edited meanwhile: choose "
+                                          "it again from the list."},
+    )
+    endpoints = EndpointChoiceField(
+        queryset=None, widget=forms.CheckboxSelectMultiple, label="Model servers",
+        help_text="Jobs are shared between the servers you tick. A paused server is retried "
+                  "automatically once its pause ends.",
+        error_messages={"required": "Tick at least one model server."},
+    )
+    samples = forms.IntegerField(
+        required=False, min_value=1, max_value=16, label="Answers per problem",
+        help_text="Leave empty to use the template's setting. With several answers, the final "
+                  "answers are checked against each other by majority vote.",
+        error_messages={"min_value": "Ask for at least 1 answer per problem.",
+                        "max_value": "At most 16 answers per problem can be generated at once."},
+    )
+    name = forms.CharField(required=False, max_length=200, label="Batch name",
+                           help_text="Optional, to find the batch again later.")
+
+    def __init__(self, *args, kind: str | None = None, **kwargs):
+        from questionbank import selectors
+
+        super().__init__(*args, **kwargs)
+        self.fields["template"].queryset = selectors.templates_for_generation(kind=kind)
+        endpoints = selectors.endpoints_for_generation()
+        self.fields["endpoints"].queryset = endpoints
+        if not self.is_bound and len(endpoints) == 1:
+            self.initial.setdefault("endpoints", [endpoints[0].pk])
+
+
+class ProblemBulkForm(forms.Form):
+    ACTIONS = [
+        ("generate", "Generate solutions…"),
+        ("status:ready", "Mark as ready"),
+        ("status:draft", "Mark as draft"),
+        ("status:archived", "Archive"),
+        ("tag", "Add tags"),
+    ]
+    action = forms.ChoiceField(choices=ACTIONS, error_messages={
+        "required": "Choose what to do with the selected problems.",
+        "invalid_choice": "Choose what to do with the selected problems from the list."})
+    problems = forms.ModelMultipleChoiceField(
+        queryset=Problem.objects.all(),
+        error_messages={"required": "Tick at least one problem first."},
+    )
+    tags = TagListField(required=False, help_text="For “Add tags”: comma-separated.")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") == "tag" and not data.get("tags"):
+            self.add_error("tags", "Type the tags to add, separated by commas.")
+        return data
+
+
+class SolutionEditForm(forms.Form):
+    body = forms.CharField(
+        label="Explanation", strip=False,
+        widget=forms.Textarea(attrs={"rows": 24, "class": "mono", "spellcheck": "true"}),
+        help_text="Markdown. Maths in $...$ or $$...$$; code in ``` fences.",
+        error_messages={"required": "The explanation cannot be empty. To withdraw a solution, "
+                                    "reject it instead."},
+    )
+    note = forms.CharField(required=False, max_length=300, label="What did you change?",
+                           help_text="Optional; shown in the revision history.")
+    base_revision = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+        label="Why is it rejected?",
+        error_messages={"required": "Say why the solution is rejected, so the next reviewer "
+                                    "knows."},
+    )
+
+
+class SolutionBulkForm(forms.Form):
+    ACTIONS = [
+        ("published", "Publish"),
+        ("in_review", "Send to review"),
+        ("rejected", "Reject"),
+    ]
+    action = forms.ChoiceField(choices=ACTIONS, error_messages={
+        "required": "Choose what to do with the selected solutions."})
+    solutions = forms.ModelMultipleChoiceField(
+        queryset=None, error_messages={"required": "Tick at least one solution first."},
+    )
+    reason = forms.CharField(required=False, max_length=2000, label="Reason (for rejecting)")
+
+    def __init__(self, *args, **kwargs):
+        from questionbank.models import Solution
+
+        super().__init__(*args, **kwargs)
+        self.fields["solutions"].queryset = Solution.objects.all()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") == "rejected" and not (data.get("reason") or "").strip():
+            self.add_error("reason", "Say why these solutions are rejected, so the next "
+                                     "reviewer knows.")
+        return data
+
+
+class TemplatePreviewForm(forms.Form):
+    problem = forms.CharField(
+        label="Problem", max_length=300,
+        help_text="A problem number, or words from its title.",
+        error_messages={"required": "Type a problem number or words from its title."},
+    )
+
+    def clean_problem(self):
+        value = self.cleaned_data["problem"].strip().lstrip("#")
+        qs = Problem.objects.all()
+        problem = qs.filter(pk=int(value)).first() if value.isdigit() else None
+        if problem is None:
+            problem = qs.filter(title__icontains=value).order_by("-id").first()
+        if problem is None:
+            raise forms.ValidationError(
+                f"No problem has the number or a title containing “{value}”. "
+                "Check the problem list for its number."
+            )
+        return problem

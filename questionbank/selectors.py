@@ -2,9 +2,36 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+import uuid
+from dataclasses import dataclass
 
-from questionbank.models import GenerationBatch, GenerationJob, Problem, Solution, Tag
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.utils import timezone
+
+from questionbank.models import (
+    CallLog,
+    GenerationBatch,
+    GenerationJob,
+    ModelEndpoint,
+    Problem,
+    PromptTemplate,
+    Solution,
+    SolutionRevision,
+    SolutionTransition,
+    Tag,
+)
 
 
 def teacher_problem_list(*, q: str = "", kind: str = "", status: str = "", tag: str = "",
@@ -25,7 +52,7 @@ def teacher_problem_list(*, q: str = "", kind: str = "", status: str = "", tag: 
         n_solutions=Count("solutions", distinct=True),
         n_published=Count("solutions", filter=Q(solutions__status=Solution.Status.PUBLISHED),
                           distinct=True),
-    ).prefetch_related("tags")
+    ).prefetch_related("tags").order_by("-created_at", "-id")
 
 
 def teacher_problem_detail(*, pk: int) -> Problem:
@@ -74,3 +101,461 @@ def recent_batches(*, limit: int = 5) -> QuerySet[GenerationBatch]:
         n_done=Count("jobs", filter=Q(jobs__status=GenerationJob.Status.SUCCEEDED)),
         n_failed=Count("jobs", filter=Q(jobs__status=GenerationJob.Status.FAILED)),
     )[:limit]
+
+
+# --- Review, templates, batches (teacher pages) -------------------------------------------
+
+# A majority below this share of the samples marks an answer as doubtful in the queue.
+LOW_MAJORITY_SHARE = 0.6
+
+
+def review_queue(*, kind: str = "", tag: str = "", template: str = "", verdict: str = "",
+                 status: str = "", q: str = "") -> QuerySet[Solution]:
+    """Draft and in-review solutions, riskiest first.
+
+    ``risk``: 0 the answer disagrees with the reference, 1 the samples' majority is thin,
+    2 the answer could not be checked, 3 the rest. ``template`` is a template lineage, so
+    every version of a template is one filter. The query count does not grow with rows.
+    """
+    qs = Solution.objects.awaiting_review()
+    if status in (Solution.Status.DRAFT, Solution.Status.IN_REVIEW):
+        qs = qs.filter(status=status)
+    if kind in Problem.Kind.values:
+        qs = qs.filter(problem__kind=kind)
+    if tag:
+        qs = qs.filter(problem__tags__slug=tag)
+    if template:
+        try:
+            qs = qs.filter(template__lineage=uuid.UUID(template))
+        except ValueError:
+            qs = qs.none()
+    if verdict in Solution.Verdict.values:
+        qs = qs.filter(verdict=verdict)
+    if q:
+        qs = qs.filter(Q(problem__title__icontains=q) | Q(final_answer__icontains=q))
+    risk = Case(
+        When(verdict=Solution.Verdict.DISAGREES, then=Value(0)),
+        When(majority_share__lt=LOW_MAJORITY_SHARE, then=Value(1)),
+        When(verdict__in=[Solution.Verdict.UNCHECKED, Solution.Verdict.NOT_CHECKED],
+             then=Value(2)),
+        default=Value(3),
+        output_field=IntegerField(),
+    )
+    return (
+        qs.annotate(risk=risk)
+        .select_related("problem", "template", "endpoint")
+        .defer("reasoning", "problem__statement", "problem__statement_html",
+               "problem__test_cases")
+        .prefetch_related("problem__tags")
+        .order_by("risk", F("majority_share").asc(nulls_last=True), "created_at", "id")
+    )
+
+
+def solution_for_review(*, pk: int) -> Solution:
+    """One solution with everything the review page shows next to it."""
+    return (
+        Solution.objects.select_related(
+            "problem", "template", "endpoint", "current_revision__author", "job__batch",
+            "status_changed_by", "call_log",
+        )
+        .prefetch_related("problem__tags")
+        .get(pk=pk)
+    )
+
+
+def solution_candidates(*, solution: Solution) -> QuerySet[Solution]:
+    """The other solutions to the same problem, to compare and pick from."""
+    return (
+        Solution.objects.filter(problem_id=solution.problem_id)
+        .exclude(pk=solution.pk)
+        .select_related("template", "endpoint", "current_revision")
+        .defer("reasoning")
+        .order_by("-is_best", "status", F("majority_share").desc(nulls_last=True), "-id")
+    )
+
+
+def solution_revisions(*, solution: Solution) -> QuerySet[SolutionRevision]:
+    return solution.revisions.select_related("author").order_by("-number")
+
+
+def solution_transitions(*, solution: Solution) -> QuerySet[SolutionTransition]:
+    return solution.transitions.select_related("user").order_by("-created_at", "-id")
+
+
+def solution_call_logs(*, solution: Solution) -> QuerySet[CallLog]:
+    """The calls behind a solution: every attempt of its job (ids and outcomes only)."""
+    if solution.job_id:
+        qs = CallLog.objects.filter(job_id=solution.job_id)
+    elif solution.call_log_id:
+        qs = CallLog.objects.filter(pk=solution.call_log_id)
+    else:
+        return CallLog.objects.none()
+    return qs.only("id", "created_at", "outcome", "error_class", "latency_ms").order_by("id")
+
+
+@dataclass(frozen=True)
+class TemplateQuality:
+    """How a template's outputs fared in review."""
+
+    total: int = 0
+    published: int = 0
+    rejected: int = 0
+    mean_edit_distance: float | None = None
+
+    @property
+    def reviewed(self) -> int:
+        return self.published + self.rejected
+
+    @property
+    def rejection_share(self) -> float | None:
+        return self.rejected / self.reviewed if self.reviewed else None
+
+
+def template_quality(*, lineages=None, template_ids=None) -> dict:
+    """Review outcomes per template lineage (or per version when ``template_ids`` is given).
+
+    ``mean_edit_distance`` is the mean, over published solutions, of the normalized edit
+    distance between the model's first revision and the published text (0 untouched,
+    1 rewritten); ``rejection_share`` is rejected / (published + rejected). One query.
+    """
+    if template_ids is not None:
+        key = "template_id"
+        qs = Solution.objects.filter(template_id__in=list(template_ids))
+    else:
+        key = "template__lineage"
+        qs = Solution.objects.filter(template__lineage__in=list(lineages or []))
+    published = Q(status=Solution.Status.PUBLISHED)
+    rows = qs.values(key).annotate(
+        total=Count("id"),
+        published=Count("id", filter=published),
+        rejected=Count("id", filter=Q(status=Solution.Status.REJECTED)),
+        mean_edit_distance=Avg("edit_distance", filter=published),
+    )
+    return {
+        row[key]: TemplateQuality(
+            total=row["total"], published=row["published"], rejected=row["rejected"],
+            mean_edit_distance=row["mean_edit_distance"],
+        )
+        for row in rows
+    }
+
+
+def teacher_template_list(*, q: str = "", kind: str = "") -> QuerySet[PromptTemplate]:
+    """Current template versions, with how many versions each has."""
+    qs = PromptTemplate.objects.current().select_related("created_by")
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(description__icontains=q))
+    if kind in PromptTemplate.Kind.values:
+        qs = qs.filter(kind=kind)
+    versions = (
+        PromptTemplate.objects.filter(lineage=OuterRef("lineage"))
+        .values("lineage").annotate(n=Count("id")).values("n")
+    )
+    return qs.annotate(n_versions=Subquery(versions)).order_by("name", "id")
+
+
+def template_versions(*, template: PromptTemplate) -> QuerySet[PromptTemplate]:
+    return (
+        PromptTemplate.objects.filter(lineage=template.lineage)
+        .select_related("created_by")
+        .annotate(n_jobs=Count("jobs"))
+        .order_by("-version")
+    )
+
+
+def templates_for_generation(*, kind: str | None = None) -> QuerySet[PromptTemplate]:
+    qs = PromptTemplate.objects.current()
+    if kind:
+        qs = qs.filter(kind__in=[PromptTemplate.Kind.ANY, kind])
+    return qs.order_by("name")
+
+
+def endpoints_for_generation() -> QuerySet[ModelEndpoint]:
+    """Enabled endpoints (paused ones included: their jobs wait for the pause to end)."""
+    return ModelEndpoint.objects.enabled().order_by("name")
+
+
+def dashboard_review(*, limit: int = 6) -> list[Solution]:
+    return list(review_queue()[:limit])
+
+
+def dashboard_jobs(*, status: str, limit: int = 8) -> list[GenerationJob]:
+    qs = GenerationJob.objects.filter(status=status).select_related(
+        "problem", "endpoint", "batch"
+    ).defer("problem__statement", "problem__statement_html", "partial_text")
+    if status == GenerationJob.Status.FAILED:
+        qs = qs.order_by(F("finished_at").desc(nulls_last=True), "-id")
+    else:
+        qs = qs.order_by(F("started_at").asc(nulls_last=True), "id")
+    return list(qs[:limit])
+
+
+def paused_endpoints() -> list[ModelEndpoint]:
+    return list(ModelEndpoint.objects.filter(paused_until__gt=timezone.now()).order_by("name"))
+
+
+def teacher_batch_list() -> QuerySet[GenerationBatch]:
+    """Batches newest first, with job counts per state (one query per page)."""
+    s = GenerationJob.Status
+    return GenerationBatch.objects.select_related("template", "created_by").annotate(
+        n_jobs=Count("jobs"),
+        n_done=Count("jobs", filter=Q(jobs__status=s.SUCCEEDED)),
+        n_failed=Count("jobs", filter=Q(jobs__status=s.FAILED)),
+        n_running=Count("jobs", filter=Q(jobs__status=s.RUNNING)),
+        n_queued=Count("jobs", filter=Q(jobs__status=s.QUEUED)),
+        n_cancelled=Count("jobs", filter=Q(jobs__status=s.CANCELLED)),
+    ).order_by("-created_at", "-id")
+
+
+def batch_jobs(*, batch: GenerationBatch) -> QuerySet[GenerationJob]:
+    return (
+        batch.jobs.select_related("problem", "endpoint", "solution")
+        .defer("problem__statement", "problem__statement_html", "problem__test_cases",
+               "solution__reasoning")
+        .order_by("id")
+    )
+
+
+def batch_failed_jobs(*, batch: GenerationBatch) -> QuerySet[GenerationJob]:
+    return batch_jobs(batch=batch).filter(status=GenerationJob.Status.FAILED)
+
+
+# --- Call logs (audit; issue 7) -----------------------------------------------------------
+# The list must stay fast at millions of rows: it reads only these columns (the request and
+# response bodies, headers and reports are deferred) and never counts the whole table.
+CALLLOG_LIST_FIELDS = (
+    "id", "created_at", "endpoint_id", "endpoint_name", "outcome", "error_class",
+    "response_status", "latency_ms", "prompt_tokens", "completion_tokens", "attempt",
+    "job_id", "batch_id", "problem_id", "template_id", "user_id",
+    "problem__id", "problem__title", "template__id", "template__name", "template__version",
+    "user__id", "user__username",
+)
+# Counting past this many matching rows is replaced by an estimate (see calllog_count).
+CALLLOG_COUNT_CAP = 10_000
+# When more problems than this match a search, match them with a subquery instead of a list.
+_SEARCH_ID_LIST_MAX = 1_000
+
+
+def calllog_list(queryset=None) -> QuerySet:
+    """Call-log rows for a list: only the listed columns, problem/template/user joined."""
+    from questionbank.models import CallLog
+
+    qs = CallLog.objects.all() if queryset is None else queryset
+    return qs.select_related("problem", "template", "user").only(*CALLLOG_LIST_FIELDS)
+
+
+def calllog_search(queryset, term: str) -> QuerySet:
+    """Rows whose problem title or error text contains ``term`` (case-insensitive).
+
+    Matching problems are looked up first so that PostgreSQL can OR two index scans (the
+    problem foreign key and the trigram index on the error text) instead of joining every row.
+    """
+    term = term.strip()
+    if not term:
+        return queryset
+    problem_ids = list(
+        Problem.objects.filter(title__icontains=term)
+        .values_list("id", flat=True)[: _SEARCH_ID_LIST_MAX + 1]
+    )
+    if len(problem_ids) > _SEARCH_ID_LIST_MAX:
+        by_problem = Q(problem__in=Problem.objects.filter(title__icontains=term).values("id"))
+    else:
+        by_problem = Q(problem_id__in=problem_ids)
+    return queryset.filter(by_problem | Q(error_message__icontains=term))
+
+
+def calllog_filter(queryset=None, *, since=None, until=None, endpoint: str = "",
+                   outcome: str = "", error_class: str = "", template: str = "",
+                   batch: str = "", user: str = "", problem: str = "", job: str = "",
+                   search: str = "") -> QuerySet:
+    """Filter call-log rows the way the admin list and ``export_call_logs`` do.
+
+    ``since``/``until`` are datetimes (``until`` exclusive). ``endpoint`` is an endpoint id or
+    name; ``template`` an id or part of a name; ``user`` an id or a username; ``batch``,
+    ``problem`` and ``job`` are ids. Empty values do not filter.
+    """
+    from questionbank.models import CallLog
+
+    qs = CallLog.objects.all() if queryset is None else queryset
+    if since is not None:
+        qs = qs.filter(created_at__gte=since)
+    if until is not None:
+        qs = qs.filter(created_at__lt=until)
+    if endpoint:
+        qs = qs.filter(endpoint_id=int(endpoint)) if str(endpoint).isdigit() else qs.filter(
+            endpoint_name=endpoint)
+    if outcome:
+        qs = qs.filter(outcome=outcome)
+    if error_class:
+        qs = qs.filter(error_class=error_class)
+    if template:
+        qs = qs.filter(template_id__in=calllog_template_ids(template))
+    if user:
+        qs = qs.filter(user_id__in=calllog_user_ids(user))
+    for name, value in (("batch_id", batch), ("problem_id", problem), ("job_id", job)):
+        if value:
+            qs = qs.filter(**{name: _as_id(value)})
+    if search:
+        qs = calllog_search(qs, search)
+    return qs
+
+
+def _as_id(value) -> int:
+    value = str(value).strip().lstrip("#")
+    return int(value) if value.isdigit() else -1  # -1 matches nothing
+
+
+def calllog_template_ids(value: str) -> list[int]:
+    """Template versions named by an id or by part of a name (every version of it)."""
+    from questionbank.models import PromptTemplate
+
+    value = str(value).strip()
+    if value.lstrip("#").isdigit():
+        return [_as_id(value)]
+    return list(PromptTemplate.objects.filter(name__icontains=value).values_list("id", flat=True))
+
+
+def calllog_user_ids(value: str) -> list[int]:
+    """Users named by an id or by an exact username (case-insensitive)."""
+    from django.contrib.auth import get_user_model
+
+    value = str(value).strip()
+    if value.lstrip("#").isdigit():
+        return [_as_id(value)]
+    users = get_user_model().objects.filter(username__iexact=value)
+    return list(users.values_list("id", flat=True))
+
+
+def calllog_error_classes() -> list[str]:
+    """The distinct error classes in the log, sorted.
+
+    On PostgreSQL a recursive query hops through the error-class index (a "loose index
+    scan"), which reads one index entry per class instead of every row.
+    """
+    from django.db import connection
+
+    from questionbank.models import CallLog
+
+    if connection.vendor != "postgresql":
+        return sorted(CallLog.objects.exclude(error_class="")
+                      .values_list("error_class", flat=True).distinct())
+    table = CallLog._meta.db_table
+    sql = f"""
+        WITH RECURSIVE classes(name) AS (
+            (SELECT error_class FROM {table} WHERE error_class > '' ORDER BY error_class LIMIT 1)
+            UNION ALL
+            SELECT (SELECT error_class FROM {table} WHERE error_class > classes.name
+                    ORDER BY error_class LIMIT 1)
+            FROM classes WHERE classes.name IS NOT NULL
+        )
+        SELECT name FROM classes WHERE name IS NOT NULL"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def calllog_count(queryset) -> tuple[int, bool]:
+    """How many rows ``queryset`` has, as ``(count, is_estimate)``, without a full count.
+
+    Up to CALLLOG_COUNT_CAP rows are counted exactly. Past that PostgreSQL's planner
+    estimate is used (``pg_class.reltuples`` for the whole table, the plan's row estimate
+    for a filtered list); other databases count.
+    """
+    from django.db import connection
+
+    capped = queryset.order_by()[: CALLLOG_COUNT_CAP + 1].count()
+    if capped <= CALLLOG_COUNT_CAP:
+        return capped, False
+    if connection.vendor != "postgresql":
+        return queryset.count(), False
+    query = queryset.order_by().query
+    if not query.where:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                           [queryset.model._meta.db_table])
+            row = cursor.fetchone()
+        estimate = int(row[0]) if row and row[0] and row[0] > 0 else 0
+    else:
+        sql, params = queryset.order_by().values("id").query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+        if isinstance(plan, str):
+            import json
+
+            plan = json.loads(plan)
+        estimate = int(plan[0]["Plan"]["Plan Rows"])
+    return max(estimate, capped), True
+
+
+def calllog_detail(*, pk: int):
+    """One call-log row with everything its detail page links to."""
+    from questionbank.models import CallLog
+
+    return CallLog.objects.select_related(
+        "endpoint", "job", "batch", "problem", "template", "user"
+    ).get(pk=pk)
+
+
+def calllog_solutions(*, row) -> list[Solution]:
+    """Solutions produced by this call (or by its job)."""
+    q = Q(call_log_id=row.pk)
+    if row.job_id:
+        q |= Q(job_id=row.job_id)
+    return list(Solution.objects.filter(q).only("id", "status", "problem_id").order_by("id"))
+
+
+def calllog_chain_position(*, row) -> dict:
+    """Where ``row`` sits in the hash chain and whether it links up on both sides.
+
+    Checks the row's own hash, that ``prev_hash`` is the previous kept row's hash (or the
+    newest purge checkpoint's, or the genesis hash), and that the next row points back at it.
+    A whole-chain check is ``services.calllogs.calllog_verify``.
+    """
+    from questionbank.models import CallLog, CallLogCheckpoint
+    from questionbank.services.calllogs import GENESIS_HASH, row_hash
+
+    previous = (CallLog.objects.filter(pk__lt=row.pk).order_by("-pk")
+                .only("id", "row_hash").first())
+    following = (CallLog.objects.filter(pk__gt=row.pk).order_by("pk")
+                 .only("id", "prev_hash").first())
+    checkpoint = (CallLogCheckpoint.objects.filter(purged_through_id__lt=row.pk)
+                  .order_by("-purged_through_id").first())
+    if previous is not None and (checkpoint is None or previous.pk > checkpoint.purged_through_id):
+        expected_prev, prev_source = previous.row_hash, f"row {previous.pk}"
+    elif checkpoint is not None:
+        expected_prev, prev_source = checkpoint.last_hash, (
+            f"the purge checkpoint (rows up to {checkpoint.purged_through_id} removed)")
+    else:
+        expected_prev, prev_source = GENESIS_HASH, "the start of the chain"
+    computed = row_hash(row)
+    return {
+        "previous": previous,
+        "next": following,
+        "checkpoint": checkpoint,
+        "computed_hash": computed,
+        "hash_ok": computed == row.row_hash,
+        "prev_ok": row.prev_hash == expected_prev,
+        "prev_source": prev_source,
+        "next_ok": following is None or following.prev_hash == row.row_hash,
+        "ok": computed == row.row_hash and row.prev_hash == expected_prev
+        and (following is None or following.prev_hash == row.row_hash),
+    }
+
+
+def job_calls_for(*, user, pk: int):
+    """``(job, calls)`` for a job the user may audit: their own job, or any job for an auditor.
+
+    Raises ``GenerationJob.DoesNotExist`` for a job that is not there or not theirs, so the
+    view answers 404 either way and does not reveal other teachers' jobs.
+    """
+    from questionbank.models import CallLog
+    from questionbank.permissions import can_audit_calls
+
+    job = GenerationJob.objects.select_related("batch", "problem", "template", "endpoint").get(
+        pk=pk)
+    owners = {job.created_by_id, job.batch.created_by_id} - {None}
+    if not (can_audit_calls(user) or user.pk in owners):
+        raise GenerationJob.DoesNotExist
+    calls = CallLog.objects.filter(job=job).select_related("endpoint", "template").order_by("id")
+    return job, calls

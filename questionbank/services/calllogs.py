@@ -181,3 +181,140 @@ def calllog_verify(*, chunk_size: int = 2000) -> ChainReport:
         return ChainReport(False, checked, head.last_id,
                            "the newest rows were removed (the chain head points past them).")
     return ChainReport(True, checked)
+
+
+# --- Export and retention (issue 7) -------------------------------------------------------
+# Every stored column, in this order, in both export formats. JSON columns are exported as
+# JSON (nested objects in JSON Lines, JSON text in CSV).
+EXPORT_FIELDS = (
+    "id", "created_at", "endpoint_id", "endpoint_name", "protocol", "method", "url", "route",
+    "server_version", "outcome", "response_status", "error_class", "error_message", "retryable",
+    "latency_ms", "prompt_tokens", "completion_tokens", "attempt", "response_size", "job_id",
+    "batch_id", "problem_id", "problem_version", "template_id", "user_id", "request_headers",
+    "request_body", "response_body", "sanitize_report", "prev_hash", "row_hash",
+)
+EXPORT_FORMATS = ("csv", "jsonl")
+_JSON_FIELDS = ("request_headers", "sanitize_report")
+# Rows are written out in pieces of about this many characters (fewer, larger writes).
+_EXPORT_BUFFER_CHARS = 256 * 1024
+
+
+def _export_value(name: str, value):
+    if name == "created_at":
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+    if name in _JSON_FIELDS and isinstance(value, str):
+        # Some databases hand JSON back as text; export it as the structure it is.
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _csv_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def calllog_export(*, queryset, fmt: str, chunk_size: int = 500):
+    """Yield the rows of ``queryset`` as CSV (with a header line) or JSON Lines text.
+
+    Streams: rows are read with ``iterator(chunk_size)`` (a server-side cursor on
+    PostgreSQL) and yielded in pieces of about 256 KB, so memory stays flat however many
+    rows are exported. Rows come out oldest first. For ``StreamingHttpResponse`` or a file.
+    """
+    import csv
+    import io
+
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"Unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}.")
+    rows = queryset.order_by("id").values_list(*EXPORT_FIELDS).iterator(chunk_size=chunk_size)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n") if fmt == "csv" else None
+    if writer is not None:
+        writer.writerow(EXPORT_FIELDS)
+    for values in rows:
+        record = [_export_value(name, value) for name, value in zip(EXPORT_FIELDS, values,
+                                                                    strict=True)]
+        if writer is not None:
+            writer.writerow([_csv_cell(v) for v in record])
+        else:
+            buffer.write(json.dumps(dict(zip(EXPORT_FIELDS, record, strict=True)),
+                                    ensure_ascii=False, default=str))
+            buffer.write("\n")
+        if buffer.tell() >= _EXPORT_BUFFER_CHARS:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    rows: int
+    through_id: int | None
+    older_than: object
+    dry_run: bool
+    checkpoint: CallLogCheckpoint | None = None
+
+    def __str__(self) -> str:
+        when = self.older_than.strftime("%Y-%m-%d %H:%M %Z")
+        if not self.rows:
+            return f"No call-log rows older than {when}; nothing to remove."
+        verb = "Would remove" if self.dry_run else "Removed"
+        return f"{verb} {self.rows} call-log rows older than {when} (ids up to {self.through_id})."
+
+
+def calllog_purge(*, older_than, dry_run: bool = False, created_by: str = "",
+                  chunk_size: int = 5000) -> PurgeResult:
+    """Remove call-log rows created before ``older_than`` and checkpoint the chain.
+
+    Only a prefix of the chain is removed: every row before the first row that is new
+    enough to keep, so the rows left still link up. The checkpoint, holding the hash of the
+    last removed row, is written first, in its own transaction; ``calllog_verify`` starts
+    from it. Rows are then deleted in id ranges of ``chunk_size`` (short transactions); if
+    the purge stops part-way, the rows left below the checkpoint are ignored by the check
+    and removed by the next purge.
+    """
+    # Through the created_at index: the oldest row to keep (ids and times rise together).
+    first_kept = (CallLog.objects.filter(created_at__gte=older_than).order_by("created_at", "id")
+                  .values_list("id", flat=True).first())
+    old = CallLog.objects.all() if first_kept is None else CallLog.objects.filter(id__lt=first_kept)
+    last = old.order_by("-id").only("id", "row_hash").first()
+    previous = CallLogCheckpoint.objects.order_by("-purged_through_id").first()
+    floor = previous.purged_through_id if previous else 0
+    if last is None or last.pk <= floor:
+        # Nothing new to checkpoint; finish any earlier purge that stopped part-way.
+        if not dry_run and last is not None:
+            _delete_through(last.pk, chunk_size)
+        return PurgeResult(0, None, older_than, dry_run)
+    rows = old.filter(id__gt=floor).count()
+    if dry_run:
+        return PurgeResult(rows, last.pk, older_than, True)
+    with transaction.atomic():
+        # Serialise with writers so that the checkpoint and the chain head agree.
+        CallLogChainHead.objects.select_for_update().filter(id=1).first()
+        checkpoint = CallLogCheckpoint.objects.create(
+            purged_through_id=last.pk, last_hash=last.row_hash, rows_purged=rows,
+            older_than=older_than, created_by=created_by[:150],
+        )
+    _delete_through(last.pk, chunk_size)
+    return PurgeResult(rows, last.pk, older_than, False, checkpoint)
+
+
+def _delete_through(last_id: int, chunk_size: int) -> None:
+    lowest = CallLog.objects.order_by("id").values_list("id", flat=True).first()
+    while lowest is not None and lowest <= last_id:
+        upper = min(lowest + chunk_size - 1, last_id)
+        with transaction.atomic():
+            # only("id"): Solution.call_log is SET_NULL, so Django collects the rows it
+            # deletes; never load their bodies.
+            CallLog.objects.filter(id__gte=lowest, id__lte=upper).only("id").delete()
+        lowest = (CallLog.objects.filter(id__gt=upper).order_by("id")
+                  .values_list("id", flat=True).first())

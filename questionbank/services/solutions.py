@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from django.db import transaction
 
 from questionbank.models import Solution, SolutionRevision
+from questionbank.models.solutions import IllegalTransition
 
 
 class EditConflict(Exception):
@@ -86,5 +89,57 @@ def solution_transition(*, solution: Solution, target: str, user, reason: str = 
         raise ValueError("Say why the solution is rejected, so the next reviewer knows.")
     locked = Solution.objects.select_for_update().get(pk=solution.pk)
     transition = locked.move_to(target, user=user, reason=reason.strip())
+    if target == Solution.Status.PUBLISHED:
+        _record_edit_distance(locked)
     solution.refresh_from_db()
     return transition
+
+
+def _record_edit_distance(solution: Solution) -> None:
+    """Store how far the published text is from the model's own (template quality)."""
+    from questionbank.textdiff import normalized_edit_distance
+
+    first = solution.revisions.filter(number=1, author__isnull=True).first()
+    current = solution.current_revision
+    distance = (
+        normalized_edit_distance(first.body, current.body) if first and current else None
+    )
+    Solution.objects.filter(pk=solution.pk).update(edit_distance=distance)
+
+
+@dataclass
+class BulkResult:
+    """What a bulk transition did: the solutions moved and, for the others, why not."""
+
+    moved: list[Solution] = field(default_factory=list)
+    refused: list[tuple[Solution, str]] = field(default_factory=list)
+
+
+def solutions_transition(*, solutions, target: str, user, reason: str = "") -> BulkResult:
+    """Move many solutions (bulk publish / reject from the review queue).
+
+    Each solution moves in its own transaction, so one that cannot move (already
+    published, say) is reported and does not stop the others.
+    """
+    if target == Solution.Status.REJECTED and not reason.strip():
+        raise ValueError("Say why these solutions are rejected, so the next reviewer knows.")
+    result = BulkResult()
+    for solution in solutions:
+        try:
+            solution_transition(solution=solution, target=target, user=user, reason=reason)
+        except IllegalTransition as exc:
+            result.refused.append((solution, str(exc)))
+        else:
+            result.moved.append(solution)
+    return result
+
+
+@transaction.atomic
+def solution_mark_best(*, solution: Solution) -> Solution:
+    """Make this the problem's chosen candidate (the one students see first)."""
+    Solution.objects.filter(problem_id=solution.problem_id, is_best=True).exclude(
+        pk=solution.pk
+    ).update(is_best=False)
+    Solution.objects.filter(pk=solution.pk).update(is_best=True)
+    solution.is_best = True
+    return solution

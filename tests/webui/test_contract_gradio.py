@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import pytest
 import requests
@@ -215,10 +216,19 @@ def test_stats_count_concurrency(standins):
     url = standins["plain"]
     client = Client(ep(url, stream=False))
     base = f"{url}/gradio_api"
+
+    def stats():
+        reply = requests.post(f"{base}/api/stats/", json={"data": []}, timeout=10)
+        return reply.json()["data"][0]
+
+    # A call abandoned by an earlier test (deadline) keeps its worker thread running after
+    # Gradio frees its queue slot; wait for it so it cannot overlap ours.
+    deadline = time.monotonic() + 10
+    while stats()["in_flight"] and time.monotonic() < deadline:
+        time.sleep(0.1)
     requests.post(f"{base}/api/reset_stats/", json={"data": []}, timeout=10)
     client.generate(ask("What is 1+1?"))
-    stats = requests.post(f"{base}/api/stats/", json={"data": []}, timeout=10).json()["data"][0]
-    assert stats["calls"] == 1 and stats["max_in_flight"] == 1 and stats["in_flight"] == 0
+    assert stats() == {"calls": 1, "max_in_flight": 1, "in_flight": 0}
 
 
 def test_health_reports_layout_and_version(standins):

@@ -49,6 +49,9 @@ class Command(BaseCommand):
                 self._start("stand-in WEBUI", [
                     "-m", "questionbank.webui.standin", "--host", "127.0.0.1",
                     "--port", str(standin_port),
+                    # Streams its answer over a few seconds, so progress and partial
+                    # text can be seen as they would be with the real model.
+                    "--stream", "--delay", "4",
                 ])
                 self._wait_for(f"{standin_url}/config", "the stand-in WEBUI", timeout=90)
             if not no_seed:
