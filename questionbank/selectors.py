@@ -559,3 +559,244 @@ def job_calls_for(*, user, pk: int):
         raise GenerationJob.DoesNotExist
     calls = CallLog.objects.filter(job=job).select_related("endpoint", "template").order_by("id")
     return job, calls
+
+
+def batch_progress(batch) -> dict:
+    """Where a generation batch stands, for the batch page and the admin.
+
+    Returns ``counts`` (jobs per status), ``total``, ``done`` (finished in any way),
+    ``remaining``, ``finished`` (bool), ``eta_seconds`` (``None`` until a call has
+    finished or when nothing remains: remaining jobs x the mean observed call duration /
+    the calls the batch's endpoints run at once), ``running`` (one dict per running job:
+    ``id``, ``problem_id``, ``problem_title``, ``sample_index``, ``endpoint``,
+    ``attempts``, ``elapsed_seconds``, ``partial_text``) and ``paused`` (pause messages
+    of the batch's endpoints, e.g. "paused: 3 failures, retrying at 14:05").
+    """
+    from django.db.models import Avg, Count, DurationField, ExpressionWrapper
+    from django.db.models import F as _F
+    from django.utils import timezone
+
+    from questionbank.models import GenerationJob as Job
+
+    statuses = Job.Status
+    counts = {s.value: 0 for s in statuses}
+    for status, n in (Job.objects.filter(batch=batch).values_list("status")
+                      .annotate(n=Count("id")).values_list("status", "n")):
+        counts[status] = n
+    total = sum(counts.values())
+    remaining = counts[statuses.QUEUED] + counts[statuses.RUNNING]
+    now = timezone.now()
+    running = [
+        {
+            "id": job.pk,
+            "problem_id": job.problem_id,
+            "problem_title": job.problem.title,
+            "sample_index": job.sample_index,
+            "endpoint": job.endpoint.name if job.endpoint else "",
+            "attempts": job.attempts,
+            "elapsed_seconds": (now - job.started_at).total_seconds() if job.started_at else 0.0,
+            "partial_text": job.partial_text,
+        }
+        for job in Job.objects.filter(batch=batch, status=statuses.RUNNING)
+        .select_related("problem", "endpoint").order_by("started_at", "id")
+    ]
+    endpoints = list(batch.endpoints.all())
+    eta = None
+    if remaining:
+        mean = (
+            Job.objects.filter(batch=batch, status=statuses.SUCCEEDED, started_at__isnull=False,
+                               finished_at__isnull=False)
+            .aggregate(d=Avg(ExpressionWrapper(_F("finished_at") - _F("started_at"),
+                                               output_field=DurationField())))["d"]
+        )
+        if mean is not None:
+            parallel = max(1, min(remaining, sum(e.max_concurrency for e in endpoints
+                                                 if e.enabled) or 1))
+            eta = remaining * mean.total_seconds() / parallel
+            if running:  # the running ones are partly done already
+                eta = max(0.0, eta - sum(r["elapsed_seconds"] for r in running) / parallel)
+    return {
+        "counts": counts,
+        "total": total,
+        "done": total - remaining,
+        "remaining": remaining,
+        "finished": remaining == 0,
+        "eta_seconds": eta,
+        "running": running,
+        "paused": [f"{e.name}: {e.pause_message()}" for e in endpoints if e.is_paused],
+    }
+
+
+# Statistics periods: how far back, the bucket the chart is drawn in, and its width.
+CALLLOG_STATS_PERIODS = {
+    "day": ("Last 24 hours", 1, "hour", 1),
+    "week": ("Last 7 days", 7, "hour", 1),
+    "month": ("Last 30 days", 30, "day", 1),
+}
+
+
+@dataclass
+class CallStats:
+    """Figures for one group of calls (an endpoint, a template version, or all calls)."""
+
+    key: object = None
+    label: str = ""
+    calls: int = 0
+    errors: int = 0
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    completion_tokens: int = 0
+    generation_ms: int = 0
+    by_class: list = None
+
+    @property
+    def error_rate(self) -> float | None:
+        return self.errors / self.calls if self.calls else None
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        if not self.generation_ms:
+            return None
+        return self.completion_tokens / (self.generation_ms / 1000)
+
+
+def _percentile(sorted_values: list, fraction: float) -> float | None:
+    """Linear interpolation, as PostgreSQL's percentile_cont."""
+    if not sorted_values:
+        return None
+    position = (len(sorted_values) - 1) * fraction
+    low = int(position)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
+
+
+def _stats_aggregates(postgres: bool) -> dict:
+    from django.db.models import Aggregate, FloatField, Sum
+
+    from questionbank.models import CallLog
+
+    class Percentile(Aggregate):
+        function = "percentile_cont"
+        template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+        output_field = FloatField()
+
+    timed = Q(outcome=CallLog.Outcome.SUCCESS, completion_tokens__isnull=False,
+              latency_ms__gt=0)
+    aggregates = {
+        "calls": Count("id"),
+        "errors": Count("id", filter=Q(outcome=CallLog.Outcome.ERROR)),
+        "completion_tokens": Sum("completion_tokens", filter=timed),
+        "generation_ms": Sum("latency_ms", filter=timed),
+    }
+    if postgres:
+        aggregates["p50_ms"] = Percentile("latency_ms", fraction=0.5)
+        aggregates["p95_ms"] = Percentile("latency_ms", fraction=0.95)
+    return aggregates
+
+
+def _grouped_stats(qs, key: str, postgres: bool) -> dict:
+    """``{key value: CallStats}`` for rows of ``qs`` grouped by ``key`` (None: all rows)."""
+    from questionbank.models import CallLog
+
+    aggregates = _stats_aggregates(postgres)
+    if key is None:
+        rows = [{"k": None, **qs.aggregate(**aggregates)}]
+    else:
+        rows = qs.values(k=F(key)).annotate(**aggregates).order_by()
+    groups = {}
+    for row in rows:
+        stats = CallStats(key=row["k"], calls=row["calls"], errors=row["errors"],
+                          p50_ms=row.get("p50_ms"), p95_ms=row.get("p95_ms"),
+                          completion_tokens=row["completion_tokens"] or 0,
+                          generation_ms=row["generation_ms"] or 0, by_class=[])
+        groups[row["k"]] = stats
+    if not postgres:
+        latencies: dict = {}
+        lat_qs = qs.filter(latency_ms__isnull=False)
+        pairs = (lat_qs.values_list(key, "latency_ms") if key
+                 else ((None, v) for v in lat_qs.values_list("latency_ms", flat=True)))
+        for k, latency in pairs:
+            latencies.setdefault(k, []).append(latency)
+        for k, values in latencies.items():
+            values.sort()
+            if k in groups:
+                groups[k].p50_ms = _percentile(values, 0.5)
+                groups[k].p95_ms = _percentile(values, 0.95)
+    errors = qs.filter(outcome=CallLog.Outcome.ERROR)
+    by_class = (errors.values(k=F(key), cls=F("error_class")) if key
+                else errors.values(cls=F("error_class")))
+    for row in by_class.annotate(n=Count("id")).order_by("-n"):
+        stats = groups.get(row.get("k"))
+        if stats is not None:
+            stats.by_class.append((row["cls"] or "unclassified", row["n"],
+                                   row["n"] / stats.calls if stats.calls else 0))
+    return groups
+
+
+def calllog_stats(*, period: str = "day", now=None) -> dict:
+    """Call statistics over one period, overall, per endpoint and per template version.
+
+    Each group gives calls, errors by class, latency p50/p95 (percentile_cont on
+    PostgreSQL, the same interpolation in Python elsewhere) and tokens per second
+    (completion tokens over the latency of successful calls that reported tokens). The
+    ``series`` is one bucket per hour / 6 hours / day for the chart.
+    """
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.db.models.functions import Trunc
+
+    from questionbank.models import CallLog
+
+    if period not in CALLLOG_STATS_PERIODS:
+        period = "day"
+    label, days, trunc, step = CALLLOG_STATS_PERIODS[period]
+    now = now or timezone.now()
+    since = now - timedelta(days=days)
+    postgres = connection.vendor == "postgresql"
+    qs = CallLog.objects.filter(created_at__gte=since, created_at__lte=now)
+
+    total = _grouped_stats(qs, None, postgres).get(None, CallStats(by_class=[]))
+    endpoints = _grouped_stats(qs, "endpoint_name", postgres)
+    for name, stats in endpoints.items():
+        stats.label = name or "(no endpoint)"
+    templates = _grouped_stats(qs, "template_id", postgres)
+    names = {t.pk: str(t) for t in PromptTemplate.objects.filter(pk__in=[k for k in templates if k])
+             .only("id", "name", "version")}
+    for pk, stats in templates.items():
+        stats.label = names.get(pk, "(no template)" if pk is None else f"template {pk}")
+
+    # The chart: calls and errors per bucket, p50/p95 latency per bucket.
+    tz = timezone.get_current_timezone()
+    bucketed = qs.annotate(b=Trunc("created_at", trunc, tzinfo=tz))
+    series_rows = _grouped_stats(bucketed, "b", postgres)
+    width = timedelta(hours=step) if trunc == "hour" else timedelta(days=step)
+    start = timezone.localtime(since, tz).replace(minute=0, second=0, microsecond=0)
+    if trunc == "day":
+        start = start.replace(hour=0)
+    start = start.replace(hour=start.hour - start.hour % step) if trunc == "hour" else start
+    buckets = []
+    moment = start
+    while moment <= now:
+        buckets.append({"start": moment, "calls": 0, "errors": 0, "p50_ms": None,
+                        "p95_ms": None})
+        moment += width
+    for key, stats in series_rows.items():
+        if key is None:
+            continue
+        index = int((key - start) // width)
+        if 0 <= index < len(buckets):
+            bucket = buckets[index]
+            bucket["calls"], bucket["errors"] = stats.calls, stats.errors
+            bucket["p50_ms"], bucket["p95_ms"] = stats.p50_ms, stats.p95_ms
+    return {
+        "period": period,
+        "label": label,
+        "since": since,
+        "until": now,
+        "total": total,
+        "endpoints": sorted(endpoints.values(), key=lambda s: -s.calls),
+        "templates": sorted(templates.values(), key=lambda s: -s.calls),
+        "series": buckets,
+        "bucket_label": f"{step} hour{'s' if step > 1 else ''}" if trunc == "hour" else "day",
+    }

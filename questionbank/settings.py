@@ -33,6 +33,9 @@ QB_HTTPS = env_bool("QB_HTTPS", not DEBUG)
 QB_BEHIND_PROXY = env_bool("QB_BEHIND_PROXY", False)
 QB_REDIS_URL = env_str("QB_REDIS_URL")
 QB_WEBUI_URL = env_str("QB_WEBUI_URL")
+# seed_demo: one known password for the demo admin/teacher/student (default: random ones,
+# kept in .demo-logins). Never set this on a production server.
+QB_DEMO_PASSWORD = env_str("QB_DEMO_PASSWORD")
 # Students and anonymous visitors may browse published explanations without logging in.
 QB_PUBLIC_BROWSING = env_bool("QB_PUBLIC_BROWSING", True)
 # Call-log rows older than this are removed by the purge schedule (issue: audit).
@@ -43,6 +46,28 @@ QB_MAX_STATEMENT_CHARS = env_int("QB_MAX_STATEMENT_CHARS", 20_000, minimum=100)
 QB_MAX_PROMPT_CHARS = env_int("QB_MAX_PROMPT_CHARS", 40_000, minimum=100)
 # Uploaded import files larger than this are refused before parsing.
 QB_IMPORT_MAX_BYTES = env_int("QB_IMPORT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+# --- Generation pipeline (services/generation.py; numbers explained there and below) ---
+# Attempts per job for transient server errors (cannot connect, timeout, 5xx, 429).
+QB_JOB_MAX_ATTEMPTS = env_int("QB_JOB_MAX_ATTEMPTS", 4, minimum=1, maximum=20)
+# Backoff before retry n: uniform in [0, min(cap, base * 2**(n-1))] seconds (full jitter).
+QB_RETRY_BASE_SECONDS = env_int("QB_RETRY_BASE_SECONDS", 10, minimum=0)
+QB_RETRY_CAP_SECONDS = env_int("QB_RETRY_CAP_SECONDS", 300, minimum=0)
+# Circuit breaker: this many consecutive server failures pause an endpoint for the cool-down.
+QB_BREAKER_THRESHOLD = env_int("QB_BREAKER_THRESHOLD", 3, minimum=1)
+QB_BREAKER_COOLDOWN_SECONDS = env_int("QB_BREAKER_COOLDOWN_SECONDS", 120, minimum=1)
+# A running job's lease; renewed every third of it while the call is in flight. A worker
+# killed mid-call delays its job by at most this plus one sweep (1 minute).
+QB_JOB_LEASE_SECONDS = env_int("QB_JOB_LEASE_SECONDS", 60, minimum=2)
+# Streamed partial text is written to the job at most this often.
+QB_PARTIAL_SAVE_SECONDS = env_int("QB_PARTIAL_SAVE_SECONDS", 3, minimum=1)
+# Calls one task keeps in flight (threads); a batching server gets many calls per worker.
+QB_RUNNER_THREADS = env_int("QB_RUNNER_THREADS", 32, minimum=1, maximum=256)
+# A task stops taking new jobs after this long and hands over to a fresh task.
+QB_RUNNER_BUDGET_SECONDS = env_int("QB_RUNNER_BUDGET_SECONDS", 600, minimum=10)
+# The longest one model call may take, whatever an endpoint's own deadline says.
+QB_CALL_MAX_SECONDS = env_int("QB_CALL_MAX_SECONDS", 2 * 3600, minimum=10)
+# Run tasks in-process instead of through the queue (tests, debugging).
+QB_TASKS_SYNC = env_bool("QB_TASKS_SYNC", False)
 
 if not SECRET_KEY:
     if not DEBUG:
@@ -173,21 +198,42 @@ if QB_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- django-q2 --------------------------------------------------------------------------
+# The job table is the source of truth (services/generation.py): a task that runs twice
+# does nothing the second time, and the project retries model calls itself. These numbers
+# only make sure django-q2 never redelivers a task that is still running:
+# - timeout: one task ("runner") takes new jobs for QB_RUNNER_BUDGET_SECONDS, then lets its
+#   last calls finish, each capped at QB_CALL_MAX_SECONDS; plus 5 minutes for bookkeeping.
+#   Past it django-q2 kills the worker; the jobs' leases lapse and the sweep requeues them.
+# - retry: the ORM broker redelivers an unacknowledged task after `retry` seconds. A task
+#   may wait in the cluster's memory behind ceil((queue_limit + bulk) / workers) running
+#   tasks before its own run, so retry > timeout * (1 + ceil((queue_limit + bulk) /
+#   workers)) with a margin (shared/docs/django-q2-notes.md). It only matters for a worker
+#   that died, whose task is a harmless no-op by then (the sweep has already acted).
+# - max_attempts 1 + ack_failures: a task that raised is not run again by django-q2.
+# - queue_limit 2, bulk 1: tasks are few (one per endpoint per batch, plus sweeps) and long,
+#   so prefetching more would only let them age towards `retry`.
+# - workers: each runner keeps up to QB_RUNNER_THREADS calls in flight, so one worker
+#   serves a whole batching server; use at least (endpoints used at once + 1) workers.
+_Q_WORKERS = env_int("QB_WORKERS", 2, minimum=1, maximum=64)
+_Q_QUEUE_LIMIT, _Q_BULK = 2, 1
+_Q_TIMEOUT = QB_RUNNER_BUDGET_SECONDS + QB_CALL_MAX_SECONDS + 300
+_Q_RETRY = _Q_TIMEOUT * (1 + -(-(_Q_QUEUE_LIMIT + _Q_BULK) // _Q_WORKERS)) + 600
 Q_CLUSTER = {
     "name": "questionbank",
-    "workers": env_int("QB_WORKERS", 2, minimum=1, maximum=64),
+    "workers": _Q_WORKERS,
     "orm": "default",
-    "timeout": 600,
-    "retry": 1800,
+    "timeout": _Q_TIMEOUT,
+    "retry": _Q_RETRY,
     "max_attempts": 1,
-    "queue_limit": 4,
-    "bulk": 1,
+    "queue_limit": _Q_QUEUE_LIMIT,
+    "bulk": _Q_BULK,
     "save_limit": 250,
     "catch_up": False,
     "ack_failures": True,
     "label": "Background tasks",
 }
 if QB_REDIS_URL:
+    # django-q2 passes a string `redis` setting to redis.from_url (brokers/redis_broker.py).
     Q_CLUSTER.pop("orm")
     Q_CLUSTER["django_redis"] = None
     Q_CLUSTER["redis"] = QB_REDIS_URL
