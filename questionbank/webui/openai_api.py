@@ -190,6 +190,9 @@ def complete_stream(
             except ValueError as exc:
                 raise attempt.fail(MalformedReply, f"The model server at {base} sent an "
                                    "unreadable stream chunk.") from exc
+            if not isinstance(payload, dict):
+                raise attempt.fail(MalformedReply, f"The model server at {base} sent a stream "
+                                   "chunk that is not a JSON object.")
             message = _error_message(payload) if "choices" not in payload else ""
             if message or (isinstance(payload, dict) and "error" in payload):
                 attempt.record_response(None, raw.encode(), size)

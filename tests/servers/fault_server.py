@@ -106,6 +106,9 @@ class FaultServer(ThreadingHTTPServer):
 
 class FaultHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Real servers (uvicorn) set TCP_NODELAY; without it keep-alive calls stall on
+    # Nagle + delayed ACK (40 ms) because headers and body go out in separate writes.
+    disable_nagle_algorithm = True
     server: FaultServer
 
     def log_message(self, *args) -> None:

@@ -52,6 +52,9 @@ class OpenAIServer(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Real servers (uvicorn) set TCP_NODELAY; without it keep-alive calls stall on
+    # Nagle + delayed ACK (40 ms) because headers and body go out in separate writes.
+    disable_nagle_algorithm = True
     server: OpenAIServer
 
     def log_message(self, *args) -> None:  # keep test output clean

@@ -260,3 +260,15 @@ def test_standin_is_deterministic_and_honours_answer_marker():
     assert arithmetic("Prove that there are infinitely many primes.") is None
     assert compose_answer("", r"Any [[standin:answer=\frac{1}{2}]]").endswith(
         r"$\boxed{\frac{1}{2}}$.")
+
+
+def test_package_imports_neither_django_nor_gradio():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, questionbank.webui, questionbank.webui.standin; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('django', 'gradio')]; "
+            "assert not bad, bad")
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "-c", code], cwd=root, check=True, timeout=60)
