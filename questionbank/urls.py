@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from questionbank.views import accounts, problems
+from questionbank.views import accounts, browse, problems
 
 # Teacher pages (login + Teacher group). Other domains add their routes to this list.
 teacher_patterns = [
@@ -16,7 +16,13 @@ teacher_patterns = [
 ]
 
 # Student pages (public or login, per QB_PUBLIC_BROWSING).
-browse_patterns = []
+browse_patterns = [
+    path("", browse.home, name="home"),
+    path("problems/", browse.problem_list, name="problem-list"),
+    path("problems/<int:pk>/", browse.problem_detail, name="problem-detail"),
+    path("tags/", browse.tag_list, name="tag-list"),
+    path("tags/<slug:slug>/", browse.tag_detail, name="tag"),
+]
 
 urlpatterns = [
     path("", accounts.home, name="home"),

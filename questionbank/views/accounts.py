@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 
 from questionbank.forms import LoginForm
 from questionbank.permissions import is_teacher
@@ -15,4 +15,4 @@ def home(request):
     """Teachers land on their dashboard; everyone else on the published explanations."""
     if is_teacher(request.user):
         return redirect("teacher:dashboard")
-    return render(request, "home.html")
+    return redirect("browse:home")

@@ -1,0 +1,377 @@
+"""Full-text search over problems: the database objects, query parsing and safe highlights.
+
+One search box, two engines:
+
+- PostgreSQL: ``questionbank_problem.search_vector``, a stored generated tsvector
+  (title weight A, statement weight B, config 'english') with a GIN index. The user's
+  words go through ``websearch_to_tsquery``, which accepts any input without a syntax
+  error ("phrases", -exclusions, ``or``); ranking is ``ts_rank``; snippets ``ts_headline``.
+- SQLite: an FTS5 external-content table kept in step by triggers; ranking is ``bm25``
+  with the title weighted 10x; snippets ``highlight()``/``snippet()``. User input is never
+  passed to FTS5 as syntax: it is cut into words and every word or phrase is quoted.
+
+Scripts written without spaces (Chinese, Japanese, Korean, Thai) are not split into
+words by either tokenizer (a whole run of characters becomes one token), so a query
+containing such characters is answered by a substring match (``icontains``) on the
+title and statement instead, title matches first. This is a sequential scan on
+PostgreSQL, acceptable for the rare CJK query; Cyrillic, Greek and other space-separated
+scripts use the full-text index like English (no stemming for them).
+
+Highlights are built by asking the database to wrap matches in two control characters
+(never in HTML), then escaping every piece of text in Python and turning the markers
+into ``<mark>``: stored text is never trusted as HTML.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+# Longer queries are cut (and the page says so): ranking 40 words helps nobody, and it
+# bounds the work a single request can ask of the database.
+MAX_QUERY_CHARS = 200
+MAX_TERMS = 16
+
+START, STOP = "\x02", "\x03"
+SENTINELS = START + STOP
+
+FTS_TABLE = "questionbank_problem_fts"
+PROBLEM_TABLE = "questionbank_problem"
+
+# Han, kana, Hangul, Thai/Lao/Khmer/Myanmar: written without spaces between words.
+_UNSPACED = re.compile(
+    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf"
+    "\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f]"
+)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+_WORD = re.compile(r"[^\W_]+")
+_CHUNK = re.compile(r'(-?)"([^"]*)"?|(-?)([^\s"]+)')
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """What the user typed, cleaned, and how it will be answered.
+
+    ``mode`` is "" (no search), "fts" (full-text index), "substring" (unspaced scripts)
+    or "empty" (nothing searchable typed: only punctuation). ``note`` is a sentence to
+    show beside the results when the input had to be changed.
+    """
+
+    text: str = ""
+    mode: str = ""
+    terms: tuple[str, ...] = ()
+    fts5: str = ""
+    note: str = ""
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def __bool__(self) -> bool:
+        return bool(self.mode)
+
+
+def parse_query(raw: str | None) -> SearchRequest:
+    """Clean the user's query and decide how to run it. Never raises."""
+    text = _CONTROL.sub(" ", raw or "")
+    text = " ".join(text.split())
+    if not text:
+        return SearchRequest()
+    note = ""
+    if len(text) > MAX_QUERY_CHARS:
+        text = text[:MAX_QUERY_CHARS].rstrip()
+        note = f"Your search was long, so only its first {MAX_QUERY_CHARS} characters were used."
+    if _UNSPACED.search(text):
+        terms = tuple(t for t in (w.strip('"') for w in text.split()) if t)[:MAX_TERMS]
+        return SearchRequest(text=text, mode="substring", terms=terms, note=note)
+    fts5 = fts5_expression(text)
+    if not fts5:
+        return SearchRequest(
+            text=text, mode="empty",
+            note=note or "Type a word or a number to search for; punctuation alone finds nothing.",
+        )
+    terms = tuple(_WORD.findall(text.lower()))[:MAX_TERMS]
+    return SearchRequest(text=text, mode="fts", terms=terms, fts5=fts5, note=note)
+
+
+def fts5_expression(text: str) -> str:
+    """An FTS5 MATCH expression for ``text`` with web-search meaning and no FTS5 syntax.
+
+    Words are ANDed, ``"quoted words"`` (or words joined by punctuation, like ``x^2``) are
+    phrases, a leading ``-`` excludes, a bare ``or`` between two parts means either.
+    Every phrase is double-quoted and made of word characters only, so nothing the user
+    types can be read as an operator, a column filter or a prefix query.
+    """
+    groups: list[list[str]] = [[]]
+    negatives: list[str] = []
+    count = 0
+    for match in _CHUNK.finditer(text):
+        neg_q, phrase, neg_w, chunk = match.groups()
+        body = phrase if phrase is not None else chunk
+        words = _WORD.findall(body)
+        if not words:
+            continue
+        if phrase is None and len(words) == 1 and words[0].lower() == "or" and not neg_w:
+            if groups[-1]:
+                groups.append([])
+            continue
+        count += 1
+        if count > MAX_TERMS:
+            break
+        quoted = '"' + " ".join(words) + '"'
+        if neg_q or neg_w:
+            negatives.append(quoted)
+        else:
+            groups[-1].append(quoted)
+    groups = [g for g in groups if g]
+    if not groups:
+        return ""
+    expr = " OR ".join("(" + " AND ".join(g) + ")" for g in groups)
+    if negatives:
+        expr = f"({expr}) NOT ({' OR '.join(negatives)})"
+    return expr
+
+
+def marked(text: str | None) -> SafeString:
+    """Escape ``text`` and turn the database's START/STOP markers into balanced <mark>s."""
+    out: list[str] = []
+    inside = False
+    for part in re.split(f"([{SENTINELS}])", text or ""):
+        if part == START:
+            if not inside:
+                out.append("<mark>")
+                inside = True
+        elif part == STOP:
+            if inside:
+                out.append("</mark>")
+                inside = False
+        elif part:
+            out.append(escape(part))
+    if inside:
+        out.append("</mark>")
+    return mark_safe("".join(out))  # every piece of text was escaped above
+
+
+def substring_highlight(text: str, terms: tuple[str, ...], *,
+                        width: int | None = None) -> SafeString:
+    """Mark every occurrence of ``terms`` in ``text``; with ``width``, a window around the
+    first one (the substring search's answer to ts_headline/snippet)."""
+    text = (text or "").replace(START, "").replace(STOP, "")
+    terms = tuple(t for t in terms if t)
+    if not terms:
+        return marked(text[:width] if width else text)
+    pattern = re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)),
+                         re.IGNORECASE)
+    if width:
+        first = pattern.search(text)
+        start = max(0, (first.start() if first else 0) - width // 3)
+        window = text[start:start + width]
+        text = ("…" if start else "") + window + ("…" if start + width < len(text) else "")
+    return marked(pattern.sub(lambda m: START + m.group(0) + STOP, text))
+
+
+# --- Database objects -----------------------------------------------------------------
+
+_PG_CREATE = [
+    f"""ALTER TABLE {PROBLEM_TABLE} ADD COLUMN IF NOT EXISTS search_vector tsvector
+        GENERATED ALWAYS AS (
+            setweight(to_tsvector('english'::regconfig, coalesce(title, '')), 'A') ||
+            setweight(to_tsvector('english'::regconfig, coalesce(statement, '')), 'B')
+        ) STORED""",
+    f"CREATE INDEX IF NOT EXISTS problem_search_gin ON {PROBLEM_TABLE} USING gin (search_vector)",
+]
+_PG_DROP = [
+    "DROP INDEX IF EXISTS problem_search_gin",
+    f"ALTER TABLE {PROBLEM_TABLE} DROP COLUMN IF EXISTS search_vector",
+]
+
+_SQLITE_TABLE = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
+    f"title, statement, content='{PROBLEM_TABLE}', content_rowid='id', "
+    "tokenize='unicode61 remove_diacritics 2')"
+)
+_SQLITE_TRIGGERS = {
+    "qb_problem_fts_ai": f"""CREATE TRIGGER IF NOT EXISTS qb_problem_fts_ai
+        AFTER INSERT ON {PROBLEM_TABLE} BEGIN
+          INSERT INTO {FTS_TABLE}(rowid, title, statement)
+          VALUES (new.id, new.title, new.statement);
+        END""",
+    "qb_problem_fts_ad": f"""CREATE TRIGGER IF NOT EXISTS qb_problem_fts_ad
+        AFTER DELETE ON {PROBLEM_TABLE} BEGIN
+          INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, statement)
+          VALUES ('delete', old.id, old.title, old.statement);
+        END""",
+    "qb_problem_fts_au": f"""CREATE TRIGGER IF NOT EXISTS qb_problem_fts_au
+        AFTER UPDATE OF title, statement ON {PROBLEM_TABLE} BEGIN
+          INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, statement)
+          VALUES ('delete', old.id, old.title, old.statement);
+          INSERT INTO {FTS_TABLE}(rowid, title, statement)
+          VALUES (new.id, new.title, new.statement);
+        END""",
+}
+
+
+def create_search_schema(connection) -> None:
+    """Create the vendor's search objects (migration 0004_browse_search)."""
+    ensure_search_schema(connection)
+
+
+def ensure_search_schema(connection) -> bool:
+    """Create whatever search object is missing; returns True when something was made.
+
+    Safe to call repeatedly. On SQLite, Django rebuilds a table to alter it (copy, drop,
+    rename), which silently drops its triggers: after any ``migrate`` this puts them back
+    and rebuilds the index so no problem is missed.
+    """
+    vendor = connection.vendor
+    with connection.cursor() as cursor:
+        if vendor == "postgresql":
+            cursor.execute(
+                "SELECT 1 FROM information_schema.columns WHERE table_name = %s "
+                "AND column_name = 'search_vector' AND table_schema = current_schema()",
+                [PROBLEM_TABLE],
+            )
+            has_column = cursor.fetchone() is not None
+            cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = 'problem_search_gin'")
+            if has_column and cursor.fetchone() is not None:
+                return False
+            for sql in _PG_CREATE:
+                cursor.execute(sql)
+            return True
+        if vendor == "sqlite":
+            cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger') "
+                "AND (name = %s OR name LIKE 'qb_problem_fts_%%')",
+                [FTS_TABLE],
+            )
+            present = {row[0] for row in cursor.fetchall()}
+            if FTS_TABLE in present and set(_SQLITE_TRIGGERS) <= present:
+                return False
+            cursor.execute(_SQLITE_TABLE)
+            for sql in _SQLITE_TRIGGERS.values():
+                cursor.execute(sql)
+            cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
+            return True
+    return False
+
+
+def drop_search_schema(connection) -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            for sql in _PG_DROP:
+                cursor.execute(sql)
+        elif connection.vendor == "sqlite":
+            for name in _SQLITE_TRIGGERS:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+            cursor.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
+
+
+def ensure_after_migrate(sender, using="default", **kwargs) -> None:
+    """post_migrate receiver (QuestionbankConfig.ready): keep the search objects in place."""
+    from django.db import connections
+    from django.db.migrations.recorder import MigrationRecorder
+
+    connection = connections[using]
+    applied = MigrationRecorder(connection).applied_migrations()
+    if ("questionbank", "0004_browse_search") in applied:
+        ensure_search_schema(connection)
+
+
+# --- Queries --------------------------------------------------------------------------
+
+
+def filter_and_rank(qs, req: SearchRequest, *, relevance: bool):
+    """``qs`` (Problems) narrowed to the search's matches; ordered best first when
+    ``relevance``, otherwise left in its order. Works on PostgreSQL and SQLite."""
+    from django.db import connection
+    from django.db.models import Case, FloatField, IntegerField, Q, Value, When
+    from django.db.models.expressions import RawSQL
+
+    if not req:
+        return qs
+    if req.mode == "empty":
+        return qs.none()
+    if req.mode == "substring":
+        for term in req.terms:
+            qs = qs.filter(Q(title__icontains=term) | Q(statement__icontains=term))
+        if relevance:
+            qs = qs.annotate(
+                rank=Case(When(title__icontains=req.terms[0], then=Value(0)), default=Value(1),
+                          output_field=IntegerField())
+            ).order_by("rank", "-created_at", "-id")
+        return qs
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchRank, SearchVectorField
+
+        query = pg_query(req)
+        qs = qs.alias(
+            search_vector=RawSQL(f"{PROBLEM_TABLE}.search_vector", (),
+                                 output_field=SearchVectorField())
+        ).filter(search_vector=query)
+        if relevance:
+            qs = qs.annotate(rank=SearchRank("search_vector", query)).order_by("-rank", "-id")
+        return qs
+    qs = qs.filter(pk__in=RawSQL(
+        f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", (req.fts5,)
+    ))
+    if relevance:
+        # bm25 is lower-is-better; the title counts ten times the statement.
+        qs = qs.annotate(rank=RawSQL(
+            f"(SELECT bm25({FTS_TABLE}, 10.0, 1.0) FROM {FTS_TABLE} "
+            f"WHERE {FTS_TABLE} MATCH %s AND rowid = {PROBLEM_TABLE}.id)",
+            (req.fts5,), output_field=FloatField(),
+        )).order_by("rank", "-id")
+    return qs
+
+
+def pg_query(req: SearchRequest):
+    from django.contrib.postgres.search import SearchQuery
+
+    return SearchQuery(req.text, search_type="websearch", config="english")
+
+
+def highlights(req: SearchRequest, ids: list[int]) -> dict[int, tuple[SafeString, SafeString]]:
+    """``{problem id: (title, snippet)}`` with matches in <mark>, for one page of results.
+
+    One query whatever the number of ids. Snippets come from the Markdown source, so
+    they may show ``$...$``: they are plain escaped text, never rendered.
+    """
+    from django.db import connection
+    from django.db.models import F, Func, Value
+
+    from questionbank.models import Problem
+
+    if not req or req.mode == "empty" or not ids:
+        return {}
+    if req.mode == "substring":
+        rows = Problem.objects.filter(pk__in=ids).values_list("pk", "title", "statement")
+        return {pk: (substring_highlight(title, req.terms),
+                     substring_highlight(statement, req.terms, width=220))
+                for pk, title, statement in rows}
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchHeadline
+
+        query = pg_query(req)
+
+        def clean(name):
+            # The markers must come only from ts_headline, never from stored text.
+            return Func(F(name), Value(SENTINELS), Value(""), function="translate")
+
+        rows = Problem.objects.filter(pk__in=ids).annotate(
+            title_hl=SearchHeadline(clean("title"), query, config="english", start_sel=START,
+                                    stop_sel=STOP, highlight_all=True),
+            snippet_hl=SearchHeadline(clean("statement"), query, config="english",
+                                      start_sel=START, stop_sel=STOP, max_words=35,
+                                      min_words=15, max_fragments=2,
+                                      fragment_delimiter=" … "),
+        ).values_list("pk", "title_hl", "snippet_hl")
+        return {pk: (marked(t), marked(s)) for pk, t, s in rows}
+    placeholders = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT rowid, highlight({FTS_TABLE}, 0, char(2), char(3)), "
+            f"snippet({FTS_TABLE}, 1, char(2), char(3), '…', 30) "
+            f"FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s AND rowid IN ({placeholders})",
+            [req.fts5, *ids],
+        )
+        return {pk: (marked(t), marked(s)) for pk, t, s in cursor.fetchall()}

@@ -1,0 +1,261 @@
+"""Student pages: browse, search and read published problems and their explanations.
+
+Public or login-only per QB_PUBLIC_BROWSING (permissions.browse_allowed). Everything a
+student sees comes through selectors that start from ``Problem.objects.published()``,
+so an unpublished problem is a 404 whatever URL is typed. Teachers get the same pages.
+
+Lists are paged by offset without a COUNT: one row more than the page is read to know
+whether a next page exists. Counting every published problem on each request would be
+the slowest part of the page at 100,000 problems, and "page 3 of 2,500" helps nobody.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from django.http import Http404
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+
+from questionbank import selectors
+from questionbank.models import Problem, Tag
+from questionbank.permissions import browse_allowed
+from questionbank.search import MAX_QUERY_CHARS, SearchRequest, highlights, parse_query
+
+PER_PAGE_CHOICES = (10, 20, 50, 100)
+DEFAULT_PER_PAGE = 20
+# Deeper pages are refused before any query: OFFSET work grows with the page number.
+MAX_PAGE = 2000
+SORTS = (("relevance", "Best match"), ("newest", "Newest"))
+
+
+@dataclass
+class Filters:
+    """The list's GET parameters, validated; ``query`` rebuilds a canonical, shareable URL."""
+
+    q: str = ""
+    search: SearchRequest = field(default_factory=SearchRequest)
+    kind: str = ""
+    difficulty: str = ""
+    tag: str = ""
+    sort: str = "newest"
+    per_page: int = DEFAULT_PER_PAGE
+    solutions: bool = False
+
+    @classmethod
+    def from_get(cls, get, *, tag: str = "") -> Filters:
+        search = parse_query(get.get("q", ""))
+        kind = get.get("kind", "")
+        difficulty = get.get("difficulty", "")
+        sort = get.get("sort", "")
+        if sort not in dict(SORTS):
+            sort = "relevance" if search else "newest"
+        if not search:
+            sort = "newest"
+        try:
+            per_page = int(get.get("per_page", DEFAULT_PER_PAGE))
+        except (TypeError, ValueError):
+            per_page = DEFAULT_PER_PAGE
+        return cls(
+            q=search.text,
+            search=search,
+            kind=kind if kind in Problem.Kind.values else "",
+            difficulty=difficulty if difficulty in {str(v) for v in Problem.Difficulty.values}
+            else "",
+            tag=tag or get.get("tag", "")[:120],
+            sort=sort,
+            per_page=per_page if per_page in PER_PAGE_CHOICES else DEFAULT_PER_PAGE,
+            solutions=get.get("solutions") == "1",
+        )
+
+    def params(self, *, include_tag: bool = True) -> dict:
+        params = {"q": self.q, "kind": self.kind, "difficulty": self.difficulty,
+                  "tag": self.tag if include_tag else ""}
+        if self.search and self.sort != "relevance":
+            params["sort"] = self.sort
+        if self.per_page != DEFAULT_PER_PAGE:
+            params["per_page"] = self.per_page
+        return {k: v for k, v in params.items() if v}
+
+    @property
+    def active(self) -> bool:
+        return bool(self.q or self.kind or self.difficulty or self.tag)
+
+
+@dataclass
+class ResultPage:
+    """One page of rows and whether there are more, in the shape includes expect."""
+
+    number: int
+    per_page: int
+    object_list: list
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.per_page
+
+
+def page_number(raw: str | None) -> int:
+    """The requested page: anything that is not a positive whole number means page 1."""
+    try:
+        number = int(raw or 1)
+    except (TypeError, ValueError):
+        return 1
+    return max(number, 1)
+
+
+def _read_page(qs, number: int, per_page: int) -> ResultPage:
+    if number > MAX_PAGE:
+        return ResultPage(number, per_page, [], False)
+    offset = (number - 1) * per_page
+    rows = list(qs[offset:offset + per_page + 1])
+    return ResultPage(number, per_page, rows[:per_page], len(rows) > per_page)
+
+
+def _list_context(request, *, fixed_tag: Tag | None = None):
+    filters = Filters.from_get(request.GET, tag=fixed_tag.slug if fixed_tag else "")
+    tag = fixed_tag
+    unknown_tag = False
+    if tag is None and filters.tag:
+        tag = Tag.objects.filter(slug=filters.tag).first()
+        unknown_tag = tag is None
+    qs = selectors.browse_problem_list(search=filters.search, kind=filters.kind,
+                                       difficulty=filters.difficulty, tag=tag,
+                                       sort=filters.sort)
+    if unknown_tag:
+        qs = qs.none()
+    return filters, tag, unknown_tag, qs
+
+
+def _render_list(request, *, fixed_tag: Tag | None = None):
+    filters, tag, unknown_tag, qs = _list_context(request, fixed_tag=fixed_tag)
+    printing = request.GET.get("print") == "1"
+    if printing:
+        qs = selectors.browse_worksheet(qs, solutions=filters.solutions)
+    page = _read_page(qs, page_number(request.GET.get("page")), filters.per_page)
+    status = 200
+    if not page.object_list and page.number > 1:
+        status = 404  # past the end: say so, and offer the first page
+
+    params = filters.params(include_tag=fixed_tag is None)
+    query = urlencode(params)
+    list_url = request.path
+    marks = highlights(filters.search, [p.pk for p in page.object_list])
+    detail_params = filters.params()
+    for i, problem in enumerate(page.object_list):
+        problem.title_html, problem.snippet_html = marks.get(problem.pk, (None, None))
+        problem.browse_url = _detail_url(problem.pk, detail_params, page.offset + i)
+        if printing and filters.solutions:
+            problem.solution = (problem.published_solutions[0]
+                                if problem.published_solutions else None)
+
+    context = {
+        "filters": filters,
+        "tag": tag,
+        "fixed_tag": fixed_tag,
+        "unknown_tag": unknown_tag,
+        "page": page,
+        "query": query,
+        "list_url": list_url,
+        "kinds": Problem.Kind.choices,
+        "difficulties": Problem.Difficulty.choices,
+        "sorts": SORTS,
+        "per_page_choices": PER_PAGE_CHOICES,
+        "max_query_chars": MAX_QUERY_CHARS,
+        "print_query": urlencode({**params, "print": 1, "page": page.number,
+                                  **({"solutions": 1} if filters.solutions else {})}),
+    }
+    template = "browse/worksheet.html" if printing else "browse/problem_list.html"
+    return render(request, template, context, status=status)
+
+
+def _detail_url(pk: int, params: dict, pos: int | None) -> str:
+    url = reverse("browse:problem-detail", args=[pk])
+    params = dict(params)
+    if pos is not None:
+        params["pos"] = pos
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+@browse_allowed
+def home(request):
+    """Search box, the newest published problems and the most used tags."""
+    recent = list(selectors.browse_problem_list()[:8])
+    for problem in recent:
+        problem.browse_url = reverse("browse:problem-detail", args=[problem.pk])
+    return render(request, "browse/home.html", {
+        "recent": recent,
+        "popular_tags": selectors.browse_tag_counts()[:24],
+        "max_query_chars": MAX_QUERY_CHARS,
+    })
+
+
+@browse_allowed
+def problem_list(request):
+    """All published problems, or search results, filtered; ``?print=1`` is a worksheet."""
+    return _render_list(request)
+
+
+@browse_allowed
+def tag_list(request):
+    return render(request, "browse/tag_list.html", {"tags": selectors.browse_tag_counts()})
+
+
+@browse_allowed
+def tag_detail(request, slug: str):
+    """The list, restricted to one tag (the tag's public page)."""
+    tag = get_object_or_404(Tag, slug=slug)
+    return _render_list(request, fixed_tag=tag)
+
+
+@browse_allowed
+def problem_detail(request, pk: int):
+    """A published problem, its explanation behind "show solution", and its neighbours in
+    the list the student came from (the list's filters travel in the query string)."""
+    try:
+        problem = selectors.browse_problem_detail(pk=pk)
+    except Problem.DoesNotExist:
+        raise Http404("There is no published problem with this number.") from None
+    solution = selectors.browse_published_solution(problem=problem)
+
+    filters, tag, unknown_tag, qs = _list_context(request)
+    pos = request.GET.get("pos", "")
+    pos = int(pos) if pos.isdigit() and int(pos) < MAX_PAGE * max(PER_PAGE_CHOICES) else None
+    prev = nxt = None
+    if not unknown_tag:
+        prev, nxt = selectors.browse_neighbours(problem=problem, qs=qs, sort=filters.sort,
+                                                pos=pos)
+    params = filters.params()
+    for neighbour in (prev, nxt):
+        if neighbour:
+            neighbour["url"] = _detail_url(neighbour["pk"], params, neighbour["pos"])
+    back_params = dict(params)
+    if pos is not None and pos >= filters.per_page:
+        back_params["page"] = pos // filters.per_page + 1
+    back_url = reverse("browse:problem-list")
+    if back_params:
+        back_url += "?" + urlencode(back_params)
+    return render(request, "browse/problem_detail.html", {
+        "problem": problem,
+        "solution": solution,
+        "revision": solution.current_revision if solution else None,
+        "prev": prev,
+        "next": nxt,
+        "filters": filters,
+        "back_url": back_url,
+        "in_list": filters.active,
+    })
