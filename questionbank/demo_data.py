@@ -608,12 +608,15 @@ TEMPLATES = [
         "description": (
             "VibeThinker-1.5B's model card: no system prompt, the problem followed by the "
             "request to reason step by step and box the final answer, temperature 1.0 and "
-            "top_p 0.95 for maths. 16,384 new tokens is enough for almost every "
-            "competition solution while keeping one call on a single-GPU WEBUI to about an "
-            "hour at worst; raise it towards 40,960 for olympiad problems that get cut off. "
-            "4 samples per problem: at temperature 1.0 the answers vary, and a majority of "
-            "4 is a useful check against the reference answer (3 of 4 agreeing means "
-            "something, 1 of 1 does not) while costing a WEBUI 4 calls, not 8 or 16."
+            "top_p 0.95 for maths. 16,384 new tokens covers almost every competition "
+            "solution (typical traces are a few thousand tokens) and caps one call on a "
+            "single-GPU WEBUI (about 14 tokens a second) at roughly 20 minutes; raise it "
+            "towards the card's 40,960 for olympiad problems whose answers get cut off. "
+            "4 samples per problem: at temperature 1.0 answers vary, and a majority of 4 "
+            "checked against the reference answer means something where 1 sample does not. "
+            "The cost is 4 calls per problem (a WEBUI answers one at a time, so about 20 "
+            "minutes per problem at a typical length); choose fewer samples when starting a "
+            "large batch on a WEBUI, more on a batching server such as vLLM."
         ),
         "system_prompt": "",
         "user_prompt": (

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from questionbank.views import accounts, browse, problems
+from questionbank.views import accounts, batches, browse, problems, solutions, templates
 
 # Teacher pages (login + Teacher group). Other domains add their routes to this list.
 teacher_patterns = [
@@ -13,6 +13,29 @@ teacher_patterns = [
     path("problems/new/", problems.problem_create_view, name="problem-create"),
     path("problems/<int:pk>/", problems.problem_detail, name="problem-detail"),
     path("problems/<int:pk>/edit/", problems.problem_edit, name="problem-edit"),
+    path("problems/bulk/", problems.problem_bulk, name="problem-bulk"),
+    path("preview/", solutions.markdown_preview, name="preview"),
+    path("generate/", batches.generate, name="generate"),
+    path("batches/", batches.batch_list, name="batch-list"),
+    path("batches/<int:pk>/", batches.batch_detail, name="batch-detail"),
+    path("batches/<int:pk>/progress/", batches.batch_progress_json, name="batch-progress"),
+    path("batches/<int:pk>/cancel/", batches.batch_cancel_view, name="batch-cancel"),
+    path("batches/<int:pk>/retry/", batches.batch_retry_view, name="batch-retry"),
+    path("templates/", templates.template_list, name="template-list"),
+    path("templates/new/", templates.template_create_view, name="template-create"),
+    path("templates/<int:pk>/", templates.template_detail, name="template-detail"),
+    path("templates/<int:pk>/edit/", templates.template_edit, name="template-edit"),
+    path("review/", solutions.review_queue, name="review-queue"),
+    path("review/bulk/", solutions.review_bulk, name="review-bulk"),
+    path("solutions/<int:pk>/", solutions.solution_review, name="solution-review"),
+    path("solutions/<int:pk>/edit/", solutions.solution_edit, name="solution-edit"),
+    path("solutions/<int:pk>/history/", solutions.solution_history, name="solution-history"),
+    path("solutions/<int:pk>/revert/", solutions.solution_revert_view, name="solution-revert"),
+    path("solutions/<int:pk>/status/", solutions.solution_transition_view,
+         name="solution-transition"),
+    path("solutions/<int:pk>/best/", solutions.solution_best, name="solution-best"),
+    path("solutions/<int:pk>/compare/<int:other>/", solutions.solution_compare,
+         name="solution-compare"),
 ]
 
 # Student pages (public or login, per QB_PUBLIC_BROWSING).

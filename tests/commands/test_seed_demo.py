@@ -150,6 +150,7 @@ def test_endpoint_from_qb_webui_url(settings):
     assert endpoint.protocol == ModelEndpoint.Protocol.GRADIO
     assert endpoint.base_url == "http://127.0.0.1:7860"
     assert endpoint.max_concurrency == 1
+    assert endpoint.read_timeout >= 16384 / 14  # a non-streaming maths answer fits
     assert not endpoint.is_standin
     assert "VibeThinker WEBUI at http://127.0.0.1:7860 (created)" in out.getvalue()
 

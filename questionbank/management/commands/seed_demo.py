@@ -263,8 +263,11 @@ class Command(BaseCommand):
         endpoint = ModelEndpoint.objects.filter(name=name).first()
         try:
             if endpoint is None:
+                # A WEBUI that does not stream is silent until done: the maths template's
+                # 16,384 tokens at ~14 tokens/s is ~20 minutes, over the 15-minute default.
                 endpoint_create(name=name, protocol=ModelEndpoint.Protocol.GRADIO,
-                                base_url=url, max_concurrency=1, is_standin=is_standin)
+                                base_url=url, max_concurrency=1, read_timeout=30 * 60.0,
+                                is_standin=is_standin)
                 return name, url, "created"
             if endpoint.base_url != url:
                 endpoint_update(endpoint=endpoint, base_url=url)
