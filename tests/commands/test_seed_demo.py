@@ -172,6 +172,7 @@ def test_standin_endpoint_from_option(settings):
     assert endpoint.base_url == "http://127.0.0.1:7861"
     assert endpoint.max_concurrency == 1
     assert "not the model's" in out
+    assert "already configured: stand-in (no model)" in seed()
 
 
 def test_no_endpoint_says_how_to_add_one(settings):

@@ -292,7 +292,10 @@ class Command(BaseCommand):
             f"{drafts} of them drafts)")
         for name, status in templates:
             out(f"  Template:  {name} ({status})")
-        if not endpoints:
+        existing = list(ModelEndpoint.objects.values_list("name", flat=True)[:5])
+        if not endpoints and existing:
+            out(f"  Endpoint:  none added; already configured: {', '.join(existing)}")
+        elif not endpoints:
             out("  Endpoint:  none (set QB_WEBUI_URL to your VibeThinker WEBUI's address "
                 "and run seed_demo again)")
         for name, url, status in endpoints:
