@@ -12,11 +12,6 @@ _FIELDS = ("name", "protocol", "base_url", "api_name", "model_name", "layout_ove
 class ModelEndpointForm(forms.ModelForm):
     """Secrets are write-only: never rendered back; blank keeps the stored value."""
 
-    # A GPU box on the school network usually speaks plain http.
-    base_url = forms.URLField(
-        max_length=500, assume_scheme="http",
-        help_text=ModelEndpoint._meta.get_field("base_url").help_text,
-    )
     password = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),

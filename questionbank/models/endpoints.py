@@ -7,6 +7,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from questionbank.validators import validate_server_url
+
 
 class ModelEndpointQuerySet(models.QuerySet):
     def enabled(self):
@@ -26,8 +28,10 @@ class ModelEndpoint(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     protocol = models.CharField(max_length=20, choices=Protocol.choices, default=Protocol.GRADIO)
-    base_url = models.URLField(
-        max_length=500, help_text="e.g. http://gpu-box:7860 (Gradio) or http://gpu-box:8000 (vLLM)."
+    base_url = models.CharField(
+        max_length=500,
+        validators=[validate_server_url],
+        help_text="e.g. http://gpu-box:7860 (Gradio) or http://gpu-box:8000 (vLLM).",
     )
     api_name = models.CharField(
         max_length=200,
