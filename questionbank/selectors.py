@@ -153,6 +153,11 @@ def review_queue(*, kind: str = "", tag: str = "", template: str = "", verdict: 
     )
 
 
+def review_queue_next(*, after: int) -> int | None:
+    """The id of the riskiest solution in the queue other than ``after``, or None."""
+    return review_queue().exclude(pk=after).values_list("pk", flat=True).first()
+
+
 def solution_for_review(*, pk: int) -> Solution:
     """One solution with everything the review page shows next to it."""
     return (

@@ -5,12 +5,19 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from questionbank import selectors
-from questionbank.forms import ProblemForm
-from questionbank.models import Problem
+from questionbank.forms import ProblemBulkForm, ProblemForm
+from questionbank.models import GenerationJob, Problem
 from questionbank.permissions import teacher_required
-from questionbank.services.problems import problem_create, problem_update
+from questionbank.services.problems import (
+    problem_create,
+    problem_update,
+    problems_add_tags,
+    problems_set_status,
+)
 
 
 @teacher_required
@@ -18,6 +25,11 @@ def dashboard(request):
     return render(request, "teacher/dashboard.html", {
         "counts": selectors.dashboard_counts(),
         "batches": selectors.recent_batches(),
+        "to_review": selectors.dashboard_review(),
+        "running": selectors.dashboard_jobs(status=GenerationJob.Status.RUNNING),
+        "failed": selectors.dashboard_jobs(status=GenerationJob.Status.FAILED),
+        "paused": selectors.paused_endpoints(),
+        "low_share": selectors.LOW_MAJORITY_SHARE,
     })
 
 
@@ -37,7 +49,41 @@ def problem_list(request):
         "statuses": Problem.Status.choices,
         "difficulties": Problem.Difficulty.choices,
         "tags": selectors.all_tags(),
+        "bulk_actions": ProblemBulkForm.ACTIONS,
     })
+
+
+@teacher_required
+@require_POST
+def problem_bulk(request):
+    """Bulk actions on ticked problems: generate, change status, add tags."""
+    back = request.POST.get("next", "")
+    if not back.startswith("/") or back.startswith("//"):
+        back = reverse("teacher:problem-list")
+    form = ProblemBulkForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(back)
+    action = form.cleaned_data["action"]
+    problems = list(form.cleaned_data["problems"])
+    n = len(problems)
+    if action == "generate":
+        ids = ",".join(str(p.pk) for p in problems)
+        return redirect(f"{reverse('teacher:generate')}?problems={ids}")
+    if action == "tag":
+        problems_add_tags(problems=problems, names=form.cleaned_data["tags"])
+        messages.success(request, f"Tagged {n} problem{'s' if n != 1 else ''} with "
+                                  f"{', '.join(form.cleaned_data['tags'])}.")
+    else:
+        status = action.split(":", 1)[1]
+        changed = problems_set_status(problems=problems, status=status)
+        label = Problem.Status(status).label.lower()
+        messages.success(request, f"{changed} of {n} problem{'s' if n != 1 else ''} marked "
+                                  f"{label}" + (" (the others already were)." if changed < n
+                                                else "."))
+    return redirect(back)
 
 
 @teacher_required
@@ -50,12 +96,22 @@ def problem_detail(request, pk: int):
         "problem": problem,
         "solutions": selectors.problem_solutions(problem=problem),
         "jobs": selectors.problem_jobs(problem=problem),
+        "generate_url": f"{reverse('teacher:generate')}?problems={problem.pk}",
     })
+
+
+def _with_preview(form: ProblemForm) -> ProblemForm:
+    """Point the statement box at the live preview pane (static/js/preview.js)."""
+    form.fields["statement"].widget.attrs.update({
+        "data-preview-source": "#statement-preview",
+        "data-preview-url": reverse("teacher:preview"),
+    })
+    return form
 
 
 @teacher_required
 def problem_create_view(request):
-    form = ProblemForm(request.POST or None)
+    form = _with_preview(ProblemForm(request.POST or None))
     if request.method == "POST" and form.is_valid():
         problem = problem_create(created_by=request.user, tags=form.cleaned_data["tags"],
                                  **form.service_fields())
@@ -67,7 +123,7 @@ def problem_create_view(request):
 @teacher_required
 def problem_edit(request, pk: int):
     problem = get_object_or_404(Problem, pk=pk)
-    form = ProblemForm(request.POST or None, instance=problem)
+    form = _with_preview(ProblemForm(request.POST or None, instance=problem))
     if request.method == "POST" and form.is_valid():
         before = Problem.objects.get(pk=pk).version
         problem = problem_update(problem=Problem.objects.get(pk=pk),

@@ -1,0 +1,352 @@
+"""Teacher pages for reviewing, editing and publishing worked solutions."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+
+from django.contrib import messages
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from questionbank import selectors
+from questionbank.forms import GenerateForm, RejectForm, SolutionBulkForm, SolutionEditForm
+from questionbank.models import IllegalTransition, Problem, Solution, SolutionRevision
+from questionbank.permissions import can_audit_calls, teacher_required
+from questionbank.rendering import render_markdown
+from questionbank.services.solutions import (
+    EditConflict,
+    solution_add_revision,
+    solution_mark_best,
+    solution_revert,
+    solution_transition,
+    solutions_transition,
+)
+from questionbank.textdiff import line_diff
+
+QUEUE_PAGE_SIZE = 25
+# Live previews of longer texts are refused: nobody types that much into one box.
+MAX_PREVIEW_CHARS = 200_000
+
+# What the button that moves a solution from its state to a target says.
+ACTION_LABELS = {
+    Solution.Status.IN_REVIEW: "Send to review",
+    Solution.Status.PUBLISHED: "Publish",
+    Solution.Status.REJECTED: "Reject…",
+}
+
+
+def _action_label(solution: Solution, target: str) -> str:
+    if target == Solution.Status.DRAFT:
+        return {
+            Solution.Status.PUBLISHED: "Unpublish",
+            Solution.Status.REJECTED: "Reopen as draft",
+        }.get(solution.status, "Back to draft")
+    return ACTION_LABELS[target]
+
+
+def _get_solution(pk: int) -> Solution:
+    try:
+        return selectors.solution_for_review(pk=pk)
+    except Solution.DoesNotExist:
+        raise Http404("No such solution.") from None
+
+
+def _safe_next(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+# --- Live preview ---------------------------------------------------------------------------
+
+
+@teacher_required
+@require_POST
+def markdown_preview(request):
+    """Rendered HTML of posted Markdown, for the editors' live previews (CSRF-protected)."""
+    text = request.POST.get("text", "")
+    if len(text) > MAX_PREVIEW_CHARS:
+        return HttpResponseBadRequest(
+            "This text is too long to preview live; save it to see it rendered.",
+            content_type="text/plain; charset=utf-8",
+        )
+    response = HttpResponse(render_markdown(text), content_type="text/html; charset=utf-8")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- Review queue ---------------------------------------------------------------------------
+
+_QUEUE_FILTERS = ("q", "status", "kind", "tag", "template", "verdict")
+
+
+@teacher_required
+def review_queue(request):
+    filters = {name: request.GET.get(name, "").strip() for name in _QUEUE_FILTERS}
+    page = Paginator(selectors.review_queue(**filters), QUEUE_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "teacher/review_queue.html", {
+        "page": page,
+        "filters": filters,
+        "query": query.urlencode(),
+        "statuses": [(Solution.Status.DRAFT, "Draft"), (Solution.Status.IN_REVIEW, "In review")],
+        "kinds": Problem.Kind.choices,
+        "verdicts": Solution.Verdict.choices,
+        "tags": selectors.all_tags(),
+        "templates": selectors.templates_for_generation(),
+        "bulk_actions": SolutionBulkForm.ACTIONS,
+        "low_share": selectors.LOW_MAJORITY_SHARE,
+    })
+
+
+@teacher_required
+@require_POST
+def review_bulk(request):
+    back = _safe_next(request, reverse("teacher:review-queue"))
+    form = SolutionBulkForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(back)
+    action = form.cleaned_data["action"]
+    result = solutions_transition(
+        solutions=form.cleaned_data["solutions"], target=action, user=request.user,
+        reason=form.cleaned_data["reason"],
+    )
+    verb = {"published": "published", "in_review": "sent to review", "rejected": "rejected"}
+    if result.moved:
+        n = len(result.moved)
+        messages.success(request, f"{n} solution{'s' if n != 1 else ''} {verb[action]}.")
+    for solution, reason in result.refused:
+        messages.warning(request, f"Solution {solution.pk} ({solution.problem}): {reason}")
+    return redirect(back)
+
+
+# --- Review page ----------------------------------------------------------------------------
+
+
+def _rendered_reasoning(text: str) -> str:
+    """The reasoning trace rendered once per distinct text (it can be thousands of lines)."""
+    if not text:
+        return ""
+    key = "qb:reasoning:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    html = cache.get(key)
+    if html is None:
+        html = render_markdown(text)
+        cache.set(key, html, 7 * 24 * 3600)
+    return html
+
+
+def _call_links(request, solution: Solution) -> dict:
+    """Where the calls behind a solution can be read, for this user."""
+    links = {"admin": [], "job_calls": None}
+    if can_audit_calls(request.user):
+        links["admin"] = [
+            (row, reverse("admin:questionbank_calllog_change", args=[row.pk]))
+            for row in selectors.solution_call_logs(solution=solution)
+        ]
+    if solution.job_id:
+        # The per-job call view comes from the audit pages; without them, no link.
+        with contextlib.suppress(NoReverseMatch):
+            links["job_calls"] = reverse("teacher:job-calls", args=[solution.job_id])
+    return links
+
+
+@teacher_required
+def solution_review(request, pk: int):
+    solution = _get_solution(pk)
+    problem = solution.problem
+    candidates = list(selectors.solution_candidates(solution=solution))
+    next_in_queue = selectors.review_queue_next(after=solution.pk)
+    regenerate = GenerateForm(
+        kind=problem.kind,
+        initial={"problems": [problem.pk],
+                 "template": solution.template_id if solution.template_id else None},
+    )
+    transitions = [
+        (target, _action_label(solution, target))
+        for target in (Solution.Status.IN_REVIEW, Solution.Status.PUBLISHED,
+                       Solution.Status.DRAFT, Solution.Status.REJECTED)
+        if solution.can_move_to(target)
+    ]
+    return render(request, "teacher/solution_review.html", {
+        "solution": solution,
+        "problem": problem,
+        "revision": solution.current_revision,
+        "reasoning_html": _rendered_reasoning(solution.reasoning),
+        "candidates": candidates,
+        "transitions": transitions,
+        "reject_form": RejectForm(),
+        "history": selectors.solution_transitions(solution=solution)[:20],
+        "call_links": _call_links(request, solution),
+        "regenerate_form": regenerate,
+        "next_in_queue": next_in_queue,
+        "current_template": (
+            solution.template if solution.template_id and solution.template.is_current
+            else None
+        ),
+    })
+
+
+@teacher_required
+@require_POST
+def solution_transition_view(request, pk: int):
+    solution = get_object_or_404(Solution, pk=pk)
+    target = request.POST.get("target", "")
+    if target not in Solution.Status.values:
+        messages.error(request, "That is not a step a solution can take. Use the buttons on "
+                                "the review page.")
+        return redirect(solution)
+    try:
+        solution_transition(solution=solution, target=target, user=request.user,
+                            reason=request.POST.get("reason", ""))
+    except IllegalTransition as exc:
+        messages.error(request, f"{exc} Someone may have changed it meanwhile: the page now "
+                                "shows its current state.")
+        return redirect(solution)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        return redirect(solution)
+    done = {
+        Solution.Status.PUBLISHED: "Published: students can now read this solution.",
+        Solution.Status.IN_REVIEW: "Sent to review.",
+        Solution.Status.REJECTED: "Rejected. The reason is kept in its history.",
+        Solution.Status.DRAFT: "Moved back to draft: students no longer see it.",
+    }
+    messages.success(request, done[target])
+    if request.POST.get("then") == "next":
+        following = selectors.review_queue_next(after=solution.pk)
+        if following is not None:
+            return redirect("teacher:solution-review", pk=following)
+        messages.info(request, "The review queue is empty.")
+        return redirect("teacher:review-queue")
+    return redirect(solution)
+
+
+@teacher_required
+@require_POST
+def solution_best(request, pk: int):
+    solution = get_object_or_404(Solution, pk=pk)
+    solution_mark_best(solution=solution)
+    messages.success(request, f"Solution {solution.pk} is now the chosen one for this problem.")
+    return redirect(_safe_next(request, solution.get_absolute_url()))
+
+
+@teacher_required
+def solution_compare(request, pk: int, other: int):
+    """Two candidates for one problem, side by side, with the diff of their texts."""
+    solution = _get_solution(pk)
+    other_solution = get_object_or_404(
+        Solution.objects.select_related("current_revision", "template", "endpoint"),
+        pk=other, problem_id=solution.problem_id,
+    )
+    a = solution.current_revision.body if solution.current_revision_id else ""
+    b = other_solution.current_revision.body if other_solution.current_revision_id else ""
+    return render(request, "teacher/solution_compare.html", {
+        "solution": solution,
+        "other": other_solution,
+        "problem": solution.problem,
+        "diff": line_diff(a, b),
+    })
+
+
+# --- Editing --------------------------------------------------------------------------------
+
+
+@teacher_required
+def solution_edit(request, pk: int):
+    solution = _get_solution(pk)
+    current = solution.current_revision
+    conflict = None
+    if request.method == "POST":
+        form = SolutionEditForm(request.POST)
+        if form.is_valid():
+            body = form.cleaned_data["body"]
+            if current is not None and body == current.body and (
+                form.cleaned_data["base_revision"] == current.number
+            ):
+                messages.info(request, "Nothing changed, so no new revision was saved.")
+                return redirect(solution)
+            try:
+                revision = solution_add_revision(
+                    solution=solution, body=body, author=request.user,
+                    note=form.cleaned_data["note"],
+                    base_revision=form.cleaned_data["base_revision"],
+                )
+            except EditConflict as exc:
+                conflict = exc
+                # The teacher's text stays in the editor; saving again builds on theirs.
+                form = SolutionEditForm(initial={
+                    "body": body, "note": form.cleaned_data["note"],
+                    "base_revision": exc.current.number,
+                })
+                current = exc.current
+            else:
+                messages.success(request, f"Saved as revision {revision.number}.")
+                return redirect(solution)
+    else:
+        form = SolutionEditForm(initial={
+            "body": current.body if current else "",
+            "base_revision": current.number if current else 1,
+        })
+    context = {"solution": solution, "problem": solution.problem, "form": form,
+               "current": current, "conflict": conflict}
+    if conflict is not None:
+        context["conflict_diff"] = line_diff(conflict.current.body, conflict.attempted_body)
+    return render(request, "teacher/solution_edit.html", context, status=409 if conflict else 200)
+
+
+@teacher_required
+def solution_history(request, pk: int):
+    """Every revision, and the diff between any two (default: the model's and the latest)."""
+    solution = _get_solution(pk)
+    revisions = list(selectors.solution_revisions(solution=solution))
+    by_number = {r.number: r for r in revisions}
+    diff = old = new = None
+    if revisions:
+        def pick(name, default):
+            value = request.GET.get(name, "")
+            return by_number.get(int(value)) if value.isdigit() else default
+
+        old = pick("a", revisions[-1])
+        new = pick("b", revisions[0])
+        if old is None or new is None:
+            messages.error(request, "That revision does not exist; showing the first and the "
+                                    "latest instead.")
+            old, new = revisions[-1], revisions[0]
+        diff = line_diff(old.body, new.body)
+    return render(request, "teacher/solution_history.html", {
+        "solution": solution, "problem": solution.problem, "revisions": revisions,
+        "old": old, "new": new, "diff": diff,
+    })
+
+
+@teacher_required
+@require_POST
+def solution_revert_view(request, pk: int):
+    solution = get_object_or_404(Solution, pk=pk)
+    number = request.POST.get("number", "")
+    if not number.isdigit():
+        messages.error(request, "Choose a revision to go back to.")
+        return redirect("teacher:solution-history", pk=pk)
+    try:
+        revision = solution_revert(solution=solution, to_number=int(number), author=request.user)
+    except SolutionRevision.DoesNotExist:
+        messages.error(request, f"Revision {number} does not exist.")
+        return redirect("teacher:solution-history", pk=pk)
+    messages.success(request, f"Reverted: revision {revision.number} is a copy of revision "
+                              f"{number}. Nothing was deleted.")
+    return redirect(solution)
