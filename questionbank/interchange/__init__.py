@@ -1,0 +1,106 @@
+"""Import and export formats (Moodle XML, GIFT, CSV, JSON): pure, Django-free code.
+
+``parse_file`` turns uploaded bytes into :class:`ProblemData` rows and :class:`RowError`
+reasons; ``write`` turns ProblemData into a file's text. Nothing here touches the
+database: ``questionbank.services.interchange`` plans and applies imports and builds
+exports. The formats are documented in docs/import-formats.md.
+"""
+
+from __future__ import annotations
+
+from . import gift, moodle_xml, tabular
+from .base import FORMATS as FORMATS
+from .base import FileRefused as FileRefused
+from .base import ParseResult as ParseResult
+from .base import ProblemData as ProblemData
+from .base import RowError as RowError
+from .base import check_size, decode_bytes
+from .html_markdown import html_to_markdown as html_to_markdown
+from .html_markdown import markdown_to_html as markdown_to_html
+
+EXTENSIONS = {"xml": "moodle", "gift": "gift", "txt": "gift", "csv": "csv", "tsv": "csv",
+              "json": "json"}
+CONTENT_TYPES = {
+    "moodle": ("application/xml; charset=utf-8", "xml"),
+    "gift": ("text/plain; charset=utf-8", "gift.txt"),
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "json": ("application/json; charset=utf-8", "json"),
+}
+
+
+def detect_format(filename: str, text: str) -> str | None:
+    """The format from the file name's extension, else from the first characters."""
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if ext in EXTENSIONS:
+        return EXTENSIONS[ext]
+    head = text.lstrip("\ufeff \t\r\n")[:200]
+    if head.startswith("<"):
+        return "moodle"
+    if head.startswith(("[", "{")):
+        return "json"
+    if head.startswith(("::", "//", "$CATEGORY")):
+        return "gift"
+    return None
+
+
+def parse_file(data: bytes, *, filename: str = "", format: str | None = None,
+               max_bytes: int) -> ParseResult:
+    """Read an uploaded file; raise :class:`FileRefused` when the whole file is unusable.
+
+    Row problems do not raise: they are returned in ``result.errors`` with their line,
+    item or question number.
+    """
+    check_size(data, max_bytes)
+    if not data.strip():
+        raise FileRefused("The file is empty.")
+    text, encoding, note = decode_bytes(data)
+    fmt = format or detect_format(filename, text)
+    if fmt not in FORMATS:
+        raise FileRefused(
+            "The file's format could not be recognised from its name or content. Choose "
+            "the format (Moodle XML, GIFT, CSV or JSON) and upload it again."
+        )
+    parser = {"moodle": moodle_xml.parse, "gift": gift.parse, "csv": tabular.parse_csv,
+              "json": tabular.parse_json}[fmt]
+    result = parser(text)
+    result.encoding = encoding
+    if note:
+        result.notes.insert(0, note)
+    _mark_duplicates(result)
+    return result
+
+
+def _mark_duplicates(result: ParseResult) -> None:
+    """A second row with the same external id, or the same title and statement, as an
+    earlier row in the same file is reported rather than imported twice."""
+    seen_ids: dict[str, ProblemData] = {}
+    seen_text: dict[tuple, ProblemData] = {}
+    kept = []
+    for problem in result.problems:
+        key = (problem.kind or "maths", problem.title.strip(), problem.statement.strip())
+        earlier = (seen_ids.get(problem.external_id) if problem.external_id else None) \
+            or seen_text.get(key)
+        if earlier is not None:
+            why = "external id" if problem.external_id and \
+                problem.external_id == earlier.external_id else "title and statement"
+            result.errors.append(RowError(
+                problem.number, problem.label,
+                f"duplicate of {earlier.label.lower()} (same {why}); only the first is imported",
+                problem.title,
+            ))
+            continue
+        if problem.external_id:
+            seen_ids[problem.external_id] = problem
+        seen_text[key] = problem
+        kept.append(problem)
+    result.problems = kept
+    result.errors.sort(key=lambda e: e.number)
+
+
+def write(problems: list[ProblemData], *, format: str) -> str:
+    """The text of an export file in ``format`` (one of :data:`FORMATS`)."""
+    writer = {"moodle": moodle_xml.write, "gift": gift.write, "csv": tabular.write_csv,
+              "json": tabular.write_json}.get(format)
+    if writer is None:
+        raise ValueError(f"Unknown export format {format!r}; use one of {', '.join(FORMATS)}.")
+    return writer(problems)

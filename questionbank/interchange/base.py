@@ -1,0 +1,285 @@
+"""Shared pieces of the import/export formats: the plain data the parsers return,
+the file-level refusal, decoding bytes to text and checking one problem's fields.
+
+Django-free on purpose (like ``questionbank.webui``): parsers are tested with plain
+strings and never touch the database. The services in
+``questionbank.services.interchange`` turn their output into rows.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass, field
+
+# Mirrors Problem.Kind / Problem.Difficulty (a test keeps them in step with the model).
+KINDS = ("maths", "programming")
+KIND_ALIASES = {
+    "maths": "maths", "math": "maths", "mathematics": "maths",
+    "programming": "programming", "code": "programming", "coding": "programming",
+}
+DIFFICULTIES = {1: "introductory", 2: "easy", 3: "medium", 4: "hard", 5: "olympiad"}
+STATUSES = ("draft", "ready", "archived")
+MAX_TITLE = 300
+MAX_SOURCE = 200
+MAX_EXTERNAL_ID = 200
+MAX_LANGUAGE = 16
+MAX_TAG = 100
+
+FORMATS = {
+    "moodle": "Moodle XML",
+    "gift": "GIFT",
+    "csv": "CSV",
+    "json": "JSON",
+}
+
+
+class FileRefused(ValueError):
+    """The whole file cannot be read; ``str(error)`` is a sentence for a teacher."""
+
+
+@dataclass
+class ProblemData:
+    """One problem read from a file. ``None`` means "the file does not say": on an
+    update the existing value is kept; on a create the model default is used."""
+
+    number: int
+    label: str
+    title: str = ""
+    statement: str = ""
+    kind: str | None = None
+    reference_answer: str | None = None
+    test_cases: list | None = None
+    tags: list[str] = field(default_factory=list)
+    difficulty: int | None = None
+    source: str | None = None
+    language: str | None = None
+    external_id: str = ""
+    status: str | None = None
+    # Moodle's general feedback / a "solution" column: a worked solution in Markdown.
+    solution: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    def problem_fields(self) -> dict:
+        """The Problem fields this row sets (title and statement always; the rest when given)."""
+        fields = {"title": self.title, "statement": self.statement}
+        for name in ("kind", "reference_answer", "test_cases", "difficulty", "source",
+                     "language", "status"):
+            value = getattr(self, name)
+            if value is not None:
+                fields[name] = value
+        if self.external_id:
+            fields["external_id"] = self.external_id
+        return fields
+
+
+@dataclass
+class RowError:
+    """A row (CSV line, JSON item, Moodle question, GIFT question) that cannot be imported."""
+
+    number: int
+    label: str
+    reason: str
+    title: str = ""
+
+
+@dataclass
+class ParseResult:
+    format: str
+    encoding: str = "utf-8"
+    problems: list[ProblemData] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    # File-level remarks for the teacher (the encoding that was guessed, ...).
+    notes: list[str] = field(default_factory=list)
+
+
+# --- Bytes to text -----------------------------------------------------------------------
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_ENCODING_NAMES = {
+    "cp1252": "Windows-1252 (Western European)",
+    "utf_16_le": "UTF-16 (little-endian, no byte-order mark)",
+    "utf_16_be": "UTF-16 (big-endian, no byte-order mark)",
+}
+
+
+def decode_bytes(data: bytes) -> tuple[str, str, str | None]:
+    """Text, the encoding used, and a note for the teacher when it had to be guessed.
+
+    UTF-8 (with or without BOM) and UTF-16/32 with a BOM are read as they are. Anything
+    else is *detected* with charset-normalizer: Windows-1252 is preferred whenever it is
+    a plausible reading (it is what Excel on Windows writes and short French or German
+    text is otherwise easily mistaken for a Baltic code page); UTF-16 without a BOM and
+    other code pages are taken from the detector. The teacher is told which encoding was
+    used so they can check accents in the preview. Bytes no encoding explains (binary
+    files, a PDF, a spreadsheet) are refused.
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding), encoding.replace("-sig", ""), None
+            except UnicodeDecodeError:
+                break
+    try:
+        return data.decode("utf-8"), "utf-8", None
+    except UnicodeDecodeError:
+        pass
+    if data.startswith(b"PK\x03\x04"):
+        raise FileRefused("This looks like a spreadsheet or other zipped file (.xlsx, .ods, "
+                          ".zip). Save the sheet as “CSV UTF-8” and upload that instead.")
+    from charset_normalizer import from_bytes
+
+    matches = list(from_bytes(data))
+    names = [m.encoding for m in matches]
+    if not matches:
+        raise FileRefused(_BINARY)
+    chosen = "cp1252" if "cp1252" in names else names[0]
+    if not chosen.startswith(("utf_16", "utf_32")) and b"\x00" in data:
+        raise FileRefused(_BINARY)
+    try:
+        text = data.decode(chosen)
+    except (UnicodeDecodeError, LookupError):
+        raise FileRefused(_BINARY) from None
+    label = _ENCODING_NAMES.get(chosen, chosen)
+    note = (f"The file is not UTF-8; it was read as {label}. Check that accented letters "
+            "look right in the preview; if they do not, save the file as UTF-8 and upload "
+            "it again.")
+    return text, chosen, note
+
+
+_BINARY = ("The file is not text this importer can read (its encoding could not be "
+           "recognised). Save it as UTF-8 text — Moodle XML, GIFT, CSV or JSON — and upload "
+           "it again.")
+
+
+def check_size(data: bytes, max_bytes: int) -> None:
+    if len(data) > max_bytes:
+        raise FileRefused(
+            f"The file is {_size(len(data))}, over the {_size(max_bytes)} limit. Split it "
+            "into smaller files and import them one after the other."
+        )
+
+
+def _size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f} MB"
+    if n >= 1024:
+        return f"{n / 1024:.0f} KB"
+    return f"{n} bytes"
+
+
+# --- Cleaning and checking fields --------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(value) -> str:
+    """Newlines made uniform, control characters removed, outer whitespace stripped."""
+    if value is None:
+        return ""
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", text).strip()
+
+
+def one_line(value) -> str:
+    return " ".join(clean_text(value).split())
+
+
+def parse_kind(value) -> str:
+    key = one_line(value).lower()
+    if key not in KIND_ALIASES:
+        raise ValueError(f"kind “{one_line(value)}” is not one of: maths, programming")
+    return KIND_ALIASES[key]
+
+
+def parse_difficulty(value) -> int:
+    text = one_line(value).lower()
+    if text.isdigit() and int(text) in DIFFICULTIES:
+        return int(text)
+    for number, name in DIFFICULTIES.items():
+        if text == name:
+            return number
+    raise ValueError(f"difficulty “{one_line(value)}” is not 1–5 or one of: "
+                     + ", ".join(DIFFICULTIES.values()))
+
+
+def parse_status(value) -> str:
+    text = one_line(value).lower()
+    if text not in STATUSES:
+        raise ValueError(f"status “{one_line(value)}” is not one of: " + ", ".join(STATUSES))
+    return text
+
+
+def parse_test_cases(value) -> list:
+    """A list of {"input": ..., "output": ...}; a JSON string is accepted (CSV cells)."""
+    import json
+
+    if isinstance(value, str):
+        if not value.strip():
+            return []
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"test_cases is not valid JSON ({exc.msg} at character "
+                             f"{exc.pos + 1})") from None
+    if not isinstance(value, list) or not all(
+        isinstance(case, dict) and "input" in case and "output" in case for case in value
+    ):
+        raise ValueError('test_cases must be a list of {"input": ..., "output": ...} objects')
+    return value
+
+
+def split_tags(value) -> list[str]:
+    """Tags from a list, or from one cell separated by ``;`` (or by ``,`` when no ``;``)."""
+    if isinstance(value, list):
+        items = value
+    else:
+        text = clean_text(value)
+        items = text.split(";") if ";" in text else text.split(",")
+    seen, tags = set(), []
+    for item in items:
+        name = one_line(item)[:MAX_TAG]
+        if name and name.lower() not in seen:
+            seen.add(name.lower())
+            tags.append(name)
+    return tags
+
+
+_TITLE_NOISE = re.compile(r"\\[()\[\]]|\$+|[*_`#>]")
+
+
+def title_from_statement(statement: str) -> str:
+    """A title for rows that have none: the statement's first line, shortened."""
+    first = next((line for line in statement.splitlines() if line.strip()), "")
+    text = " ".join(_TITLE_NOISE.sub("", first).split())
+    return text if len(text) <= 80 else text[:79].rstrip() + "…"
+
+
+def finish(problem: ProblemData) -> str | None:
+    """Clean a parsed problem in place; the reason it cannot be imported, or None."""
+    problem.statement = clean_text(problem.statement)
+    problem.title = one_line(problem.title)
+    problem.external_id = one_line(problem.external_id)
+    problem.solution = clean_text(problem.solution)
+    if problem.reference_answer is not None:
+        problem.reference_answer = clean_text(problem.reference_answer)
+    for name in ("source", "language"):
+        if getattr(problem, name) is not None:
+            setattr(problem, name, one_line(getattr(problem, name)))
+    if not problem.statement:
+        return "the statement is empty; every problem needs one"
+    if not problem.title:
+        problem.title = title_from_statement(problem.statement) or "Untitled problem"
+    limits = (("title", MAX_TITLE), ("source", MAX_SOURCE), ("external_id", MAX_EXTERNAL_ID),
+              ("language", MAX_LANGUAGE))
+    for name, limit in limits:
+        value = getattr(problem, name) or ""
+        if len(value) > limit:
+            return f"{name} is {len(value)} characters long; the limit is {limit}"
+    return None

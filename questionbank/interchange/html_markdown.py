@@ -1,0 +1,298 @@
+"""Moodle HTML -> our Markdown, and our Markdown -> HTML for Moodle, maths kept as TeX.
+
+Maths is the point: ``\\(...\\)``, ``\\[...\\]`` and ``$$...$$`` pass through both ways
+untouched (entities inside them decoded, e.g. ``\\(a &lt; b\\)`` -> ``\\(a < b\\)``),
+because Moodle's MathJax filter and our renderer both read TeX. Outside maths, the few
+characters Markdown would misread (``*``, ``_`` at word edges, backticks and a single
+``$``, which Moodle never treats as maths but our renderer would) are backslash-escaped.
+
+Images stored in Moodle (``@@PLUGINFILE@@/...``) and embedded ``data:`` images cannot be
+imported: they are replaced by a visible note and reported, so the teacher knows which
+questions to fix by hand.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+from urllib.parse import unquote
+
+_BLOCKS = {"p", "div", "section", "article", "header", "footer", "blockquote", "table",
+           "figure", "figcaption", "dl", "dt", "dd", "center", "address"}
+_SKIP = {"script", "style", "head", "title", "template", "noscript", "iframe", "object"}
+_OPENERS = (("\\(", "\\)"), ("\\[", "\\]"), ("$$", "$$"))
+
+
+class _Converter(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.images: list[str] = []
+        self.skip = 0
+        self.pre = 0
+        self.lists: list[list] = []  # [tag, counter]
+        self.links: list[str | None] = []
+        self.math_closer: str | None = None
+        self.quote = 0
+
+    # -- helpers
+    def _text(self) -> str:
+        return "".join(self.out)
+
+    def _ends_with_newline(self) -> bool:
+        text = self._text()
+        return not text or text.endswith("\n")
+
+    def _block(self):
+        """Start a new block: a blank line, or a plain newline inside a list item."""
+        if self.math_closer:
+            self.out.append("\n")
+            return
+        text = self._text()
+        if not text.strip():
+            return
+        if self.lists:
+            if not text.endswith(("\n", "- ", ". ")):
+                self.out.append("\n" + "   " * len(self.lists))
+            return
+        stripped = text.rstrip(" ")
+        prefix = "> " * self.quote
+        if not stripped.endswith("\n\n"):
+            self.out.append("\n" if stripped.endswith("\n") else "\n\n")
+        if prefix:
+            self.out.append(prefix)
+
+    # -- parser callbacks
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in _SKIP:
+            self.skip += 1
+            return
+        if self.skip:
+            return
+        if self.pre and tag != "pre":
+            return
+        if tag in _BLOCKS:
+            self._block()
+            if tag == "blockquote":
+                self.quote += 1
+                self.out.append("> ")
+        elif tag in {"h1", "h2", "h3", "h4", "h5", "h6"}:
+            self._block()
+            self.out.append("#" * int(tag[1]) + " ")
+        elif tag == "br":
+            self.out.append("\n" if self.math_closer else "\x01\n")
+        elif tag == "hr":
+            self._block()
+            self.out.append("---\n\n")
+        elif tag in {"strong", "b"}:
+            self.out.append("**")
+        elif tag in {"em", "i"}:
+            self.out.append("*")
+        elif tag == "code":
+            self.out.append("`")
+        elif tag == "pre":
+            self._block()
+            self.out.append("```\n")
+            self.pre += 1
+        elif tag in {"ul", "ol"}:
+            if not self.lists:
+                self._block()
+            self.lists.append([tag, 0])
+        elif tag == "li":
+            depth = max(len(self.lists), 1)
+            if not self._ends_with_newline():
+                self.out.append("\n")
+            indent = "   " * (depth - 1)
+            if self.lists and self.lists[-1][0] == "ol":
+                self.lists[-1][1] += 1
+                self.out.append(f"{indent}{self.lists[-1][1]}. ")
+            else:
+                self.out.append(f"{indent}- ")
+        elif tag == "a":
+            href = (attrs.get("href") or "").strip()
+            ok = href.startswith(("http://", "https://", "mailto:"))
+            self.links.append(href if ok else None)
+            if ok:
+                self.out.append("[")
+        elif tag == "img":
+            self._image(attrs)
+        elif tag == "sup":
+            self.out.append("^{" if self.math_closer else "\\(^{")
+        elif tag == "sub":
+            self.out.append("_{" if self.math_closer else "\\(_{")
+        elif tag == "tr":
+            if not self._ends_with_newline():
+                self.out.append("\n")
+        elif tag in {"td", "th"}:
+            self.out.append("| ")
+
+    def handle_endtag(self, tag):
+        if tag in _SKIP:
+            self.skip = max(0, self.skip - 1)
+            return
+        if self.skip:
+            return
+        if self.pre and tag != "pre":
+            return
+        if tag in _BLOCKS or tag in {"h1", "h2", "h3", "h4", "h5", "h6"}:
+            if tag == "blockquote":
+                self.quote = max(0, self.quote - 1)
+            self._block()
+        elif tag in {"strong", "b"}:
+            self._close_inline("**")
+        elif tag in {"em", "i"}:
+            self._close_inline("*")
+        elif tag == "code":
+            self._close_inline("`")
+        elif tag == "pre":
+            self.pre -= 1
+            if not self._ends_with_newline():
+                self.out.append("\n")
+            self.out.append("```")
+            self._block()
+        elif tag in {"ul", "ol"}:
+            if self.lists:
+                self.lists.pop()
+            if not self.lists:
+                self._block()
+        elif tag == "a":
+            href = self.links.pop() if self.links else None
+            if href:
+                self.out.append(f"]({href})")
+        elif tag in {"sup", "sub"}:
+            self.out.append("}" if self.math_closer else "}\\)")
+        elif tag in {"td", "th"}:
+            self.out.append(" ")
+
+    def _close_inline(self, marker: str):
+        # Markdown emphasis cannot end with a space: move the space outside.
+        if self.out and self.out[-1] == marker:  # an empty element: drop its opener
+            self.out.pop()
+            return
+        text = self._text()
+        trailing = len(text) - len(text.rstrip(" "))
+        if trailing:
+            self.out[-1] = self.out[-1].rstrip(" ")
+            self.out.append(marker + " ")
+        else:
+            self.out.append(marker)
+
+    def _image(self, attrs):
+        src = (attrs.get("src") or "").strip()
+        alt = " ".join((attrs.get("alt") or "").split())
+        if src.startswith(("http://", "https://")):
+            self.out.append(f"![{alt}]({src})")
+            return
+        if "@@PLUGINFILE@@" in src:
+            name = unquote(src.rsplit("/", 1)[-1]) or "image"
+        elif src.startswith("data:"):
+            name = "embedded image"
+        else:
+            name = unquote(src.rsplit("/", 1)[-1]) or "image"
+        self.images.append(name)
+        self.out.append(f"*[image “{name}” was not imported{': ' + alt if alt else ''}]*")
+
+    def handle_data(self, data):
+        if self.skip:
+            return
+        if self.pre:
+            self.out.append(data)
+            return
+        data = re.sub(r"\s+", " ", data)
+        if self._ends_with_newline() or self._text().endswith(("> ", "- ", ". ", "# ")):
+            data = data.lstrip()
+        self.out.append(self._escape_outside_maths(data))
+
+    def _escape_outside_maths(self, data: str) -> str:
+        parts, pos = [], 0
+        while pos < len(data):
+            if self.math_closer:
+                end = data.find(self.math_closer, pos)
+                if end == -1:
+                    parts.append(data[pos:])
+                    break
+                end += len(self.math_closer)
+                parts.append(data[pos:end])
+                self.math_closer, pos = None, end
+                continue
+            best = None
+            for opener, closer in _OPENERS:
+                at = data.find(opener, pos)
+                if at != -1 and (best is None or at < best[0]):
+                    best = (at, opener, closer)
+            if best is None:
+                parts.append(escape_markdown(data[pos:]))
+                break
+            at, opener, closer = best
+            parts.append(escape_markdown(data[pos:at]))
+            parts.append(opener)
+            self.math_closer, pos = closer, at + len(opener)
+        return "".join(parts)
+
+
+_ESCAPES = re.compile(r"[*`$]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+
+
+def escape_markdown(text: str) -> str:
+    """Backslash-escape what Markdown would read as markup in plain text."""
+    return _ESCAPES.sub(lambda m: "\\" + m.group(0), text)
+
+
+def html_to_markdown(fragment: str) -> tuple[str, list[str]]:
+    """Markdown for a Moodle HTML fragment, and the names of images that were not imported."""
+    converter = _Converter()
+    converter.feed(fragment or "")
+    converter.close()
+    text = converter._text()
+    lines = [line.rstrip(" \t") for line in text.split("\n")]
+    text = "\n".join(lines).replace("\x01", "  ")
+    text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    text = re.sub(r"\\\(\^\{\}\\\)|\\\(_\{\}\\\)", "", text)
+    return text, converter.images
+
+
+def looks_like_html(text: str) -> bool:
+    return bool(re.search(r"</?[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?/?>|&[a-zA-Z]+;|&#\d+;", text))
+
+
+# --- Markdown -> HTML (export) ------------------------------------------------------------
+
+_MATH = re.compile(
+    r"(?P<dd>\$\$(?P<dd_body>.+?)\$\$)"
+    r"|(?P<bracket>\\\[(?P<bracket_body>.+?)\\\])"
+    r"|(?P<paren>\\\((?P<paren_body>.+?)\\\))"
+    r"|(?P<env>\\begin\{(?P<env_name>[a-zA-Z*]+)\}.+?\\end\{(?P=env_name)\})"
+    r"|(?P<d>(?<![\\$])\$(?=\S)(?P<d_body>[^$\n]+?)(?<=\S)\$(?!\d))",
+    re.DOTALL,
+)
+
+
+def markdown_to_html(text: str) -> str:
+    """HTML for Moodle: Markdown rendered, maths left as TeX in ``\\(..\\)``/``\\[..\\]``
+    for Moodle's MathJax filter (not converted to MathML as on our own pages)."""
+    from markdown_it import MarkdownIt
+
+    if not text:
+        return ""
+    maths: list[str] = []
+
+    def protect(match: re.Match) -> str:
+        if match["dd"] is not None:
+            tex = "\\[" + match["dd_body"] + "\\]"
+        elif match["bracket"] is not None:
+            tex = "\\[" + match["bracket_body"] + "\\]"
+        elif match["paren"] is not None:
+            tex = "\\(" + match["paren_body"] + "\\)"
+        elif match["env"] is not None:
+            tex = "\\[" + match["env"] + "\\]"
+        else:
+            tex = "\\(" + match["d_body"] + "\\)"
+        maths.append(html.escape(tex, quote=False))
+        return f"QBMATH{len(maths) - 1}X"
+
+    protected = _MATH.sub(protect, text)
+    md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    rendered = md.render(protected)
+    return re.sub(r"QBMATH(\d+)X", lambda m: maths[int(m[1])], rendered).strip()

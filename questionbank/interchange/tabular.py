@@ -1,0 +1,260 @@
+"""CSV and JSON: one problem per row / per object, columns documented in
+docs/import-formats.md.
+
+CSV: a header row is required; comma, semicolon and tab delimiters are recognised;
+column names are matched case-insensitively and a few common aliases are accepted
+(``question`` for ``statement``, ``answer`` for ``reference_answer``, ``id`` for
+``external_id``). Errors name the file line the row starts on.
+
+JSON: a list of objects, or ``{"problems": [...]}`` as written by the export. Errors
+name the item's position (1-based).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from .base import (
+    FileRefused,
+    ParseResult,
+    ProblemData,
+    RowError,
+    finish,
+    parse_difficulty,
+    parse_kind,
+    parse_status,
+    parse_test_cases,
+    split_tags,
+)
+
+COLUMNS = ("external_id", "title", "kind", "statement", "reference_answer", "solution",
+           "tags", "difficulty", "source", "language", "status", "test_cases")
+ALIASES = {
+    "id": "external_id", "externalid": "external_id", "idnumber": "external_id",
+    "name": "title", "question": "statement", "text": "statement", "questiontext": "statement",
+    "answer": "reference_answer", "referenceanswer": "reference_answer",
+    "final_answer": "reference_answer", "correct_answer": "reference_answer",
+    "explanation": "solution", "feedback": "solution", "general_feedback": "solution",
+    "generalfeedback": "solution", "tag": "tags", "category": "tags", "lang": "language",
+    "type": "kind", "testcases": "test_cases",
+}
+
+
+def _column(name: str) -> str | None:
+    key = "_".join(str(name or "").strip().lower().replace("-", " ").split())
+    if key in COLUMNS:
+        return key
+    return ALIASES.get(key) or ALIASES.get(key.replace("_", ""))
+
+
+def _problem_from_mapping(number: int, label: str, row: dict) -> ProblemData:
+    """A ProblemData from column -> value (ValueError with the reason when a value is bad)."""
+    problem = ProblemData(number=number, label=label)
+    for name, value in row.items():
+        if value is None:
+            continue
+        is_blank = isinstance(value, str) and not value.strip()
+        if name in ("title", "statement", "solution", "external_id"):
+            if not isinstance(value, str):
+                if name == "external_id" and isinstance(value, int):
+                    value = str(value)
+                else:
+                    raise ValueError(f"{name} must be text")
+            setattr(problem, name, value)
+        elif name == "reference_answer":
+            problem.reference_answer = value if isinstance(value, str) else json.dumps(value)
+        elif name in ("source", "language"):
+            if not isinstance(value, str):
+                raise ValueError(f"{name} must be text")
+            if not is_blank:
+                setattr(problem, name, value)
+        elif name == "tags":
+            if not isinstance(value, (str, list)):
+                raise ValueError("tags must be text separated by ; or a list")
+            problem.tags = split_tags(value)
+        elif is_blank:
+            continue
+        elif name == "kind":
+            problem.kind = parse_kind(value)
+        elif name == "difficulty":
+            problem.difficulty = parse_difficulty(str(value))
+        elif name == "status":
+            problem.status = parse_status(value)
+        elif name == "test_cases":
+            problem.test_cases = parse_test_cases(value)
+    return problem
+
+
+def parse_csv(text: str) -> ParseResult:
+    result = ParseResult(format="csv")
+    text = text.lstrip("\ufeff")
+    if not text.strip():
+        raise FileRefused("The CSV file is empty. It needs a header row (for example "
+                          "title,statement,reference_answer) and one row per problem.")
+    sample = text[:8192]
+    try:
+        delimiter = csv.Sniffer().sniff(sample.splitlines()[0], delimiters=",;\t").delimiter
+    except csv.Error:
+        delimiter = ","
+    # Only the delimiter is guessed (from the header); quoting is always Excel's.
+    reader = csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=delimiter)
+    try:
+        header = next(reader)
+    except csv.Error as exc:
+        raise FileRefused(f"The CSV header row cannot be read ({exc}).") from None
+    columns = [_column(name) for name in header]
+    if "statement" not in columns:
+        raise FileRefused(
+            "The CSV header has no statement column (found: "
+            + ", ".join(h.strip() or "(blank)" for h in header)
+            + "). Name the column holding the problem text “statement” (or “question”)."
+        )
+    unknown = [h for h, c in zip(header, columns, strict=True) if c is None and h.strip()]
+    if unknown:
+        result.notes.append("These columns were ignored: " + ", ".join(unknown)
+                            + ". Known columns: " + ", ".join(COLUMNS) + ".")
+    number = 0
+    while True:
+        start_line = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            number += 1
+            result.errors.append(RowError(number, f"Line {start_line}",
+                                          f"the row cannot be read as CSV ({exc})"))
+            break
+        if not any(cell.strip() for cell in cells):
+            continue
+        number += 1
+        label = f"Line {start_line}"
+        if len(cells) > len(header):
+            extra = cells[len(header):]
+            if any(cell.strip() for cell in extra):
+                result.errors.append(RowError(
+                    number, label,
+                    f"the row has {len(cells)} cells but the header has {len(header)} "
+                    "columns; put text containing the delimiter in double quotes",
+                ))
+                continue
+        row = {}
+        for column, cell in zip(columns, cells, strict=False):
+            if column and column not in row:
+                row[column] = _undefuse(cell)
+        _add(result, number, label, row)
+    if number == 0:
+        result.notes.append("The file has a header row but no problems.")
+    return result
+
+
+def parse_json(text: str) -> ParseResult:
+    result = ParseResult(format="json")
+    try:
+        data = json.loads(text.lstrip("\ufeff"))
+    except json.JSONDecodeError as exc:
+        raise FileRefused(f"The file is not valid JSON (line {exc.lineno}, column "
+                          f"{exc.colno}: {exc.msg}).") from None
+    if isinstance(data, dict) and isinstance(data.get("problems"), list):
+        items = data["problems"]
+    elif isinstance(data, list):
+        items = data
+    else:
+        raise FileRefused('The JSON file must be a list of problems, or an object with a '
+                          '"problems" list, as the export writes.')
+    for number, item in enumerate(items, start=1):
+        label = f"Item {number}"
+        if not isinstance(item, dict):
+            result.errors.append(RowError(number, label, "the item is not an object"))
+            continue
+        row = {}
+        for key, value in item.items():
+            column = _column(key)
+            if column and column not in row:
+                row[column] = value
+        _add(result, number, label, row)
+    if not items:
+        result.notes.append("The file contains no problems.")
+    return result
+
+
+def _add(result: ParseResult, number: int, label: str, row: dict) -> None:
+    title = str(row.get("title") or "")
+    try:
+        problem = _problem_from_mapping(number, label, row)
+    except ValueError as exc:
+        result.errors.append(RowError(number, label, str(exc), title))
+        return
+    reason = finish(problem)
+    if reason:
+        result.errors.append(RowError(number, label, reason, title))
+        return
+    result.problems.append(problem)
+
+
+# --- Writing -----------------------------------------------------------------------------
+
+
+def _record(problem: ProblemData) -> dict:
+    return {
+        "external_id": problem.external_id,
+        "title": problem.title,
+        "kind": problem.kind or "maths",
+        "statement": problem.statement,
+        "reference_answer": problem.reference_answer or "",
+        "solution": problem.solution,
+        "tags": list(problem.tags),
+        "difficulty": problem.difficulty or 3,
+        "source": problem.source or "",
+        "language": problem.language or "en",
+        "status": problem.status or "draft",
+        "test_cases": problem.test_cases or [],
+    }
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _defuse(cell: str) -> str:
+    """Spreadsheets run a cell starting with = + - @ as a formula ("CSV injection"): such
+    cells get a leading apostrophe, which the importer removes again. Plain numbers
+    such as -3 are left alone."""
+    if cell.startswith(_FORMULA_START) and not _is_plain_number(cell):
+        return "'" + cell
+    return cell
+
+
+def _undefuse(cell: str) -> str:
+    if cell.startswith("'") and cell[1:].startswith(_FORMULA_START):
+        return cell[1:]
+    return cell
+
+
+def _is_plain_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def write_csv(problems: list[ProblemData]) -> str:
+    """CSV with every column; formula-like cells are defused (see ``_defuse``)."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for problem in problems:
+        record = _record(problem)
+        record["tags"] = "; ".join(record["tags"])
+        record["test_cases"] = json.dumps(record["test_cases"], ensure_ascii=False) \
+            if record["test_cases"] else ""
+        writer.writerow([_defuse(str(record[name])) for name in COLUMNS])
+    return buffer.getvalue()
+
+
+def write_json(problems: list[ProblemData]) -> str:
+    document = {"format": "questionbank", "version": 1,
+                "problems": [_record(problem) for problem in problems]}
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
