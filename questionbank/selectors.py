@@ -661,6 +661,13 @@ class CallStats:
         return self.errors / self.calls if self.calls else None
 
     @property
+    def error_percent(self) -> str:
+        rate = self.error_rate
+        if rate is None:
+            return "—"
+        return "<0.1%" if 0 < rate < 0.001 else f"{rate * 100:.1f}%"
+
+    @property
     def tokens_per_second(self) -> float | None:
         if not self.generation_ms:
             return None
@@ -692,12 +699,12 @@ def _stats_aggregates(postgres: bool) -> dict:
     aggregates = {
         "calls": Count("id"),
         "errors": Count("id", filter=Q(outcome=CallLog.Outcome.ERROR)),
-        "completion_tokens": Sum("completion_tokens", filter=timed),
-        "generation_ms": Sum("latency_ms", filter=timed),
+        "n_tokens": Sum("completion_tokens", filter=timed),
+        "n_generation_ms": Sum("latency_ms", filter=timed),
     }
     if postgres:
-        aggregates["p50_ms"] = Percentile("latency_ms", fraction=0.5)
-        aggregates["p95_ms"] = Percentile("latency_ms", fraction=0.95)
+        aggregates["n_p50"] = Percentile("latency_ms", fraction=0.5)
+        aggregates["n_p95"] = Percentile("latency_ms", fraction=0.95)
     return aggregates
 
 
@@ -713,9 +720,9 @@ def _grouped_stats(qs, key: str, postgres: bool) -> dict:
     groups = {}
     for row in rows:
         stats = CallStats(key=row["k"], calls=row["calls"], errors=row["errors"],
-                          p50_ms=row.get("p50_ms"), p95_ms=row.get("p95_ms"),
-                          completion_tokens=row["completion_tokens"] or 0,
-                          generation_ms=row["generation_ms"] or 0, by_class=[])
+                          p50_ms=row.get("n_p50"), p95_ms=row.get("n_p95"),
+                          completion_tokens=row["n_tokens"] or 0,
+                          generation_ms=row["n_generation_ms"] or 0, by_class=[])
         groups[row["k"]] = stats
     if not postgres:
         latencies: dict = {}
@@ -924,3 +931,10 @@ def browse_tag_counts() -> list[dict]:
         )
         cache.set(BROWSE_TAG_COUNTS_KEY, data, BROWSE_TAG_COUNTS_SECONDS)
     return data
+
+
+def calllog_checkpoints(*, limit: int = 10):
+    """The newest purge checkpoints of the call-log chain."""
+    from questionbank.models import CallLogCheckpoint
+
+    return list(CallLogCheckpoint.objects.order_by("-purged_through_id")[:limit])

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from questionbank.views import accounts, batches, browse, problems, solutions, templates
+from questionbank.views import calllogs as calllog_views
 
 # Teacher pages (login + Teacher group). Other domains add their routes to this list.
 teacher_patterns = [
@@ -36,6 +37,7 @@ teacher_patterns = [
     path("solutions/<int:pk>/best/", solutions.solution_best, name="solution-best"),
     path("solutions/<int:pk>/compare/<int:other>/", solutions.solution_compare,
          name="solution-compare"),
+    path("jobs/<int:pk>/calls/", calllog_views.job_calls, name="job-calls"),
 ]
 
 # Student pages (public or login, per QB_PUBLIC_BROWSING).

@@ -92,3 +92,32 @@ def _count():
 
 
 _counter = _count()
+
+
+def make_call_log(*, owner=None, job=None, linked: bool = True, **fields):
+    """One call-log row written by calllog_record. ``linked``: with a job of its own (created
+    by ``owner``) and that job's batch, problem, template, endpoint and user; ``job``: for
+    that job; ``linked=False``: every link empty. ``fields`` override calllog_record's."""
+    from questionbank.services.calllogs import calllog_record
+    from questionbank.services.generation import batch_create
+
+    if job is None and linked:
+        endpoint = make_endpoint()
+        batch = batch_create(problems=[make_problem()], template=make_template(),
+                             endpoints=[endpoint], samples=1, created_by=owner)
+        job = batch.jobs.get()
+        job.endpoint = job.endpoint or endpoint
+    values = {
+        "endpoint_name": "vibethinker", "protocol": "gradio", "url": "http://gpu:7860/call/chat",
+        "request_headers": {"Accept": "application/json", "Authorization": "Bearer sk-secret"},
+        "request_body": {"data": ["What is 2+2?", 0.6, 4096]},
+        "response_status": 200, "response_body": '{"data": ["4"]}', "latency_ms": 1500,
+        "prompt_tokens": 20, "completion_tokens": 300,
+    }
+    if job is not None:
+        values.update(endpoint=job.endpoint, endpoint_name=job.endpoint.name if job.endpoint
+                      else "vibethinker", job=job, batch=job.batch, problem=job.problem,
+                      problem_version=job.problem_version, template=job.template,
+                      user=job.created_by)
+    values.update(fields)
+    return calllog_record(**values)

@@ -221,12 +221,13 @@ def _csv_cell(value) -> str:
     return str(value)
 
 
-def calllog_export(*, queryset, fmt: str, chunk_size: int = 500):
+def calllog_export(*, queryset, fmt: str, chunk_size: int = 500, tally: dict | None = None):
     """Yield the rows of ``queryset`` as CSV (with a header line) or JSON Lines text.
 
     Streams: rows are read with ``iterator(chunk_size)`` (a server-side cursor on
     PostgreSQL) and yielded in pieces of about 256 KB, so memory stays flat however many
     rows are exported. Rows come out oldest first. For ``StreamingHttpResponse`` or a file.
+    ``tally["rows"]``, when given, counts the rows written so far.
     """
     import csv
     import io
@@ -238,7 +239,10 @@ def calllog_export(*, queryset, fmt: str, chunk_size: int = 500):
     writer = csv.writer(buffer, lineterminator="\r\n") if fmt == "csv" else None
     if writer is not None:
         writer.writerow(EXPORT_FIELDS)
+    tally = {} if tally is None else tally
+    tally["rows"] = 0
     for values in rows:
+        tally["rows"] += 1
         record = [_export_value(name, value) for name, value in zip(EXPORT_FIELDS, values,
                                                                     strict=True)]
         if writer is not None:
@@ -318,3 +322,31 @@ def _delete_through(last_id: int, chunk_size: int) -> None:
             CallLog.objects.filter(id__gte=lowest, id__lte=upper).only("id").delete()
         lowest = (CallLog.objects.filter(id__gt=upper).order_by("id")
                   .values_list("id", flat=True).first())
+
+
+PURGE_SCHEDULE_NAME = "questionbank: call-log retention purge"
+PURGE_FUNC = "questionbank.tasks.purge_call_logs"
+
+
+def calllog_purge_due(*, created_by: str = "schedule") -> PurgeResult:
+    """Purge rows older than ``QB_CALL_LOG_RETENTION_DAYS`` (the scheduled task's work)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    older_than = timezone.now() - timedelta(days=settings.QB_CALL_LOG_RETENTION_DAYS)
+    return calllog_purge(older_than=older_than, created_by=created_by)
+
+
+def purge_schedule_ensure(schedule_model=None) -> None:
+    """Create or repair the daily django-q2 schedule of the retention purge.
+
+    Called from the data migration with the historical model (as the generation sweep's
+    schedule is), so every migrated database has it; safe to call again.
+    """
+    if schedule_model is None:
+        from django_q.models import Schedule as schedule_model
+    schedule_model.objects.update_or_create(
+        name=PURGE_SCHEDULE_NAME,
+        defaults={"func": PURGE_FUNC, "schedule_type": "D", "repeats": -1},
+    )

@@ -1,0 +1,327 @@
+"""Call-log pages: a teacher's view of the calls behind one of their jobs, and the pieces
+of the admin's call-log pages (detail, statistics with server-drawn SVG charts, tamper check).
+
+The admin routes (``admin/calllogs.py``) check the audit permission; ``job_calls`` lets a
+teacher see only their own jobs. Bodies are model output and user text: they are shown
+escaped in ``<pre>``, never rendered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+from django.http import Http404
+from django.shortcuts import render
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from questionbank import selectors
+from questionbank.models import GenerationJob
+from questionbank.permissions import teacher_required
+from questionbank.services.calllogs import REDACTED
+
+# The detail page shows at most this many characters of a body, pretty-printed; the whole
+# body is one click away as plain text.
+PRETTY_LIMIT = 200_000
+
+
+# --- Formatting -------------------------------------------------------------------------------
+
+
+def format_ms(ms) -> str:
+    if ms is None:
+        return "—"
+    if ms < 1000:
+        return f"{ms} ms"
+    seconds = ms / 1000
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {seconds:02d} s"
+
+
+def result_label(row) -> str:
+    """"200 OK" for a success; the error class (and HTTP status, if any) for a failure."""
+    status = f"HTTP {row.response_status}" if row.response_status else ""
+    if row.outcome == row.Outcome.SUCCESS:
+        return f"{status} OK".strip() if status else "OK"
+    label = row.error_class or "error"
+    return f"{label} ({status})" if status else label
+
+
+def format_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+def pretty_body(text: str | None) -> dict:
+    """How to show a request or response body: JSON indented, an event stream one event per
+    block with JSON data indented, anything else as text. Capped at PRETTY_LIMIT characters."""
+    text = text or ""
+    info = {"size": len(text), "replacements": text.count("\ufffd"), "truncated": False}
+    if not text.strip():
+        return {**info, "kind": "empty", "text": ""}
+    kind, shown = "text", text
+    if len(text) <= PRETTY_LIMIT * 2:
+        try:
+            shown = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+            kind = "json"
+        except ValueError:
+            events = _pretty_events(text)
+            if events is not None:
+                kind, shown = "events", events
+    if len(shown) > PRETTY_LIMIT:
+        shown = shown[:PRETTY_LIMIT]
+        info["truncated"] = True
+    return {**info, "kind": kind, "text": shown}
+
+
+def _pretty_events(text: str) -> str | None:
+    """A server-sent event stream (Gradio's /call and streaming OpenAI replies), or None."""
+    lines = text.splitlines()
+    if not any(line.startswith(("data:", "event:")) for line in lines[:5]):
+        return None
+    out = []
+    for line in lines:
+        if line.startswith("data:"):
+            payload = line[5:].strip()
+            with contextlib.suppress(ValueError):
+                payload = json.dumps(json.loads(payload), indent=2, ensure_ascii=False)
+            out.append(f"data: {payload}")
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def header_rows(headers) -> list[tuple[str, str, bool]]:
+    """``(name, value, redacted)`` for each stored request header, sorted by name."""
+    if not isinstance(headers, dict):
+        return []
+    return [(str(k), str(v), v == REDACTED) for k, v in sorted(headers.items())]
+
+
+def _url(name: str, *args) -> str:
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:  # a page another part of the site has not added (yet)
+        return ""
+
+
+def _absolute(obj) -> str:
+    try:
+        return obj.get_absolute_url()
+    except NoReverseMatch:
+        return ""
+
+
+def call_detail_context(row, *, admin: bool) -> dict:
+    """Everything the detail page of one call shows."""
+    tokens_per_s = None
+    if row.completion_tokens and row.latency_ms:
+        tokens_per_s = row.completion_tokens / (row.latency_ms / 1000)
+    links = []
+    if row.job_id:
+        links.append(("Job", f"Job {row.job_id}" + (f" ({row.job.get_status_display()})"
+                                                    if row.job else " (deleted)"),
+                      _url("admin:questionbank_generationjob_change", row.job_id) if row.job
+                      else "", _absolute(row.job) if row.job else ""))
+    if row.batch_id:
+        links.append(("Batch", str(row.batch) if row.batch else f"Batch {row.batch_id}",
+                      _url("admin:questionbank_generationbatch_change", row.batch_id)
+                      if row.batch else "", _absolute(row.batch) if row.batch else ""))
+    for solution in selectors.calllog_solutions(row=row):
+        links.append(("Solution", f"Solution {solution.pk} ({solution.get_status_display()})",
+                      _url("admin:questionbank_solution_change", solution.pk),
+                      _absolute(solution)))
+    if row.problem_id:
+        version = f", version {row.problem_version}" if row.problem_version else ""
+        links.append(("Problem", (row.problem.title if row.problem else "(deleted)") + version,
+                      _url("admin:questionbank_problem_change", row.problem_id)
+                      if row.problem else "", _absolute(row.problem) if row.problem else ""))
+    if row.template_id:
+        links.append(("Template version", str(row.template) if row.template else "(deleted)",
+                      _url("admin:questionbank_prompttemplate_change", row.template_id)
+                      if row.template else "", _absolute(row.template) if row.template else ""))
+    if row.endpoint_id:
+        links.append(("Endpoint", row.endpoint_name,
+                      _url("admin:questionbank_modelendpoint_change", row.endpoint_id), ""))
+    if row.user_id:
+        links.append(("User", row.user.get_username() if row.user else "(deleted)",
+                      _url("admin:auth_user_change", row.user_id) if admin else "", ""))
+    report = row.sanitize_report if isinstance(row.sanitize_report, dict) else {}
+    return {
+        "row": row,
+        "result": result_label(row),
+        "latency": format_ms(row.latency_ms),
+        "tokens_per_s": tokens_per_s,
+        "response_size": format_size(row.response_size or 0),
+        "links": links,
+        "headers": header_rows(row.request_headers),
+        "request": pretty_body(row.request_body),
+        "response": pretty_body(row.response_body),
+        "report": report,
+        "report_json": json.dumps(report, indent=2, ensure_ascii=False, sort_keys=True),
+        "report_changes": _report_changes(report),
+        "chain": selectors.calllog_chain_position(row=row) if admin else None,
+    }
+
+
+def _report_changes(report: dict) -> list[str]:
+    """One sentence per prompt part that sanitization changed."""
+    sentences = []
+    parts = report.items() if all(isinstance(v, dict) for v in report.values()) else []
+    for part, sub in parts:
+        if not sub.get("changed"):
+            continue
+        removed = {k: v for k, v in (sub.get("removed") or {}).items() if v}
+        bits = [f"{n} {k.replace('_', ' ')}" for k, v in removed.items() for n in [v]]
+        if sub.get("nfc_normalised"):
+            bits.append("Unicode normalised (NFC)")
+        if sub.get("line_endings_normalised"):
+            bits.append(f"{sub['line_endings_normalised']} line endings normalised")
+        sentences.append(f"{part}: " + (", ".join(bits) if bits else "changed"))
+    return sentences
+
+
+# --- Charts: inline SVG drawn here, no JavaScript, no CDN -------------------------------------
+
+
+def _nice_ceiling(value: float) -> float:
+    if value <= 0:
+        return 1
+    magnitude = 10 ** (len(str(int(value))) - 1)
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * magnitude:
+            return step * magnitude
+    return 10 * magnitude
+
+
+_W, _H, _LEFT, _RIGHT, _TOP, _BOTTOM = 760, 200, 52, 12, 12, 30
+
+
+def _frame(y_max: float, unit: str, buckets: list, time_format: str) -> list:
+    plot_w, plot_h = _W - _LEFT - _RIGHT, _H - _TOP - _BOTTOM
+    parts = []
+    for fraction in (0, 0.5, 1):
+        y = _TOP + plot_h * (1 - fraction)
+        value = y_max * fraction
+        label = f"{value:g}{unit}" if value < 1000 else f"{value / 1000:g}k{unit}"
+        parts.append(format_html(
+            '<line x1="{}" x2="{}" y1="{}" y2="{}" class="grid"/>'
+            '<text x="{}" y="{}" class="axis" text-anchor="end">{}</text>',
+            _LEFT, _W - _RIGHT, f"{y:.1f}", f"{y:.1f}", _LEFT - 6, f"{y + 4:.1f}", label))
+    n = len(buckets)
+    if n:
+        for i in sorted({0, n // 4, n // 2, 3 * n // 4, n - 1}):
+            x = _LEFT + plot_w * (i + 0.5) / n
+            text = timezone.localtime(buckets[i]["start"]).strftime(time_format)
+            parts.append(format_html('<text x="{}" y="{}" class="axis" text-anchor="middle">{}'
+                                     '</text>', f"{x:.1f}", _H - 10, text))
+    return parts
+
+
+def calls_chart(buckets: list, *, time_format: str) -> str:
+    """Stacked bars: successful calls and errors per bucket."""
+    plot_w, plot_h = _W - _LEFT - _RIGHT, _H - _TOP - _BOTTOM
+    y_max = _nice_ceiling(max((b["calls"] for b in buckets), default=0))
+    parts = _frame(y_max, "", buckets, time_format)
+    n = max(len(buckets), 1)
+    bar = plot_w / n
+    gap = 1 if bar > 4 else 0
+    for i, b in enumerate(buckets):
+        if not b["calls"]:
+            continue
+        x = _LEFT + i * bar
+        ok_h = plot_h * (b["calls"] - b["errors"]) / y_max
+        err_h = plot_h * b["errors"] / y_max
+        tip = (f"{timezone.localtime(b['start']):%Y-%m-%d %H:%M}: {b['calls']} calls, "
+               f"{b['errors']} errors")
+        parts.append(format_html(
+            '<g><title>{}</title><rect class="ok" x="{}" y="{}" width="{}" height="{}"/>'
+            '<rect class="err" x="{}" y="{}" width="{}" height="{}"/></g>',
+            tip, f"{x:.1f}", f"{_TOP + plot_h - ok_h:.1f}", f"{max(bar - gap, 0.5):.1f}",
+            f"{ok_h:.1f}", f"{x:.1f}", f"{_TOP + plot_h - ok_h - err_h:.1f}",
+            f"{max(bar - gap, 0.5):.1f}", f"{err_h:.1f}"))
+    return _svg(parts, "Calls over time: successful calls in blue, errors in red")
+
+
+def latency_chart(buckets: list, *, time_format: str) -> str:
+    """Lines: median and 95th-percentile latency per bucket, in seconds."""
+    plot_w, plot_h = _W - _LEFT - _RIGHT, _H - _TOP - _BOTTOM
+    highest = max((b["p95_ms"] or 0 for b in buckets), default=0) / 1000
+    y_max = _nice_ceiling(highest)
+    parts = _frame(y_max, " s", buckets, time_format)
+    n = max(len(buckets), 1)
+    for name, css in (("p95_ms", "p95"), ("p50_ms", "p50")):
+        segment: list[str] = []
+        segments = [segment]
+        for i, b in enumerate(buckets):
+            if b[name] is None:
+                segment = []
+                segments.append(segment)
+                continue
+            x = _LEFT + plot_w * (i + 0.5) / n
+            y = _TOP + plot_h * (1 - (b[name] / 1000) / y_max)
+            segment.append(f"{x:.1f},{y:.1f}")
+        for points in segments:
+            if len(points) == 1:
+                x, y = points[0].split(",")
+                parts.append(format_html('<circle class="{}" cx="{}" cy="{}" r="2"/>', css, x, y))
+            elif points:
+                parts.append(format_html('<polyline class="{}" points="{}"/>', css,
+                                         " ".join(points)))
+    return _svg(parts, "Latency over time: median (p50) and 95th percentile (p95), in seconds")
+
+
+def _svg(parts: list, label: str) -> str:
+    return format_html(
+        '<svg class="qb-chart" viewBox="0 0 {} {}" role="img" aria-label="{}" '
+        'xmlns="http://www.w3.org/2000/svg">{}</svg>',
+        _W, _H, label, mark_safe("".join(parts)))  # parts come from format_html
+
+
+# --- Pages ------------------------------------------------------------------------------------
+
+_TIME_FORMATS = {"day": "%H:%M", "week": "%a %d", "month": "%d %b"}
+
+
+def statistics(request, *, context: dict):
+    """The admin's statistics page (routed and permission-checked by the call-log admin)."""
+    period = request.GET.get("period", "day")
+    stats = selectors.calllog_stats(period=period)
+    fmt = _TIME_FORMATS[stats["period"]]
+    context.update(
+        stats=stats,
+        periods=[(key, value[0]) for key, value in selectors.CALLLOG_STATS_PERIODS.items()],
+        calls_svg=calls_chart(stats["series"], time_format=fmt),
+        latency_svg=latency_chart(stats["series"], time_format=fmt),
+        changelist_url=reverse("admin:questionbank_calllog_changelist"),
+    )
+    return TemplateResponse(request, "admin/questionbank/calllog/statistics.html", context)
+
+
+def recent_checkpoints(limit: int = 10):
+    return selectors.calllog_checkpoints(limit=limit)
+
+
+@teacher_required
+def job_calls(request, pk: int):
+    """The calls made for one of the teacher's own jobs (any job, for an auditor)."""
+    try:
+        job, calls = selectors.job_calls_for(user=request.user, pk=pk)
+    except GenerationJob.DoesNotExist:
+        raise Http404("There is no job with that number among your jobs.") from None
+    items = [call_detail_context(call, admin=False) for call in calls[:50]]
+    return render(request, "calllogs/job_calls.html", {
+        "job": job,
+        "items": items,
+        "job_url": _absolute(job),
+        "problem_url": _absolute(job.problem),
+    })
