@@ -938,3 +938,38 @@ def calllog_checkpoints(*, limit: int = 10):
     from questionbank.models import CallLogCheckpoint
 
     return list(CallLogCheckpoint.objects.order_by("-purged_through_id")[:limit])
+
+
+# --- Import / export (issue 8) -------------------------------------------------------------
+
+
+def problems_for_export(*, ids=None, tag: str = "", kind: str = "", status: str = "",
+                        q: str = "", with_solutions: bool = False):
+    """Problems to export, oldest first, with tags and (when asked) their published
+    solutions prefetched as ``export_solutions`` (best first, then newest)."""
+    from django.db.models import Prefetch as _Prefetch
+    from django.db.models import Q as _Q
+
+    from questionbank.models import Problem as _Problem
+    from questionbank.models import Solution as _Solution
+
+    qs = _Problem.objects.all()
+    if ids:
+        qs = qs.filter(pk__in=list(ids))
+    if tag:
+        qs = qs.filter(_Q(tags__slug=tag) | _Q(tags__name__iexact=tag)).distinct()
+    if kind in _Problem.Kind.values:
+        qs = qs.filter(kind=kind)
+    if status in _Problem.Status.values:
+        qs = qs.filter(status=status)
+    if q:
+        qs = qs.filter(_Q(title__icontains=q) | _Q(statement__icontains=q))
+    prefetches = ["tags"]
+    if with_solutions:
+        prefetches.append(_Prefetch(
+            "solutions",
+            queryset=_Solution.objects.published().select_related("current_revision")
+            .order_by("-is_best", "-published_at", "-pk"),
+            to_attr="export_solutions",
+        ))
+    return qs.prefetch_related(*prefetches).order_by("pk")

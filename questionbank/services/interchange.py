@@ -1,0 +1,306 @@
+"""Importing problems from files and exporting them (formats: ``questionbank.interchange``).
+
+``import_plan`` says what an import *would* do, row by row, and writes nothing.
+``import_apply`` does it in one transaction: every planned row is written, or none is.
+Rows with errors are never written; with ``strict=True`` their presence refuses the
+whole file instead. Importing the same file twice changes nothing the second time:
+rows are matched to existing problems by external id, else by ``Problem.content_hash``
+(kind, title and statement).
+
+An imported general feedback (Moodle) or ``solution`` column becomes a **draft**
+solution written by the importing teacher (``services.solutions.solution_create``),
+never a published one: students see only what a teacher has reviewed, and the worked
+solution the teacher already wrote in Moodle is kept instead of thrown away. It is added
+only when no solution of that problem already has the same text, so re-importing does
+not pile up copies. Without a user (the command run without ``--user``) feedback is not
+imported, because a revision without an author would be shown as written by the model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Prefetch
+
+from questionbank import interchange
+from questionbank.interchange import FileRefused, ParseResult, ProblemData
+from questionbank.models import Problem, Solution
+from questionbank.services.problems import problem_create, problem_update
+from questionbank.services.solutions import solution_create
+
+CREATE, UPDATE, SKIP, ERROR = "create", "update", "skip", "error"
+# Serialises imports on PostgreSQL so two uploads of one file cannot both create rows.
+_ADVISORY_LOCK = 0x51_42_49_4D  # "QBIM"
+
+
+@dataclass
+class PlanRow:
+    number: int
+    label: str
+    action: str
+    title: str
+    reason: str = ""
+    problem_id: int | None = None
+    changes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    data: ProblemData | None = None
+    add_solution: bool = False
+
+
+@dataclass
+class ImportPlan:
+    filename: str
+    format: str
+    encoding: str
+    digest: str
+    notes: list[str]
+    rows: list[PlanRow]
+
+    @property
+    def format_label(self) -> str:
+        return interchange.FORMATS[self.format]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {CREATE: 0, UPDATE: 0, SKIP: 0, ERROR: 0}
+        for row in self.rows:
+            counts[row.action] += 1
+        return counts
+
+    @property
+    def errors(self) -> list[PlanRow]:
+        return [row for row in self.rows if row.action == ERROR]
+
+    @property
+    def writes(self) -> int:
+        return sum(1 for row in self.rows if row.action in (CREATE, UPDATE))
+
+
+@dataclass
+class ImportResult:
+    plan: ImportPlan
+    created: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list)
+    solutions: int = 0
+
+    def summary(self) -> str:
+        counts = self.plan.counts
+        parts = [f"{len(self.created)} problem(s) created", f"{len(self.updated)} updated",
+                 f"{counts[SKIP]} unchanged"]
+        if self.solutions:
+            parts.append(f"{self.solutions} draft solution(s) added")
+        if counts[ERROR]:
+            parts.append(f"{counts[ERROR]} row(s) with errors not imported")
+        return ", ".join(parts) + "."
+
+
+def file_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def import_plan(*, data: bytes, filename: str = "", format: str | None = None,
+                with_solutions: bool = True) -> ImportPlan:
+    """What importing this file would create, update and skip, with every row's error.
+
+    Reads only. Raises ``interchange.FileRefused`` (a sentence for the teacher) when the
+    file as a whole cannot be used: too large, undecodable, malformed, unsafe XML.
+    """
+    parsed = interchange.parse_file(data, filename=filename, format=format,
+                                    max_bytes=settings.QB_IMPORT_MAX_BYTES)
+    return _plan(parsed, filename=filename, digest=file_digest(data),
+                 with_solutions=with_solutions)
+
+
+def import_apply(*, data: bytes, filename: str = "", format: str | None = None, user=None,
+                 strict: bool = False, expected_digest: str | None = None) -> ImportResult:
+    """Import the file in one transaction (all planned rows or none) and say what changed.
+
+    The plan is recomputed inside the transaction, so what is written matches the
+    database at that moment. ``expected_digest`` (from the preview) refuses a file that
+    changed since it was previewed. ``strict`` refuses the file if any row has an error.
+    """
+    digest = file_digest(data)
+    if expected_digest is not None and digest != expected_digest:
+        raise FileRefused("The file changed since the preview. Upload it again.")
+    parsed = interchange.parse_file(data, filename=filename, format=format,
+                                    max_bytes=settings.QB_IMPORT_MAX_BYTES)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK])
+        plan = _plan(parsed, filename=filename, digest=digest, with_solutions=user is not None)
+        if strict and plan.errors:
+            raise FileRefused(
+                f"{len(plan.errors)} row(s) have errors, so nothing was imported "
+                f"(first: {plan.errors[0].label}: {plan.errors[0].reason}). Fix them and "
+                "import again, or import without strict mode to skip them."
+            )
+        result = ImportResult(plan=plan)
+        for row in plan.rows:
+            if row.action == CREATE:
+                problem = problem_create(created_by=user, tags=row.data.tags,
+                                         **row.data.problem_fields())
+                result.created.append(problem.pk)
+            elif row.action == UPDATE:
+                problem = Problem.objects.get(pk=row.problem_id)
+                fields = {k: v for k, v in row.data.problem_fields().items()
+                          if getattr(problem, k) != v}
+                tags = None
+                if "tags" in row.changes:
+                    tags = [*problem.tags.all(), *row.data.tags]
+                problem = problem_update(problem=problem, tags=tags, **fields)
+                result.updated.append(problem.pk)
+            else:
+                continue
+            if row.add_solution:
+                _add_solution(problem=problem, data=row.data, user=user, fmt=plan.format)
+                result.solutions += 1
+    return result
+
+
+def _add_solution(*, problem: Problem, data: ProblemData, user, fmt: str) -> Solution:
+    from questionbank.answers import extract_final_answer
+
+    what = "general feedback" if fmt in ("moodle", "gift") else "solution column"
+    return solution_create(
+        problem=problem, body=data.solution, author=user,
+        note=f"Imported from the {interchange.FORMATS[fmt]} file ({what})",
+        problem_version=problem.version,
+        final_answer=extract_final_answer(data.solution) or "",
+    )
+
+
+def _plan(parsed: ParseResult, *, filename: str, digest: str,
+          with_solutions: bool) -> ImportPlan:
+    rows: list[PlanRow] = [
+        PlanRow(number=e.number, label=e.label, action=ERROR, title=e.title, reason=e.reason)
+        for e in parsed.errors
+    ]
+    problems = parsed.problems
+    ext_ids = {p.external_id for p in problems if p.external_id}
+    hashes = {_hash(p): p for p in problems}
+    solutions = Prefetch("solutions", queryset=Solution.objects.select_related(
+        "current_revision"), to_attr="import_solutions")
+    candidates = (
+        Problem.objects.filter(external_id__in=ext_ids) | Problem.objects.filter(
+            content_hash__in=list(hashes))
+    ).prefetch_related("tags", solutions).order_by("pk")
+    by_ext: dict[str, Problem] = {}
+    by_hash: dict[str, Problem] = {}
+    for existing in candidates:
+        if existing.external_id:
+            by_ext.setdefault(existing.external_id, existing)
+        by_hash.setdefault(existing.content_hash, existing)
+    claimed: dict[int, str] = {}
+    notes = list(parsed.notes)
+    if not with_solutions and any(p.solution for p in problems):
+        notes.append("General feedback / solutions in the file are not imported: they are "
+                     "added as drafts only when a teacher runs the import.")
+    for data in problems:
+        row = PlanRow(number=data.number, label=data.label, action=CREATE, title=data.title,
+                      warnings=list(data.warnings), data=data)
+        existing = by_ext.get(data.external_id) if data.external_id else None
+        if existing is None:
+            existing = by_hash.get(_hash(data))
+            if existing is not None and data.external_id and existing.external_id \
+                    and existing.external_id != data.external_id:
+                row.action, row.problem_id = SKIP, existing.pk
+                row.reason = (f"the same problem already exists (#{existing.pk}) with another "
+                              f"external id, “{existing.external_id}”")
+                rows.append(row)
+                continue
+        if existing is not None:
+            if existing.pk in claimed:
+                row.action = ERROR
+                row.reason = (f"matches the same existing problem (#{existing.pk}) as "
+                              f"{claimed[existing.pk].lower()}")
+                rows.append(row)
+                continue
+            claimed[existing.pk] = data.label
+            row.problem_id = existing.pk
+            row.changes = _changes(existing, data)
+            row.add_solution = with_solutions and bool(data.solution) and not any(
+                s.current_revision and s.current_revision.body.strip() == data.solution
+                for s in existing.import_solutions
+            )
+            if row.add_solution:
+                row.changes.append("draft solution")
+            row.action = UPDATE if row.changes else SKIP
+            if row.action == SKIP:
+                row.reason = f"unchanged: already in the bank as #{existing.pk}"
+        else:
+            row.add_solution = with_solutions and bool(data.solution)
+        rows.append(row)
+    rows.sort(key=lambda r: r.number)
+    return ImportPlan(filename=filename, format=parsed.format, encoding=parsed.encoding,
+                      digest=digest, notes=notes, rows=rows)
+
+
+def _hash(data: ProblemData) -> str:
+    return Problem(kind=data.kind or Problem.Kind.MATHS, title=data.title,
+                   statement=data.statement).compute_content_hash()
+
+
+def _changes(existing: Problem, data: ProblemData) -> list[str]:
+    changes = [name for name, value in data.problem_fields().items()
+               if getattr(existing, name) != value]
+    have = {t.name.lower() for t in existing.tags.all()}
+    if any(tag.lower() not in have for tag in data.tags):
+        changes.append("tags")
+    return changes
+
+
+# --- Export ------------------------------------------------------------------------------
+
+
+@dataclass
+class ExportFile:
+    filename: str
+    content_type: str
+    content: bytes
+    count: int
+
+
+def problem_data(problem: Problem, *, with_solutions: bool) -> ProblemData:
+    """The export shape of a problem; ``problem`` comes from ``selectors.problems_for_export``."""
+    solution = ""
+    if with_solutions:
+        published = getattr(problem, "export_solutions", None)
+        if published is None:
+            published = list(problem.solutions.published().select_related("current_revision")
+                             .order_by("-is_best", "-published_at", "-pk"))
+        for candidate in published:
+            if candidate.current_revision is not None:
+                solution = candidate.current_revision.body
+                break
+    return ProblemData(
+        number=problem.pk, label=f"#{problem.pk}", title=problem.title,
+        statement=problem.statement, kind=problem.kind,
+        reference_answer=problem.reference_answer, test_cases=problem.test_cases,
+        tags=[t.name for t in problem.tags.all()], difficulty=problem.difficulty,
+        source=problem.source, language=problem.language, external_id=problem.external_id,
+        status=problem.status, solution=solution,
+    )
+
+
+def export_problems(*, problems, format: str, with_solutions: bool = False,
+                    name: str = "problems") -> ExportFile:
+    """An export file of these problems, with their published solution when asked.
+
+    The file is built in memory: about 2-4 KB per problem with its solution, so ten
+    thousand problems make a file of tens of megabytes, which is fine for a web worker;
+    for larger banks use ``manage.py export_problems`` (same code) with ``--tag`` or
+    ``--ids`` to split the export.
+    """
+    if format not in interchange.FORMATS:
+        raise ValueError(f"Unknown export format {format!r}.")
+    rows = [problem_data(p, with_solutions=with_solutions) for p in problems]
+    text = interchange.write(rows, format=format)
+    content_type, extension = interchange.CONTENT_TYPES[format]
+    # Excel opens a CSV as UTF-8 only when it starts with a byte-order mark.
+    content = text.encode("utf-8-sig" if format == "csv" else "utf-8")
+    return ExportFile(filename=f"{name}.{extension}", content_type=content_type,
+                      content=content, count=len(rows))
