@@ -284,7 +284,7 @@ def filter_and_rank(qs, req: SearchRequest, *, relevance: bool):
     """``qs`` (Problems) narrowed to the search's matches; ordered best first when
     ``relevance``, otherwise left in its order. Works on PostgreSQL and SQLite."""
     from django.db import connection
-    from django.db.models import Case, FloatField, IntegerField, Q, Value, When
+    from django.db.models import Case, F, FloatField, IntegerField, Q, Value, When
     from django.db.models.expressions import RawSQL
 
     if not req:
@@ -305,11 +305,12 @@ def filter_and_rank(qs, req: SearchRequest, *, relevance: bool):
 
         query = pg_query(req)
         qs = qs.alias(
-            search_vector=RawSQL(f"{PROBLEM_TABLE}.search_vector", (),
+            search_vector=RawSQL(f"{PROBLEM_TABLE}.search_vector", [],
                                  output_field=SearchVectorField())
         ).filter(search_vector=query)
         if relevance:
-            qs = qs.annotate(rank=SearchRank("search_vector", query)).order_by("-rank", "-id")
+            # F(), not a string: SearchRank would wrap a bare name in to_tsvector(text).
+            qs = qs.annotate(rank=SearchRank(F("search_vector"), query)).order_by("-rank", "-id")
         return qs
     qs = qs.filter(pk__in=RawSQL(
         f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", (req.fts5,)

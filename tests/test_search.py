@@ -1,0 +1,228 @@
+"""Full-text search over problems, on whichever database the suite runs (SQLite or
+PostgreSQL): parsing, ranking, odd input, non-Latin text and safe highlights."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from questionbank import search
+from questionbank.models import Problem
+from questionbank.search import (
+    MAX_QUERY_CHARS,
+    fts5_expression,
+    highlights,
+    marked,
+    parse_query,
+)
+from questionbank.selectors import browse_problem_list
+from questionbank.services.problems import problem_update
+from tests.browse_helpers import published_problem
+
+ODD_INPUTS = ['"', "&", ":*", "'", "\\", "a & b", "roots:*", "'roots'", '"roots', "roots\\",
+              "(", ")", "!", "|", "<->", "NEAR(a b)", "title:roots", "*", "-", "--roots",
+              "roots OR", "OR", "AND", "NOT roots", "^roots", "roots\x00", "\x00", "%", "_"]
+
+
+# --- Parsing (no database) -------------------------------------------------------------
+
+def test_empty_query_is_no_search():
+    assert not parse_query("")
+    assert not parse_query("   \t\n ")
+    assert not parse_query(None)
+
+
+def test_long_query_is_cut_with_a_note():
+    req = parse_query("word " * 200)
+    assert len(req.text) <= MAX_QUERY_CHARS
+    assert "first 200 characters" in req.note
+    assert req.fts5.count('"') // 2 <= search.MAX_TERMS
+
+
+def test_control_characters_and_nul_are_removed():
+    req = parse_query("roots\x00\x02\x03 of\x07 unity")
+    assert req.text == "roots of unity"
+
+
+def test_punctuation_only_is_an_empty_search_with_a_hint():
+    for raw in ['"', "&", ":*", "'", "\\", "-", "*", "()"]:
+        req = parse_query(raw)
+        assert req.mode == "empty", raw
+        assert "Type a word" in req.note
+
+
+def test_unspaced_scripts_use_substring_search():
+    assert parse_query("二次方程").mode == "substring"
+    assert parse_query("二次 方程").terms == ("二次", "方程")
+    assert parse_query("ひらがな").mode == "substring"
+    assert parse_query("Квадратное уравнение").mode == "fts"
+
+
+@pytest.mark.parametrize("raw", ODD_INPUTS)
+def test_fts5_expression_only_contains_quoted_words(raw):
+    expr = fts5_expression(raw.replace("\x00", ""))
+    # Strip the operators we emit ourselves; what is left must be quoted word phrases.
+    stripped = expr
+    for token in (" AND ", " OR ", " NOT ", "(", ")"):
+        stripped = stripped.replace(token, " ")
+    for part in stripped.split('" "'):
+        part = part.strip().strip('"')
+        assert all(ch.isalnum() or ch == " " for ch in part), (raw, expr)
+
+
+def test_fts5_expression_supports_phrases_exclusion_and_or():
+    assert fts5_expression("quadratic roots") == '("quadratic" AND "roots")'
+    assert fts5_expression('"prime number"') == '("prime number")'
+    assert fts5_expression("x^2") == '("x 2")'
+    assert fts5_expression("roots -complex") == '(("roots")) NOT ("complex")'
+    assert fts5_expression("cats or dogs") == '("cats") OR ("dogs")'
+    assert fts5_expression("-complex") == ""
+
+
+def test_marked_escapes_text_and_balances_marks():
+    assert marked("<script>alert(1)</script> \x02x\x03") == (
+        "&lt;script&gt;alert(1)&lt;/script&gt; <mark>x</mark>")
+    assert marked("\x03stray\x02open") == "stray<mark>open</mark>"
+    assert marked("\x02a\x02b\x03c\x03") == "<mark>ab</mark>c"
+
+
+# --- Against the database -------------------------------------------------------------
+
+def _titles(q: str, **kwargs) -> list[str]:
+    req = parse_query(q)
+    return list(browse_problem_list(search=req, sort="relevance", **kwargs)
+                .values_list("title", flat=True))
+
+
+@pytest.mark.django_db
+def test_search_objects_exist_and_ensure_is_idempotent():
+    assert search.ensure_search_schema(connection) is False
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'problem_search_gin'")
+            assert "gin" in cursor.fetchone()[0].lower()
+        else:
+            cursor.execute("SELECT sql FROM sqlite_master WHERE name = %s", [search.FTS_TABLE])
+            assert "fts5" in cursor.fetchone()[0].lower()
+
+
+@pytest.mark.django_db
+def test_title_match_ranks_above_statement_match():
+    # The better match is made first, so the newest-first tie-break cannot explain the order.
+    published_problem(title="Triangles in a grid", statement="Count the shapes.")
+    published_problem(title="Counting sheep", statement="How many triangles are in the figure?")
+    published_problem(title="Unrelated", statement="Nothing to see.")
+    assert _titles("triangles") == ["Triangles in a grid", "Counting sheep"]
+
+
+@pytest.mark.django_db
+def test_more_matching_words_rank_higher_and_all_words_are_required():
+    published_problem(title="Primes again", statement="Is 97 prime? Prime factors of 97.")
+    published_problem(title="Primes", statement="Find the prime factors of 360.")
+    published_problem(title="Factors", statement="List the factors of 12.")
+    assert _titles("prime factors")[0] == "Primes again"
+    assert set(_titles("prime factors")) == {"Primes", "Primes again"}
+
+
+@pytest.mark.django_db
+def test_no_results_and_unpublished_never_match():
+    from tests.factories import make_problem
+
+    make_problem(title="Secret draft triangles", statement="triangles")
+    published_problem(title="Squares", statement="Area of a square.")
+    assert _titles("triangles") == []
+    assert _titles("zebra") == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("raw", ODD_INPUTS + ["x" * 5000, "roots " * 300, "🙂 roots"])
+def test_odd_input_never_errors(raw):
+    published_problem(title="Quadratic roots", statement="Find the roots of x^2 - 1 = 0.")
+    req = parse_query(raw)
+    rows = list(browse_problem_list(search=req, sort="relevance"))
+    highlights(req, [p.pk for p in rows])
+    if req.mode == "fts" and req.terms == ("roots",):
+        if raw.strip().lower().startswith(("--", "-")):
+            assert rows == []  # "--roots" excludes roots
+        else:
+            assert [p.title for p in rows] == ["Quadratic roots"], raw
+
+
+@pytest.mark.django_db
+def test_phrase_and_exclusion():
+    published_problem(title="Prime number theorem", statement="Estimate the count.")
+    published_problem(title="Number that is prime", statement="Is 91 prime?")
+    assert _titles('"prime number"') == ["Prime number theorem"]
+    assert _titles("prime -theorem") == ["Number that is prime"]
+
+
+@pytest.mark.django_db
+def test_cyrillic_and_accents():
+    published_problem(title="Квадратное уравнение", statement="Решите уравнение x^2 = 4.")
+    published_problem(title="Théorème de Pythagore", statement="Un triangle rectangle.")
+    assert _titles("уравнение") == ["Квадратное уравнение"]
+    assert _titles("Решите") == ["Квадратное уравнение"]
+    if connection.vendor == "sqlite":
+        # unicode61 remove_diacritics: "theoreme" finds "Théorème".
+        assert _titles("theoreme") == ["Théorème de Pythagore"]
+    assert _titles("Théorème") == ["Théorème de Pythagore"]
+
+
+@pytest.mark.django_db
+def test_chinese_finds_by_substring_title_first():
+    published_problem(title="Roots", statement="解二次方程 x^2 - 5x + 6 = 0 的根。")
+    published_problem(title="二次方程", statement="Solve it.")
+    published_problem(title="Other", statement="三角形的面积")
+    assert _titles("二次方程") == ["二次方程", "Roots"]
+    assert _titles("二次 根") == ["Roots"]
+    req = parse_query("二次")
+    pk = Problem.objects.get(title="Roots").pk
+    _, snippet = highlights(req, [pk])[pk]
+    assert "<mark>二次</mark>" in snippet
+
+
+@pytest.mark.django_db
+def test_stemming_on_postgresql_prefix_free_on_sqlite():
+    published_problem(title="Counting the roots", statement="How many roots?")
+    if connection.vendor == "postgresql":
+        assert _titles("root") == ["Counting the roots"]  # english stemmer
+    assert _titles("roots") == ["Counting the roots"]
+
+
+@pytest.mark.django_db
+def test_highlights_escape_stored_text():
+    problem = published_problem(title="<b>Roots</b> & <script>alert(1)</script>",
+                                statement="The <img src=x onerror=alert(1)> roots \x02 here.")
+    req = parse_query("roots")
+    title, snippet = highlights(req, [problem.pk])[problem.pk]
+    assert "<script>" not in title and "<b>" not in title
+    assert "&lt;b&gt;<mark>Roots</mark>&lt;/b&gt;" in title
+    # Only our own <mark> tags are markup; everything else arrives escaped.
+    bare = snippet.replace("<mark>", "").replace("</mark>", "")
+    assert "<" not in bare and ">" not in bare
+    assert "onerror=alert(1)&gt;" in snippet
+    assert "<mark>roots</mark>" in snippet
+    assert snippet.count("<mark>") == snippet.count("</mark>")
+
+
+@pytest.mark.django_db
+def test_index_follows_edits_and_deletes():
+    problem = published_problem(title="Old title", statement="Nothing.")
+    assert _titles("hyperbola") == []
+    problem_update(problem=problem, title="Hyperbola asymptotes")
+    assert _titles("hyperbola") == ["Hyperbola asymptotes"]
+    assert _titles("old") == []
+    Problem.objects.filter(pk=problem.pk).update(statement="Now with ellipses.")
+    assert _titles("ellipses") == ["Hyperbola asymptotes"]
+    problem.delete()
+    assert _titles("hyperbola") == []
+
+
+@pytest.mark.django_db
+def test_newest_sort_inside_search():
+    first = published_problem(title="Roots one", statement="roots roots roots")
+    second = published_problem(title="Roots two", statement="x")
+    req = parse_query("roots")
+    newest = list(browse_problem_list(search=req, sort="newest").values_list("pk", flat=True))
+    assert newest == [second.pk, first.pk]

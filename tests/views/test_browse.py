@@ -1,0 +1,329 @@
+"""Students' pages: who sees what, lists, search, problem pages, tags, worksheets, and a
+query count that does not grow with the page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from questionbank.models import Problem, Solution
+from questionbank.services.problems import problems_set_status
+from tests.browse_helpers import STATES, published_problem, with_solution
+from tests.factories import make_problem, make_student, make_teacher
+
+LIST = reverse("browse:problem-list")
+
+
+def detail(problem) -> str:
+    return reverse("browse:problem-detail", args=[problem.pk])
+
+
+def result_titles(response) -> list[str]:
+    html = response.content.decode()
+    return [re.sub("<[^>]+>", "", t) for t in
+            re.findall(r'<h2 class="result-title"><a href="[^"]*">(.*?)</a></h2>', html)]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_tag_counts():
+    cache.delete("browse:tag-counts:v1")
+    yield
+    cache.delete("browse:tag-counts:v1")
+
+
+# --- Visibility: every solution state x every role ------------------------------------
+
+ROLES = ("anonymous_public", "anonymous_private", "student", "teacher")
+
+
+def _client_for(role, client, settings):
+    settings.QB_PUBLIC_BROWSING = role == "anonymous_public"
+    if role == "student":
+        client.force_login(make_student("s1"))
+    elif role == "teacher":
+        client.force_login(make_teacher("t1"))
+    return client
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("state", STATES)
+def test_visibility(client, settings, role, state):
+    problem = make_problem(title=f"The {state} problem", statement="Find the roots.")
+    with_solution(problem, state)
+    client = _client_for(role, client, settings)
+    urls = [LIST, f"{LIST}?q=roots", detail(problem), reverse("browse:home")]
+    responses = [client.get(url) for url in urls]
+    if role == "anonymous_private":
+        for response in responses:
+            assert response.status_code == 302
+            assert response["Location"].startswith(reverse("login"))
+        return
+    listing, found, page, home = responses
+    visible = state == "published"
+    assert (problem.title in result_titles(listing)) is visible
+    assert (problem.title in result_titles(found)) is visible
+    assert page.status_code == (200 if visible else 404)
+    assert (problem.title in home.content.decode()) is visible
+
+
+@pytest.mark.django_db
+def test_a_draft_solution_next_to_a_published_one_is_never_shown(client):
+    problem = make_problem()
+    with_solution(problem, "published", body="The published explanation.")
+    with_solution(problem, "draft", body="A secret draft explanation.")
+    with_solution(problem, "rejected", body="A rejected explanation.")
+    html = client.get(detail(problem)).content.decode()
+    assert "The published explanation." in html
+    assert "secret draft" not in html and "rejected explanation" not in html
+
+
+@pytest.mark.django_db
+def test_archived_problem_is_gone_even_with_a_published_solution(client):
+    problem = published_problem(title="Archived one")
+    problems_set_status(problems=[problem], status=Problem.Status.ARCHIVED)
+    assert client.get(detail(problem)).status_code == 404
+    assert "Archived one" not in result_titles(client.get(LIST))
+
+
+@pytest.mark.django_db
+def test_missing_problem_is_404(client):
+    assert client.get(reverse("browse:problem-detail", args=[987654])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_home_sends_students_to_browse_and_teachers_to_dashboard(client, settings):
+    settings.QB_PUBLIC_BROWSING = True
+    assert client.get(reverse("home"))["Location"] == reverse("browse:home")
+    client.force_login(make_student("s2"))
+    assert client.get(reverse("home"))["Location"] == reverse("browse:home")
+    client.force_login(make_teacher("t2"))
+    assert client.get(reverse("home"))["Location"] == reverse("teacher:dashboard")
+
+
+@pytest.mark.django_db
+def test_navigation_offers_student_pages(client, teacher):
+    html = client.get(reverse("browse:home")).content.decode()
+    assert f'href="{LIST}"' in html and f'href="{reverse("browse:tag-list")}"' in html
+    client.force_login(teacher)
+    html = client.get(reverse("browse:home")).content.decode()
+    assert "Student view" in html
+
+
+# --- The problem page -----------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_problem_page_shows_statement_solution_answer_and_tags(client):
+    problem = make_problem(title="Sum", statement="Compute $1+1$.", tags=["Arithmetic"])
+    with_solution(problem, "published", body="Add: $1+1=2$.", final_answer="2")
+    html = client.get(detail(problem)).content.decode()
+    assert problem.statement_html in html
+    assert "<math" in html  # server-rendered MathML, no script needed
+    assert re.search(r"<details class=\"solution\">\s*<summary>Show the worked solution", html)
+    assert "<code>2</code>" in html
+    assert f'href="{reverse("browse:tag", args=["arithmetic"])}"' in html
+    assert "<script" not in html
+
+
+@pytest.mark.django_db
+def test_best_published_solution_is_shown(client):
+    problem = make_problem()
+    with_solution(problem, "published", body="Plain explanation.")
+    with_solution(problem, "published", body="The best explanation.", is_best=True)
+    html = client.get(detail(problem)).content.decode()
+    assert "The best explanation." in html and "Plain explanation." not in html
+
+
+@pytest.mark.django_db
+def test_untrusted_text_is_escaped(client):
+    problem = make_problem(title="<script>alert('t')</script> roots",
+                           statement="<script>alert('s')</script>")
+    with_solution(problem, "published", final_answer="<img src=x onerror=alert(1)>")
+    for url in (LIST, f"{LIST}?q=roots", detail(problem), f"{LIST}?print=1&solutions=1"):
+        html = client.get(url).content.decode()
+        assert "<script>alert" not in html, url
+        assert "<img src=x" not in html, url
+
+
+@pytest.mark.django_db
+def test_previous_and_next_follow_the_list_and_keep_its_filters(client):
+    a = published_problem(title="Alpha roots", kind=Problem.Kind.MATHS)
+    published_problem(title="Loop program", kind=Problem.Kind.PROGRAMMING)
+    b = published_problem(title="Beta roots", kind=Problem.Kind.MATHS)
+    c = published_problem(title="Gamma roots", kind=Problem.Kind.MATHS)
+    # Newest first: c, b, a (the programming one is filtered out).
+    html = client.get(f"{detail(b)}?kind=maths&pos=1").content.decode()
+    assert f'href="{detail(c)}?kind=maths&amp;pos=0" rel="prev"' in html
+    assert f'href="{detail(a)}?kind=maths&amp;pos=2" rel="next"' in html
+    assert f'href="{LIST}?kind=maths"' in html  # back to the results
+    # Without a position (a shared link) the neighbours are still found.
+    html = client.get(f"{detail(a)}?kind=maths").content.decode()
+    assert f'href="{detail(b)}?kind=maths"' in html and 'rel="next"' not in html
+    # Relevance order: the list link's position is used.
+    listing = client.get(f"{LIST}?q=roots").content.decode()
+    links = re.findall(r'<h2 class="result-title"><a href="([^"]*)"', listing)
+    assert len(links) == 3
+    second = client.get(links[1].replace("&amp;", "&")).content.decode()
+    assert links[0] in second and links[2] in second
+
+
+# --- Lists, filters, tags, pagination -------------------------------------------------
+
+@pytest.mark.django_db
+def test_filters_by_kind_difficulty_and_tag(client):
+    published_problem(title="Easy maths", difficulty=2, tags=["Algebra"])
+    published_problem(title="Hard maths", difficulty=4, tags=["Geometry"])
+    published_problem(title="Programs", kind=Problem.Kind.PROGRAMMING, difficulty=2)
+    assert result_titles(client.get(f"{LIST}?kind=programming")) == ["Programs"]
+    assert set(result_titles(client.get(f"{LIST}?difficulty=2"))) == {"Easy maths", "Programs"}
+    assert result_titles(client.get(f"{LIST}?tag=geometry")) == ["Hard maths"]
+    assert result_titles(client.get(reverse("browse:tag", args=["algebra"]))) == ["Easy maths"]
+    # Nonsense filter values are ignored rather than failing.
+    assert len(result_titles(client.get(f"{LIST}?kind=x&difficulty=9&sort=zzz"))) == 3
+    response = client.get(f"{LIST}?tag=no-such-tag")
+    assert "There is no tag" in response.content.decode()
+    assert client.get(reverse("browse:tag", args=["no-such-tag"])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_search_page_highlights_and_sorts(client):
+    published_problem(title="Triangles", statement="Count them.")
+    published_problem(title="Shapes", statement="How many triangles?")
+    response = client.get(f"{LIST}?q=triangles")
+    assert result_titles(response) == ["Triangles", "Shapes"]
+    html = response.content.decode()
+    assert "<mark>Triangles</mark>" in html
+    assert result_titles(client.get(f"{LIST}?q=triangles&sort=newest")) == ["Shapes", "Triangles"]
+    empty = client.get(f"{LIST}?q=zebra").content.decode()
+    assert "No problems match" in empty
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("q", ['"', "&", ":*", "'", "\\", "x" * 3000, "二次", "уравнение",
+                               "\x00roots", "<script>"])
+def test_odd_queries_give_a_page(client, q):
+    published_problem(title="Roots", statement="уравнение 二次方程")
+    response = client.get(LIST, {"q": q})
+    assert response.status_code == 200
+    if len(q) > 200:
+        assert "first 200 characters" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_home_and_tag_index(client):
+    published_problem(title="Newest thing", tags=["Algebra", "Geometry"])
+    published_problem(tags=["Algebra"])
+    make_problem(tags=["Hidden"])  # no published solution: its tag is not counted
+    html = client.get(reverse("browse:home")).content.decode()
+    assert "Newest thing" in html
+    assert html.index("Algebra") < html.index("Geometry")
+    index = client.get(reverse("browse:tag-list")).content.decode()
+    assert "2 problems" in index and "Hidden" not in index
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("page", "status", "rows"), [
+    ("1", 200, 10), ("0", 200, 10), ("-4", 200, 10), ("abc", 200, 10), ("", 200, 10),
+    ("2", 200, 2), ("3", 404, 0),
+    ("99999999999999999999999", 404, 0),
+])
+def test_pagination_pages(client, page, status, rows):
+    for _ in range(12):
+        published_problem()
+    response = client.get(f"{LIST}?per_page=10&page={page}")
+    assert response.status_code == status
+    assert len(result_titles(response)) == rows
+    html = response.content.decode()
+    if status == 404:
+        assert "past the end" in html
+    if page == "1":
+        assert 'rel="next"' in html and 'rel="prev"' not in html
+    if page == "2":
+        assert 'rel="prev"' in html and 'rel="next"' not in html
+
+
+# --- Worksheets -----------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_worksheet_with_and_without_solutions(client):
+    problem = make_problem(title="Worksheet item", statement="Compute $3 \\times 3$.")
+    with_solution(problem, "published", body="Nine, because $3 \\times 3 = 9$.",
+                  final_answer="9")
+    plain = client.get(f"{LIST}?print=1").content.decode()
+    assert "Worksheet item" in plain and problem.statement_html in plain
+    assert "Nine, because" not in plain
+    full = client.get(f"{LIST}?print=1&solutions=1").content.decode()
+    assert "Nine, because" in full and "<code>9</code>" in full
+    assert 'name="solutions" value="1" checked' in full
+
+
+# --- Query counts do not grow with the page ------------------------------------------
+
+def _fill(n: int):
+    for i in range(n):
+        problem = make_problem(title=f"Roots {i}", statement=f"Find the roots {i}.",
+                               tags=[f"Tag {i % 4}", "Common"])
+        with_solution(problem, "published")
+        with_solution(problem, "published")  # several published solutions per problem
+
+
+# Anonymous visitor, public browsing: no session or user queries.
+PAGES = {
+    "list": (f"{LIST}?per_page=50", 2),                      # rows, tags
+    "search": (f"{LIST}?per_page=50&q=roots", 3),            # rows, tags, highlights
+    "tag": ("/browse/tags/common/?per_page=50", 3),          # tag, rows, tags
+    "filtered": (f"{LIST}?per_page=50&tag=common&kind=maths", 3),
+    "worksheet": (f"{LIST}?per_page=50&print=1&solutions=1", 3),  # rows, tags, solutions
+    "home": (reverse("browse:home"), 2),                     # recent rows, tags (counts cached)
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("rows", [5, 50])
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_list_query_count_is_constant(client, django_assert_num_queries, rows, name):
+    _fill(rows)
+    url, expected = PAGES[name]
+    client.get(reverse("browse:home"))  # warm the tag-count cache
+    with django_assert_num_queries(expected):
+        response = client.get(url)
+    assert response.status_code == 200
+    assert len(result_titles(response)) == (rows if name not in ("home", "worksheet") else
+                                            len(result_titles(response)))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("rows", [5, 50])
+@pytest.mark.parametrize(("suffix", "expected"), [
+    ("", 5),                         # problem, tags, solution, previous, next
+    ("?q=roots&pos=2", 4),           # problem, tags, solution, relevance window
+    ("?tag=common&kind=maths", 6),   # + the tag
+])
+def test_detail_query_count_is_constant(client, django_assert_num_queries, rows, suffix,
+                                        expected):
+    _fill(rows)
+    problem = Problem.objects.published().order_by("-created_at")[2]
+    with django_assert_num_queries(expected):
+        response = client.get(detail(problem) + suffix)
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_logged_in_student_adds_only_session_queries(client, django_assert_num_queries):
+    _fill(5)
+    client.force_login(make_student("s3"))
+    # The anonymous page's two + session, user, groups and two permission lookups (the
+    # navigation's role flags, context_processors.roles): still constant.
+    with django_assert_num_queries(7):
+        client.get(f"{LIST}?per_page=50")
+
+
+@pytest.mark.django_db
+def test_solutions_count_is_right_in_worksheet(client):
+    _fill(3)
+    assert Solution.objects.published().count() == 6
+    html = client.get(f"{LIST}?print=1&solutions=1").content.decode()
+    assert html.count('class="final-answer"') == 3
