@@ -1,17 +1,42 @@
-from django.contrib import admin
-from django.utils.html import format_html
+from collections import defaultdict
 
-from questionbank.models import Solution, SolutionRevision, SolutionTransition
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from questionbank.models import (
+    ModelEndpoint,
+    PromptTemplate,
+    Solution,
+    SolutionRevision,
+    SolutionTransition,
+)
+from questionbank.services.solutions import solutions_transition
 
 from .jobs import ReadOnlyMixin
 
 
 class SolutionRevisionInline(ReadOnlyMixin, admin.TabularInline):
+    """Append-only: shown, never edited; each row's text rendered in a collapsed box."""
+
     model = SolutionRevision
-    fields = ("number", "author", "note", "created_at")
+    fields = ("number", "author", "note", "created_at", "rendered")
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("author")
+
+    @admin.display(description="Text")
+    def rendered(self, obj):
+        return format_html(
+            '<details><summary>Show</summary><div class="qb-rendered">{}</div></details>',
+            mark_safe(obj.body_html),  # stored output of questionbank.rendering
+        )
 
 
 class SolutionTransitionInline(ReadOnlyMixin, admin.TabularInline):
@@ -21,30 +46,162 @@ class SolutionTransitionInline(ReadOnlyMixin, admin.TabularInline):
     extra = 0
     can_delete = False
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
 
 @admin.register(Solution)
 class SolutionAdmin(admin.ModelAdmin):
     list_display = ("id", "problem", "status", "verdict", "final_answer", "majority_share",
-                    "is_best", "template", "created_at")
+                    "is_best", "template", "from_standin", "created_at", "review_link")
     list_filter = ("status", "verdict", "is_best", "from_standin", "template")
     search_fields = ("problem__title", "final_answer")
     list_select_related = ("problem", "template")
-    readonly_fields = ("problem", "job", "status", "current_revision", "rendered", "reasoning",
-                       "final_answer", "verdict", "majority_share", "answer_group", "is_best",
+    readonly_fields = ("problem", "review_link", "job", "status", "current_revision",
+                       "rendered", "rendered_statement", "rendered_reasoning", "final_answer",
+                       "verdict", "majority_share", "answer_group", "is_best",
                        "problem_version", "template", "endpoint", "call_log", "from_standin",
                        "rejection_reason", "status_changed_at", "status_changed_by",
-                       "published_at", "created_at", "updated_at")
+                       "published_at", "edit_distance", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("problem", "review_link", "status", "rejection_reason",
+                           "status_changed_at", "status_changed_by", "published_at")}),
+        ("Answer", {"fields": ("final_answer", "verdict", "majority_share", "answer_group",
+                               "is_best")}),
+        ("Text", {"fields": ("rendered", "rendered_reasoning", "rendered_statement",
+                             "current_revision", "edit_distance")}),
+        ("Provenance", {"fields": ("job", "template", "endpoint", "call_log",
+                                   "problem_version", "from_standin", "created_at",
+                                   "updated_at")}),
+    )
     exclude = ()
     inlines = [SolutionRevisionInline, SolutionTransitionInline]
+    actions = ("publish", "send_to_review", "unpublish", "reject", "regenerate")
     show_full_result_count = False
 
     def has_add_permission(self, request):
         return False
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related(
+            "current_revision", "problem", "template", "endpoint", "status_changed_by"
+        )
+
+    @admin.display(description="Review page")
+    def review_link(self, obj):
+        return format_html('<a href="{}">Open in the review pages</a>', obj.get_absolute_url())
+
     @admin.display(description="Current text")
     def rendered(self, obj):
         rev = obj.current_revision
-        return format_html('<div class="qb-rendered">{}</div>', rev.body_html) if rev else "-"
+        return (
+            format_html('<div class="qb-rendered">{}</div>', mark_safe(rev.body_html))
+            if rev else "-"
+        )
+
+    @admin.display(description="Problem statement")
+    def rendered_statement(self, obj):
+        return format_html('<details><summary>Show</summary><div class="qb-rendered">{}</div>'
+                           "</details>", mark_safe(obj.problem.statement_html))
+
+    @admin.display(description="Reasoning trace")
+    def rendered_reasoning(self, obj):
+        from questionbank.rendering import render_markdown
+
+        if not obj.reasoning:
+            return "-"
+        return format_html('<details><summary>Show</summary><div class="qb-rendered">{}</div>'
+                           "</details>", mark_safe(render_markdown(obj.reasoning)))
+
+    # --- Actions: the same services as the review pages ---------------------------------
+
+    def _transition(self, request, queryset, target, reason="", verb=""):
+        result = solutions_transition(solutions=list(queryset), target=target,
+                                      user=request.user, reason=reason)
+        if result.moved:
+            self.message_user(request, f"{len(result.moved)} solution(s) {verb}.",
+                              messages.SUCCESS)
+        for solution, why in result.refused:
+            self.message_user(request, f"Solution {solution.pk}: {why}", messages.WARNING)
+
+    @admin.action(description="Publish selected solutions", permissions=["change"])
+    def publish(self, request, queryset):
+        self._transition(request, queryset, Solution.Status.PUBLISHED, verb="published")
+
+    @admin.action(description="Send selected solutions to review", permissions=["change"])
+    def send_to_review(self, request, queryset):
+        self._transition(request, queryset, Solution.Status.IN_REVIEW, verb="sent to review")
+
+    @admin.action(description="Unpublish selected solutions (back to draft)",
+                  permissions=["change"])
+    def unpublish(self, request, queryset):
+        others = queryset.exclude(status=Solution.Status.PUBLISHED).count()
+        if others:
+            self.message_user(request, f"{others} selected solution(s) were not published and "
+                              "were left as they are.", messages.WARNING)
+        self._transition(request, queryset.filter(status=Solution.Status.PUBLISHED),
+                         Solution.Status.DRAFT, verb="unpublished")
+
+    @admin.action(description="Reject selected solutions…", permissions=["change"])
+    def reject(self, request, queryset):
+        """Asks for the reason on an intermediate page, then rejects."""
+        reason = request.POST.get("reason", "").strip()
+        if "apply" in request.POST:
+            if reason:
+                self._transition(request, queryset, Solution.Status.REJECTED, reason=reason,
+                                 verb="rejected")
+                return None
+            error = "Say why the solutions are rejected, so the next reviewer knows."
+        else:
+            error = ""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Reject solutions",
+            "opts": self.model._meta,
+            "queryset": queryset.select_related("problem"),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "reason": reason,
+            "error": error,
+        }
+        return TemplateResponse(request, "admin/questionbank/solution/reject.html", context)
+
+    @admin.action(description="Regenerate: new answers for the problems of the selected",
+                  permissions=["change"])
+    def regenerate(self, request, queryset):
+        """One batch per template, with its current version, on the solutions' servers."""
+        from questionbank.services.generation import batch_create
+
+        groups = defaultdict(lambda: {"problems": {}, "endpoints": set()})
+        skipped = 0
+        for solution in queryset.select_related("problem", "template", "endpoint"):
+            if solution.template is None:
+                skipped += 1
+                continue
+            group = groups[solution.template.lineage]
+            group["problems"][solution.problem_id] = solution.problem
+            if solution.endpoint_id and solution.endpoint.enabled:
+                group["endpoints"].add(solution.endpoint)
+        if skipped:
+            self.message_user(request, f"{skipped} solution(s) have no template (written by "
+                              "hand or the template was deleted) and were skipped.",
+                              messages.WARNING)
+        created = []
+        for lineage, group in groups.items():
+            template = PromptTemplate.objects.current().filter(lineage=lineage).first()
+            endpoints = list(group["endpoints"]) or list(ModelEndpoint.objects.enabled())
+            try:
+                batch = batch_create(problems=list(group["problems"].values()),
+                                     template=template, endpoints=endpoints,
+                                     created_by=request.user, name="Regenerated from the admin")
+            except (ValueError, ValidationError) as exc:
+                self.message_user(request, f"{template}: {exc}", messages.ERROR)
+            else:
+                created.append(batch)
+        if created:
+            links = format_html_join(", ", '<a href="{}">{}</a>',
+                                     ((b.get_absolute_url(), b) for b in created))
+            self.message_user(request, format_html("Generation started: {}.", links),
+                              messages.SUCCESS)
 
 
 @admin.register(SolutionRevision)
@@ -60,4 +217,4 @@ class SolutionRevisionAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="Rendered")
     def rendered(self, obj):
-        return format_html('<div class="qb-rendered">{}</div>', obj.body_html)
+        return format_html('<div class="qb-rendered">{}</div>', mark_safe(obj.body_html))
