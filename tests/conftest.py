@@ -6,6 +6,9 @@ import pytest
 
 from tests import factories
 
+# The loopback model servers (Gradio stand-ins, OpenAI test server, fault server).
+pytest_plugins = ["tests.servers.fixtures"]
+
 
 @pytest.fixture
 def teacher(db):
