@@ -251,3 +251,61 @@ class TemplatePreviewForm(forms.Form):
                 "Check the problem list for its number."
             )
         return problem
+
+
+# --- Import / export (issue 8) -------------------------------------------------------------
+
+_IMPORT_FORMATS = [("", "Recognise from the file"), ("moodle", "Moodle XML"), ("gift", "GIFT"),
+                   ("csv", "CSV"), ("json", "JSON")]
+_EXPORT_FORMATS = _IMPORT_FORMATS[1:]
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label="File",
+        help_text="Moodle XML, GIFT, CSV or JSON. Nothing is saved until you confirm the "
+                  "preview.",
+        error_messages={"required": "Choose the file to import.",
+                        "empty": "The file is empty. Choose another file."},
+    )
+    format = forms.ChoiceField(label="Format", choices=_IMPORT_FORMATS, required=False)
+
+    def clean_file(self):
+        from django.conf import settings
+
+        upload = self.cleaned_data["file"]
+        limit = settings.QB_IMPORT_MAX_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"The file is {upload.size // 1024} KB, over the {limit // 1024} KB limit. "
+                "Split it into smaller files and import them one after the other."
+            )
+        return upload
+
+
+class ExportForm(forms.Form):
+    format = forms.ChoiceField(label="Format", choices=_EXPORT_FORMATS, initial="moodle")
+    with_solutions = forms.BooleanField(
+        label="Include published solutions", required=False, initial=True,
+        help_text="Moodle XML and GIFT: as the general feedback. CSV and JSON: a solution "
+                  "column. Drafts are never exported.",
+    )
+    tag = forms.CharField(label="Tag", required=False)
+    status = forms.ChoiceField(label="Status", required=False,
+                               choices=[("", "Any status"), *Problem.Status.choices])
+    kind = forms.ChoiceField(label="Kind", required=False,
+                             choices=[("", "Any kind"), *Problem.Kind.choices])
+    q = forms.CharField(label="Search", required=False)
+    ids = forms.CharField(
+        label="Problem numbers", required=False,
+        help_text="Optional: only these problems, e.g. 12, 15, 40.",
+    )
+
+    def clean_ids(self):
+        raw = self.cleaned_data["ids"].replace(";", ",").replace(" ", ",")
+        ids = []
+        for part in filter(None, raw.split(",")):
+            if not part.lstrip("#").isdigit():
+                raise forms.ValidationError(f"“{part}” is not a problem number.")
+            ids.append(int(part.lstrip("#")))
+        return ids

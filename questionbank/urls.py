@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from questionbank.views import accounts, batches, browse, problems, solutions, templates
 from questionbank.views import calllogs as calllog_views
+from questionbank.views import interchange as interchange_views
 
 # Teacher pages (login + Teacher group). Other domains add their routes to this list.
 teacher_patterns = [
@@ -38,6 +39,9 @@ teacher_patterns = [
     path("solutions/<int:pk>/compare/<int:other>/", solutions.solution_compare,
          name="solution-compare"),
     path("jobs/<int:pk>/calls/", calllog_views.job_calls, name="job-calls"),
+    path("import/", interchange_views.import_upload, name="import"),
+    path("import/<str:token>/", interchange_views.import_preview, name="import-preview"),
+    path("export/", interchange_views.export_view, name="export"),
 ]
 
 # Student pages (public or login, per QB_PUBLIC_BROWSING).

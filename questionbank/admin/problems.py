@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.db.models import Count
 from django.utils.html import format_html
 
+from questionbank.admin.interchange import ProblemInterchangeMixin
 from questionbank.models import Problem, Tag
 from questionbank.services.problems import problem_create, problem_update, problems_set_status
 
@@ -24,7 +25,7 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(Problem)
-class ProblemAdmin(admin.ModelAdmin):
+class ProblemAdmin(ProblemInterchangeMixin, admin.ModelAdmin):
     list_display = ("title", "kind", "difficulty", "status", "version", "tag_list", "updated_at")
     list_filter = ("kind", "status", "difficulty", "tags", "language")
     search_fields = ("title", "statement", "source", "external_id")

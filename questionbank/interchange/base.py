@@ -102,6 +102,14 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+# Single-byte code pages for Latin-script text. When the detector's best guess is one of
+# these (short French text easily looks Baltic or Central European to it), Windows-1252
+# is used if it can decode the bytes: it is what spreadsheets in Western Europe write.
+_LATIN_SCRIPT = frozenset({
+    "cp1250", "cp1252", "cp1254", "cp1257", "latin_1", "iso8859_2", "iso8859_3", "iso8859_4",
+    "iso8859_9", "iso8859_10", "iso8859_13", "iso8859_14", "iso8859_15", "iso8859_16",
+    "mac_latin2", "mac_roman", "mac_iceland", "mac_turkish", "cp437", "cp850", "cp858",
+})
 _ENCODING_NAMES = {
     "cp1252": "Windows-1252 (Western European)",
     "utf_16_le": "UTF-16 (little-endian, no byte-order mark)",
@@ -115,10 +123,11 @@ def decode_bytes(data: bytes) -> tuple[str, str, str | None]:
     UTF-8 (with or without BOM) and UTF-16/32 with a BOM are read as they are. Anything
     else is *detected* with charset-normalizer: Windows-1252 is preferred whenever it is
     a plausible reading (it is what Excel on Windows writes and short French or German
-    text is otherwise easily mistaken for a Baltic code page); UTF-16 without a BOM and
-    other code pages are taken from the detector. The teacher is told which encoding was
-    used so they can check accents in the preview. Bytes no encoding explains (binary
-    files, a PDF, a spreadsheet) are refused.
+    text is otherwise easily mistaken for a Baltic code page), so Central European text in
+    Windows-1250 may show wrong letters and is flagged; UTF-16 without a BOM and other
+    scripts' code pages (Cyrillic, Greek, ...) are taken from the detector. The teacher is
+    told which encoding was used so they can check accents in the preview. Bytes no
+    encoding explains (binary files, a PDF, a spreadsheet) are refused.
     """
     for bom, encoding in _BOMS:
         if data.startswith(bom):
@@ -139,7 +148,13 @@ def decode_bytes(data: bytes) -> tuple[str, str, str | None]:
     names = [m.encoding for m in matches]
     if not matches:
         raise FileRefused(_BINARY)
-    chosen = "cp1252" if "cp1252" in names else names[0]
+    chosen = names[0]
+    if chosen in _LATIN_SCRIPT or "cp1252" in names:
+        try:
+            data.decode("cp1252")
+            chosen = "cp1252"
+        except UnicodeDecodeError:
+            pass
     if not chosen.startswith(("utf_16", "utf_32")) and b"\x00" in data:
         raise FileRefused(_BINARY)
     try:

@@ -91,3 +91,10 @@ def test_constants_match_the_model():
     assert set(KINDS) == set(Problem.Kind.values)
     assert set(DIFFICULTIES) == set(Problem.Difficulty.values)
     assert set(STATUSES) == set(Problem.Status.values)
+
+
+def test_cyrillic_code_page_is_detected_not_forced_to_1252():
+    text = "title,statement\nУравнение,Решите уравнение x^2 = 4 для действительных чисел.\n" * 1
+    result = parse_file(text.encode("cp1251"), filename="x.csv", max_bytes=10_000)
+    assert result.encoding == "cp1251"
+    assert result.problems[0].title == "Уравнение"
