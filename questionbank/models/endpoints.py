@@ -26,6 +26,12 @@ class ModelEndpoint(models.Model):
         GRADIO = "gradio", "Gradio WEBUI"
         OPENAI = "openai", "OpenAI-compatible (vLLM, SGLang, llama.cpp, Ollama)"
 
+    class PenaltyStyle(models.TextChoices):
+        # OpenAI-compatible servers spell repetition penalty differently (webui.Endpoint).
+        REPETITION_PENALTY = "repetition_penalty", "repetition_penalty (vLLM, SGLang)"
+        REPEAT_PENALTY = "repeat_penalty", "repeat_penalty (llama.cpp)"
+        NONE = "none", "not sent (Ollama, or servers that reject unknown fields)"
+
     name = models.CharField(max_length=100, unique=True)
     protocol = models.CharField(max_length=20, choices=Protocol.choices, default=Protocol.GRADIO)
     base_url = models.CharField(
@@ -80,6 +86,14 @@ class ModelEndpoint(models.Model):
     )
     stream = models.BooleanField(
         default=True, help_text="Use streaming when the server offers it (shows partial text)."
+    )
+    penalty_style = models.CharField(
+        max_length=20,
+        choices=PenaltyStyle.choices,
+        default=PenaltyStyle.REPETITION_PENALTY,
+        help_text="OpenAI-compatible servers only: how the server spells repetition penalty. "
+        "repetition_penalty for vLLM and SGLang, repeat_penalty for llama.cpp, "
+        "none for Ollama (the penalty is then not sent). Gradio WEBUIs ignore this.",
     )
     enabled = models.BooleanField(default=True)
     is_standin = models.BooleanField(

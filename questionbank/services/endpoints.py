@@ -9,7 +9,7 @@ from questionbank.models import ModelEndpoint
 _EDITABLE = (
     "name", "protocol", "base_url", "api_name", "model_name", "layout_override", "username",
     "password", "api_key", "connect_timeout", "read_timeout", "deadline", "max_concurrency",
-    "stream", "enabled",
+    "stream", "penalty_style", "enabled",
 )
 
 
@@ -61,3 +61,97 @@ def endpoint_save_discovery(*, endpoint: ModelEndpoint, api_name: str, layout: d
     endpoint.save(update_fields=["api_name", "parameter_layout", "server_version",
                                  "discovered_at", "updated_at"])
     return endpoint
+
+
+@transaction.atomic
+def endpoint_record_health(*, endpoint: ModelEndpoint, ok: bool,
+                           latency_s: float | None = None) -> ModelEndpoint:
+    """Store the outcome of a health check (webui_status --save, the admin's "check now").
+
+    ``ok`` is whether the server answered; ``latency_s`` how long the check took. Only the
+    health fields are written, so a check never overwrites an admin's concurrent edit.
+    """
+    from django.utils import timezone
+
+    endpoint.last_checked_at = timezone.now()
+    endpoint.last_check_ok = ok
+    endpoint.last_check_latency_ms = None if latency_s is None else max(0, round(latency_s * 1000))
+    endpoint.save(update_fields=["last_checked_at", "last_check_ok", "last_check_latency_ms"])
+    return endpoint
+
+
+def client_endpoint(endpoint: ModelEndpoint, *, deadline: float | None = None):
+    """The ``questionbank.webui.Endpoint`` describing ``endpoint``: the one adapter from the
+    model to the Django-free client (generation, ``ask``, ``webui_status``, the admin).
+
+    ``deadline`` (seconds), when given, replaces the endpoint's own overall deadline, e.g.
+    to keep a call inside a task timeout. The admin's ``layout_override`` becomes the
+    client's ``layout`` (the discovered ``parameter_layout`` is for display only: the
+    client discovers again). The result holds the endpoint's secrets in fields its repr
+    leaves out; never log it field by field.
+    """
+    from questionbank.webui import Endpoint
+
+    return Endpoint(
+        name=endpoint.name,
+        protocol=endpoint.protocol,
+        base_url=endpoint.base_url,
+        api_name=endpoint.api_name,
+        layout=dict(endpoint.layout_override) if endpoint.layout_override else None,
+        model=endpoint.model_name,
+        username=endpoint.username,
+        password=endpoint.password,
+        api_key=endpoint.api_key,
+        connect_timeout=endpoint.connect_timeout,
+        read_timeout=endpoint.read_timeout,
+        deadline=endpoint.deadline if deadline is None else deadline,
+        stream=endpoint.stream,
+        penalty_style=endpoint.penalty_style,
+    )
+
+
+def endpoint_check(*, endpoint: ModelEndpoint, save: bool = True):
+    """Run discovery and a health check against ``endpoint`` now; return the
+    ``webui.Health`` (never raises for server trouble: ``health.error`` says what failed).
+
+    With ``save`` (the default) the health fields are stored, and so is the discovered
+    layout when discovery succeeded. The HTTP call runs outside any transaction (short
+    timeouts: the client caps a health check at a minute).
+    """
+    from questionbank.webui import Client
+
+    health = Client(client_endpoint(endpoint)).health()
+    if save:
+        endpoint_record_check(endpoint=endpoint, health=health)
+    return health
+
+
+@transaction.atomic
+def endpoint_record_check(*, endpoint: ModelEndpoint, health) -> ModelEndpoint:
+    """Store a ``webui.Health``: the health fields always, the discovered api name,
+    layout and version only when discovery succeeded (a failed check keeps the last
+    good layout)."""
+    if health.reachable and not health.error:
+        endpoint_save_discovery(endpoint=endpoint, api_name=health.api_name,
+                                layout=dict(health.layout), server_version=health.version)
+    return endpoint_record_health(endpoint=endpoint, ok=health.reachable,
+                                  latency_s=health.latency_s if health.reachable else None)
+
+
+def health_summary(health) -> str:
+    """One line describing a ``webui.Health`` for admins and the command line."""
+    if not health.reachable:
+        return f"unreachable: {health.error}"
+    parts = [f"reachable in {round(health.latency_s * 1000)} ms"]
+    if health.version:
+        parts.append(f"version {health.version}")
+    parts.append(f"protocol {health.protocol}")
+    if health.api_name:
+        parts.append(f"endpoint {health.api_name}")
+    if health.models:
+        parts.append("models " + ", ".join(health.models[:5]))
+    if health.layout:
+        parts.append("layout " + ", ".join(f"{k} = {v}" for k, v in health.layout.items()))
+    if health.error:
+        parts.append(f"but: {health.error}")
+    return " · ".join(parts)
