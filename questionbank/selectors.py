@@ -444,8 +444,8 @@ def calllog_error_classes() -> list[str]:
     from questionbank.models import CallLog
 
     if connection.vendor != "postgresql":
-        return sorted(CallLog.objects.exclude(error_class="")
-                      .values_list("error_class", flat=True).distinct())
+        return list(CallLog.objects.exclude(error_class="").order_by("error_class")
+                    .values_list("error_class", flat=True).distinct())
     table = CallLog._meta.db_table
     sql = f"""
         WITH RECURSIVE classes(name) AS (

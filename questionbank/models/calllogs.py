@@ -95,6 +95,8 @@ class CallLog(models.Model):
             models.Index(fields=["template", "-id"], name="calllog_template"),
             models.Index(fields=["batch", "-id"], name="calllog_batch"),
             models.Index(fields=["user", "-id"], name="calllog_user"),
+            # The admin list filters by error class newest first (issue 7).
+            models.Index(fields=["error_class", "-id"], name="calllog_error_class"),
         ]
 
     def __str__(self) -> str:
