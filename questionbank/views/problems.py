@@ -70,7 +70,7 @@ def problem_bulk(request):
     problems = list(form.cleaned_data["problems"])
     n = len(problems)
     if action == "generate":
-        ids = ",".join(str(p.pk) for p in problems)
+        ids = ",".join(str(pk) for pk in sorted(p.pk for p in problems))
         return redirect(f"{reverse('teacher:generate')}?problems={ids}")
     if action == "tag":
         problems_add_tags(problems=problems, names=form.cleaned_data["tags"])
