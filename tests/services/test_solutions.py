@@ -35,7 +35,7 @@ def test_add_revision_detects_conflicts_and_writes_nothing(teacher):
     assert info.value.current.number == 2 and info.value.attempted_body == "mine"
     assert "teacher saved revision 2 while you were editing" in str(info.value)
     assert s.revisions.count() == 2
-    Solution.objects.get(pk=s.pk).current_revision.body == "v2"
+    assert Solution.objects.get(pk=s.pk).current_revision.body == "v2"
 
 
 def test_revert_appends(teacher):
