@@ -34,6 +34,9 @@ from questionbank.services.solutions import solution_create
 CREATE, UPDATE, SKIP, ERROR = "create", "update", "skip", "error"
 # Serialises imports on PostgreSQL so two uploads of one file cannot both create rows.
 _ADVISORY_LOCK = 0x51_42_49_4D  # "QBIM"
+_CHANGE_LABELS = {"reference_answer": "reference answer", "external_id": "external id",
+                  "test_cases": "test cases", "tags": "new tags",
+                  "draft solution": "a new draft solution"}
 
 
 @dataclass
@@ -48,6 +51,14 @@ class PlanRow:
     warnings: list[str] = field(default_factory=list)
     data: ProblemData | None = None
     add_solution: bool = False
+
+    @property
+    def change_labels(self) -> list[str]:
+        return [_CHANGE_LABELS.get(name, name.replace("_", " ")) for name in self.changes]
+
+    @property
+    def makes_solutions_stale(self) -> bool:
+        return any(name in Problem.VERSIONED_FIELDS for name in self.changes)
 
 
 @dataclass

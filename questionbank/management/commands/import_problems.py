@@ -81,7 +81,7 @@ class Command(BaseCommand):
             if row.title:
                 line += f" “{row.title}”"
             if row.changes:
-                line += f" (changes: {', '.join(row.changes)})"
+                line += f" #{row.problem_id} (changes: {', '.join(row.change_labels)})"
             if row.reason:
                 line += f": {row.reason}"
             style = self.style.ERROR if row.action == ERROR else (
