@@ -36,14 +36,29 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import socket
+import threading
+import time
+import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
-from questionbank.models import GenerationBatch, GenerationJob, Problem, PromptTemplate
+from questionbank.models import (
+    CallLog,
+    GenerationBatch,
+    GenerationJob,
+    ModelEndpoint,
+    Problem,
+    PromptTemplate,
+    Solution,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +67,9 @@ __all__ = [
     "batch_create",
     "batch_cancel",
     "batch_retry_failed",
+    "endpoint_run",
+    "job_run",
+    "jobs_sweep",
     "prompt_preview",
     "render_job_prompt",
 ]
@@ -289,3 +307,611 @@ def _batch_mark_finished(batch_id: int) -> None:
         GenerationBatch.objects.filter(pk=batch_id, finished_at__isnull=True).update(
             finished_at=timezone.now()
         )
+
+
+# --- The model-server client, per endpoint and per process -----------------------------
+
+_clients: dict[int, tuple[tuple, object]] = {}
+_clients_lock = threading.Lock()
+
+
+def _client_for(endpoint: ModelEndpoint):
+    """A cached ``webui.Client`` (it keeps discovery); rebuilt when the endpoint changes."""
+    from questionbank.webui import Client, Endpoint
+
+    key = (endpoint.updated_at, settings.QB_CALL_MAX_SECONDS)
+    with _clients_lock:
+        cached = _clients.get(endpoint.pk)
+        if cached and cached[0] == key:
+            return cached[1]
+    client = Client(Endpoint(
+        name=endpoint.name,
+        protocol=endpoint.protocol,
+        base_url=endpoint.base_url,
+        api_name=endpoint.api_name,
+        layout=endpoint.layout_override or None,
+        model=endpoint.model_name,
+        username=endpoint.username,
+        password=endpoint.password,
+        api_key=endpoint.api_key,
+        connect_timeout=endpoint.connect_timeout,
+        read_timeout=endpoint.read_timeout,
+        # A call must end well inside django-q2's task timeout (settings.Q_CLUSTER).
+        deadline=min(endpoint.deadline, settings.QB_CALL_MAX_SECONDS),
+        stream=endpoint.stream,
+    ))
+    with _clients_lock:
+        _clients[endpoint.pk] = (key, client)
+    return client
+
+
+# --- Claiming: the conditional UPDATE, the slot count and the breaker, under one lock ---
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()[:60]}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class _Claim:
+    job_id: int
+    token: str
+    probe: bool
+
+
+def _eligible(endpoint_id: int, now):
+    return GenerationJob.objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+        status=GenerationJob.Status.QUEUED,
+        batch__endpoints=endpoint_id,
+    )
+
+
+def _busy(endpoint_id: int, now, exclude_ids=()) -> int:
+    """Slots in use: running jobs on the endpoint whose lease is alive."""
+    return (
+        GenerationJob.objects.filter(
+            endpoint_id=endpoint_id, status=GenerationJob.Status.RUNNING, lease_expires_at__gt=now
+        )
+        .exclude(pk__in=list(exclude_ids))
+        .count()
+    )
+
+
+def _claim(*, endpoint_id: int, limit: int, exclude_ids=(), job_id: int | None = None
+           ) -> tuple[ModelEndpoint | None, list[_Claim]]:
+    """Claim up to ``limit`` waiting jobs for one endpoint, within its free slots.
+
+    The endpoint row is locked (SELECT ... FOR UPDATE; on SQLite the IMMEDIATE
+    transaction serializes writers), so concurrent claimers anywhere count slots one at
+    a time. ``exclude_ids`` are this runner's jobs whose calls have already returned but
+    are not yet written up: their slots are free on the server. When the breaker is open
+    nothing is claimed; after the cool-down exactly one job is claimed as the probe, and
+    ``paused_until`` moves one cool-down ahead so no other worker probes meanwhile.
+    """
+    if limit <= 0:
+        return None, []
+    now = timezone.now()
+    with transaction.atomic():
+        endpoint = (ModelEndpoint.objects.select_for_update()
+                    .filter(pk=endpoint_id, enabled=True).first())
+        if endpoint is None or (endpoint.paused_until and endpoint.paused_until > now):
+            return endpoint, []
+        probe = endpoint.consecutive_failures >= settings.QB_BREAKER_THRESHOLD
+        if probe:
+            limit = 1
+        n = min(limit, endpoint.max_concurrency - _busy(endpoint.pk, now, exclude_ids))
+        if n <= 0:
+            return endpoint, []
+        waiting = _eligible(endpoint.pk, now)
+        if job_id is not None:
+            waiting = waiting.filter(pk=job_id)
+        ids = list(waiting.order_by("pk").select_for_update(skip_locked=True, of=("self",))
+                   .values_list("pk", flat=True)[:n])
+        if not ids:
+            return endpoint, []
+        token = f"{_worker_id()}/{uuid.uuid4().hex[:12]}"
+        GenerationJob.objects.filter(pk__in=ids, status=GenerationJob.Status.QUEUED).update(
+            status=GenerationJob.Status.RUNNING, endpoint=endpoint, claimed_by=token,
+            lease_expires_at=now + timedelta(seconds=settings.QB_JOB_LEASE_SECONDS),
+            attempts=F("attempts") + 1, started_at=now, next_attempt_at=None,
+            partial_text="", partial_updated_at=None,
+        )
+        if probe:
+            endpoint.paused_until = now + timedelta(seconds=settings.QB_BREAKER_COOLDOWN_SECONDS)
+            endpoint.save(update_fields=["paused_until"])
+    return endpoint, [_Claim(job_id=pk, token=token, probe=probe) for pk in ids]
+
+
+# --- Running: one runner per task, many calls in flight ---------------------------------
+
+
+class _Flight:
+    """One call in flight: the claimed job, its prompt, and the partial text so far."""
+
+    def __init__(self, job: GenerationJob, claim: _Claim, prompt: PromptPreview):
+        self.job = job
+        self.claim = claim
+        self.prompt = prompt
+        self.problem_version = job.problem.version
+        self.future: Future | None = None
+        self._lock = threading.Lock()
+        self._partial = ""
+        self._dirty = False
+
+    def on_partial(self, text: str) -> None:  # called from the HTTP thread, per chunk
+        with self._lock:
+            self._partial = text
+            self._dirty = True
+
+    def take_partial(self) -> str | None:
+        with self._lock:
+            if not self._dirty:
+                return None
+            self._dirty = False
+            return self._partial
+
+
+class _Runner:
+    """Keeps one endpoint's slots busy from one task.
+
+    Only this thread touches the database; the pool's threads only make HTTP calls.
+    Loop: when calls have returned, first claim replacements (so the server starts the
+    next call within milliseconds), then log and finish one returned call, then do the
+    deferred answer checks; otherwise wait for a call to return or the next heartbeat.
+    """
+
+    def __init__(self, endpoint: ModelEndpoint):
+        self.endpoint = endpoint
+        self.cap = settings.QB_RUNNER_THREADS
+        self.stop_claiming_at = time.monotonic() + settings.QB_RUNNER_BUDGET_SECONDS
+        self.budget_spent = False
+        self.flights: dict[int, _Flight] = {}
+        self.seen_done: set[int] = set()
+        self.votes: dict[tuple[int, int], None] = {}
+        self.batches: set[int] = set()
+        self.finished = 0
+        self.client = _client_for(endpoint)
+        self.pool = ThreadPoolExecutor(max_workers=self.cap, thread_name_prefix="qb-call")
+        lease = settings.QB_JOB_LEASE_SECONDS
+        self.beat_every = max(0.5, min(lease / 3, settings.QB_PARTIAL_SAVE_SECONDS))
+        self.next_beat = time.monotonic() + self.beat_every
+
+    def run(self, claims: list[_Claim]) -> int:
+        try:
+            self._start(claims)
+            self._fill()
+            while self.flights:
+                done = [pk for pk, f in self.flights.items() if f.future.done()]
+                if done:
+                    if not self.seen_done.issuperset(done):
+                        self.seen_done.update(done)
+                        self._fill()
+                    flight = self.flights.pop(done[0])
+                    self.seen_done.discard(done[0])
+                    self._finish(flight)
+                    if flight.claim.probe:  # the probe's outcome decides: go on or stop
+                        self._fill()
+                elif self.votes:
+                    self._vote_next()
+                else:
+                    started = time.monotonic()
+                    wait([f.future for f in self.flights.values()],
+                         timeout=max(0.0, self.next_beat - started),
+                         return_when=FIRST_COMPLETED)
+                    if time.monotonic() - started > 5:
+                        _refresh_connection()
+                if time.monotonic() >= self.next_beat:
+                    self._beat()
+            while self.votes:
+                self._vote_next()
+            for batch_id in self.batches:
+                _batch_mark_finished(batch_id)
+        finally:
+            # On an error here (database gone), let the calls end; their leases lapse and
+            # the sweep puts the jobs back.
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.budget_spent and _eligible(self.endpoint.pk, timezone.now()).exists():
+            _kick_endpoints([self.endpoint])  # hand over to a fresh task
+        return self.finished
+
+    # -- claiming and starting --------------------------------------------------------
+    def _fill(self) -> None:
+        if time.monotonic() >= self.stop_claiming_at:
+            self.budget_spent = True
+            return
+        returned = [pk for pk, f in self.flights.items() if f.future.done()]
+        room = self.cap - (len(self.flights) - len(returned))
+        endpoint, claims = _claim(endpoint_id=self.endpoint.pk, limit=room, exclude_ids=returned)
+        if endpoint is not None:
+            self.endpoint = endpoint
+        self._start(claims)
+
+    def _start(self, claims: list[_Claim]) -> None:
+        if not claims:
+            return
+        by_id = {c.job_id: c for c in claims}
+        jobs = (GenerationJob.objects.filter(pk__in=list(by_id))
+                .select_related("problem", "template", "batch", "created_by")
+                .prefetch_related("problem__tags"))
+        for job in jobs:
+            claim = by_id[job.pk]
+            if job.claimed_by != claim.token:
+                continue
+            prompt = render_job_prompt(template=job.template, problem=job.problem)
+            flight = _Flight(job, claim, prompt)
+            if prompt.error:
+                # Nothing was sent, so there is no call to log: the reason goes on the job.
+                self._complete(flight, None, _Rejected(prompt.error), None)
+                continue
+            from questionbank.webui import GenerationRequest
+
+            request = GenerationRequest(
+                system_prompt=prompt.system, user_input=prompt.user,
+                temperature=job.template.temperature, top_p=job.template.top_p,
+                max_new_tokens=job.template.max_new_tokens,
+                repetition_penalty=job.template.repetition_penalty,
+            )
+            flight.future = self.pool.submit(self.client.generate, request, flight.on_partial)
+            self.flights[job.pk] = flight
+
+    # -- finishing --------------------------------------------------------------------
+    def _finish(self, flight: _Flight) -> None:
+        from questionbank.webui import WebUIError
+
+        result, error = None, None
+        try:
+            result = flight.future.result()
+        except WebUIError as err:
+            error = err
+        except Exception as err:  # a bug in the client must still end the job, and be logged
+            logger.exception("unexpected error calling %s for job %s", self.endpoint,
+                             flight.job.pk)
+            error = _Unexpected(err)
+        log = self._log(flight, result, error)
+        self._breaker(flight, error)
+        self._complete(flight, result, error, log)
+
+    def _log(self, flight: _Flight, result, error) -> CallLog:
+        from questionbank.services.calllogs import calllog_record
+
+        exchange = result.exchange if result is not None else getattr(error, "exchange", None)
+        job, endpoint = flight.job, self.endpoint
+        tokens = result if result is not None else getattr(error, "result", None)
+        fields = {}
+        if exchange is not None:
+            fields = {
+                "method": exchange.method or "POST",
+                "url": exchange.url or endpoint.base_url,
+                "route": exchange.route or "",
+                "server_version": exchange.server_version or "",
+                "request_headers": exchange.request_headers,
+                "request_body": exchange.request_body if exchange.request_body is not None
+                else "",
+                "response_status": exchange.response_status,
+                "response_body": exchange.response_body or "",
+                "response_size": exchange.response_size,
+                "latency_ms": round(exchange.latency_s * 1000),
+            }
+        else:
+            fields = {"url": endpoint.base_url}
+        if error is not None:
+            fields.update(outcome=CallLog.Outcome.ERROR, error_class=_error_class(error),
+                          error_message=error.message, retryable=error.retryable)
+        return calllog_record(
+            endpoint=endpoint, protocol=endpoint.protocol,
+            prompt_tokens=getattr(tokens, "prompt_tokens", None),
+            completion_tokens=getattr(tokens, "completion_tokens", None),
+            attempt=job.attempts, sanitize_report=flight.prompt.report, job=job,
+            batch=job.batch, problem=job.problem, problem_version=flight.problem_version,
+            template=job.template, user=job.created_by, **fields,
+        )
+
+    def _breaker(self, flight: _Flight, error) -> None:
+        """Shared breaker state on the endpoint row: server failures count, success resets.
+
+        Only retryable errors count: a refused input (4xx, a ``gr.Error`` with a message,
+        a layout mismatch) says nothing about the server's health.
+        """
+        pk = self.endpoint.pk
+        if error is None:
+            ModelEndpoint.objects.filter(
+                Q(consecutive_failures__gt=0) | Q(paused_until__isnull=False), pk=pk
+            ).update(consecutive_failures=0, paused_until=None, last_error="")
+            return
+        if not error.retryable:
+            if flight.claim.probe:  # the server answered: it is up again
+                ModelEndpoint.objects.filter(pk=pk).update(
+                    consecutive_failures=0, paused_until=None, last_error="")
+            return
+        now = timezone.now()
+        with transaction.atomic():
+            endpoint = ModelEndpoint.objects.select_for_update().get(pk=pk)
+            endpoint.consecutive_failures += 1
+            endpoint.last_error = error.message[:2000]
+            fields = ["consecutive_failures", "last_error"]
+            if endpoint.consecutive_failures >= settings.QB_BREAKER_THRESHOLD:
+                endpoint.paused_until = now + timedelta(
+                    seconds=settings.QB_BREAKER_COOLDOWN_SECONDS)
+                fields.append("paused_until")
+            endpoint.save(update_fields=fields)
+        self.endpoint = endpoint
+
+    def _complete(self, flight: _Flight, result, error, log: CallLog | None) -> None:
+        job, claim = flight.job, flight.claim
+        now = timezone.now()
+        mine = GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.RUNNING,
+                                            claimed_by=claim.token)
+        done = {"lease_expires_at": None, "claimed_by": "", "partial_updated_at": None}
+        with transaction.atomic():
+            if not mine.select_for_update().exists():
+                # The lease lapsed and the sweep gave the job to someone else: their result
+                # counts. This attempt is in the call log all the same.
+                logger.warning("job %s: claim %s was lost; result discarded", job.pk,
+                               claim.token)
+                return
+            if error is None:
+                if self._create_solution(flight, result, log):
+                    self.votes[(job.batch_id, job.problem_id)] = None
+                mine.update(status=GenerationJob.Status.SUCCEEDED, finished_at=now,
+                            partial_text="", last_error="", error_class="", **done)
+            elif error.retryable and job.attempts < job.max_attempts and \
+                    job.batch.cancelled_at is None:
+                from questionbank.webui import backoff_delay
+
+                delay = backoff_delay(job.attempts, settings.QB_RETRY_BASE_SECONDS,
+                                      settings.QB_RETRY_CAP_SECONDS)
+                if error.retry_after is not None:
+                    delay = max(delay, min(error.retry_after, settings.QB_RETRY_CAP_SECONDS))
+                at = now + timedelta(seconds=delay)
+                mine.update(
+                    status=GenerationJob.Status.QUEUED, next_attempt_at=at,
+                    error_class=_error_class(error),
+                    last_error=f"Attempt {job.attempts} of {job.max_attempts} failed: "
+                    f"{error.message} It will be tried again at "
+                    f"{timezone.localtime(at):%H:%M:%S}.", **done)
+            else:
+                status = GenerationJob.Status.FAILED
+                message = error.message
+                if error.retryable and job.batch.cancelled_at is not None:
+                    status = GenerationJob.Status.CANCELLED
+                    message += " The batch was cancelled, so it was not tried again."
+                elif error.retryable:
+                    message += (f" Gave up after {job.attempts} attempts: check the model "
+                                "server, then retry the batch's failed jobs.")
+                mine.update(status=status, finished_at=now, error_class=_error_class(error),
+                            last_error=message,
+                            partial_text=getattr(error, "partial_text", "") or "", **done)
+        self.batches.add(job.batch_id)
+        self.finished += 1
+
+    def _create_solution(self, flight: _Flight, result, log: CallLog) -> bool:
+        from questionbank.answers import extract_final_answer
+        from questionbank.rendering import split_reasoning
+        from questionbank.services.solutions import solution_create
+
+        job = flight.job
+        reasoning, explanation = split_reasoning(result.text)
+        final = extract_final_answer(explanation) or extract_final_answer(result.text)
+        programming = job.problem.kind == Problem.Kind.PROGRAMMING
+        try:
+            with transaction.atomic():
+                solution_create(
+                    problem=job.problem, body=explanation or result.text, reasoning=reasoning,
+                    final_answer=final or "", job=job, problem_version=flight.problem_version,
+                    template=job.template, endpoint=self.endpoint, call_log=log,
+                    from_standin=self.endpoint.is_standin,
+                    verdict=(Solution.Verdict.NOT_CHECKED if programming
+                             else Solution.Verdict.UNCHECKED),
+                )
+        except IntegrityError:  # Solution.job is one-to-one: this job already has one
+            logger.warning("job %s already has a solution; not adding another", job.pk)
+            return False
+        return True
+
+    # -- heartbeat and answer checks --------------------------------------------------
+    def _beat(self) -> None:
+        """Renew the leases of calls in flight and save partial text that changed."""
+        self.next_beat = time.monotonic() + self.beat_every
+        active = [f for f in self.flights.values() if not f.future.done()]
+        if not active:
+            return
+        now = timezone.now()
+        GenerationJob.objects.filter(
+            pk__in=[f.job.pk for f in active], claimed_by__in={f.claim.token for f in active},
+            status=GenerationJob.Status.RUNNING,
+        ).update(lease_expires_at=now + timedelta(seconds=settings.QB_JOB_LEASE_SECONDS))
+        for flight in active:
+            text = flight.take_partial()
+            if text is not None:
+                GenerationJob.objects.filter(pk=flight.job.pk, claimed_by=flight.claim.token
+                                             ).update(partial_text=text, partial_updated_at=now)
+        if any(f.claim.probe for f in active):  # a long probe keeps the breaker half-open
+            ModelEndpoint.objects.filter(
+                pk=self.endpoint.pk, consecutive_failures__gte=settings.QB_BREAKER_THRESHOLD
+            ).update(paused_until=now + timedelta(seconds=settings.QB_BREAKER_COOLDOWN_SECONDS))
+
+    def _vote_next(self) -> None:
+        key = next(iter(self.votes))
+        del self.votes[key]
+        solutions_vote(batch_id=key[0], problem_id=key[1])
+
+
+class _Rejected(Exception):
+    """The prompt could not be built (sanitization refused it): permanent, nothing sent."""
+
+    error_class = "SanitizationError"
+    retryable = False
+    retry_after = None
+    exchange = None
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class _Unexpected(Exception):
+    """A bug (not a server failure) while calling: permanent, and logged with a traceback."""
+
+    error_class = "UnexpectedError"
+    retryable = False
+    retry_after = None
+    exchange = None
+
+    def __init__(self, err: Exception):
+        super().__init__(str(err))
+        self.message = (f"The question bank hit an unexpected error while calling the model "
+                        f"server ({type(err).__name__}); the administrator can find details in "
+                        "the worker's log.")
+
+
+def _error_class(error) -> str:
+    return getattr(error, "error_class", None) or type(error).__name__
+
+
+def _refresh_connection() -> None:
+    """After a long wait, drop a database connection that died or outlived CONN_MAX_AGE
+    (not inside a transaction: tests run in one, and it must not be closed there)."""
+    if not connection.in_atomic_block:
+        close_old_connections()
+
+
+def solutions_vote(*, batch_id: int, problem_id: int) -> None:
+    """Check the answers of one problem's samples in a batch against each other.
+
+    Maths: answers are grouped by mathematical equivalence; each solution gets its
+    group, its group's share of the samples and, against the reference answer, a verdict
+    (agrees / disagrees / could not check); the first of the largest group is marked
+    best. Programming: "not checked". The problem row is locked so two workers finishing
+    samples of the same problem vote one after the other.
+    """
+    from questionbank.answers import AGREES, DISAGREES, verdict, vote
+
+    verdicts = {AGREES: Solution.Verdict.AGREES, DISAGREES: Solution.Verdict.DISAGREES}
+    with transaction.atomic():
+        problem = Problem.objects.select_for_update().get(pk=problem_id)
+        solutions = list(Solution.objects.filter(job__batch_id=batch_id, problem_id=problem_id)
+                         .order_by("job__sample_index", "pk"))
+        if not solutions:
+            return
+        if problem.kind == Problem.Kind.PROGRAMMING:
+            for s in solutions:
+                s.verdict, s.majority_share, s.answer_group, s.is_best = (
+                    Solution.Verdict.NOT_CHECKED, None, None, False)
+        else:
+            result = vote([s.final_answer or None for s in solutions])
+            reference = problem.reference_answer.strip() or None
+            checked: dict[str, str] = {}
+            for i, s in enumerate(solutions):
+                s.answer_group = result.groups[i]
+                s.majority_share = result.shares[i]
+                s.is_best = i == result.best and result.groups[i] is not None
+                answer = s.final_answer or ""
+                if answer not in checked:
+                    checked[answer] = verdicts.get(
+                        verdict(answer or None, reference), Solution.Verdict.UNCHECKED)
+                s.verdict = checked[answer]
+        Solution.objects.bulk_update(
+            solutions, ["verdict", "majority_share", "answer_group", "is_best"])
+
+
+# --- Entry points for tasks -------------------------------------------------------------
+
+
+def endpoint_run(*, endpoint_id: int) -> int:
+    """Run waiting jobs on one endpoint until none can start; returns the jobs finished.
+
+    Does nothing when the endpoint has no free slot, is paused or disabled, or no job is
+    waiting: a redelivered or surplus task is harmless.
+    """
+    endpoint, claims = _claim(endpoint_id=endpoint_id, limit=settings.QB_RUNNER_THREADS)
+    if not claims:
+        return 0
+    return _Runner(endpoint).run(claims)
+
+
+def job_run(*, job_id: int) -> int:
+    """Run one job on whichever of its batch's endpoints has a free slot, then keep that
+    endpoint busy with other waiting jobs. Does nothing when the job is not waiting (taken
+    by another worker, finished, cancelled) or no slot is free (it stays queued)."""
+    job = GenerationJob.objects.filter(pk=job_id, status=GenerationJob.Status.QUEUED).first()
+    if job is None:
+        return 0
+    for endpoint_id in (GenerationBatch.endpoints.through.objects
+                        .filter(generationbatch_id=job.batch_id).order_by("modelendpoint_id")
+                        .values_list("modelendpoint_id", flat=True)):
+        endpoint, claims = _claim(endpoint_id=endpoint_id, limit=1, job_id=job_id)
+        if claims:
+            return _Runner(endpoint).run(claims)
+    return 0
+
+
+def jobs_sweep() -> dict:
+    """The periodic safety net (a django-q2 schedule, every minute).
+
+    - Running jobs whose lease lapsed (their worker was killed, ran out of memory, or
+      the machine restarted) get a call-log row saying so and go back to the queue, or
+      fail once they have used all their attempts.
+    - Endpoints with free slots and waiting jobs (including jobs whose retry time came
+      and endpoints whose breaker cool-down ended) get runners.
+    - Batches with nothing left to do are marked finished.
+    Independent of the broker's receipts, so it also holds with Redis.
+    """
+    from questionbank.services.calllogs import calllog_record
+
+    now = timezone.now()
+    requeued = failed = kicked = 0
+    lapsed = (GenerationJob.objects.filter(status=GenerationJob.Status.RUNNING,
+                                           lease_expires_at__lt=now)
+              .select_related("endpoint", "batch", "problem", "template", "created_by"))
+    for job in lapsed:
+        message = ("The worker running this call stopped before it finished (killed, out of "
+                   "memory, or the machine restarted).")
+        calllog_record(
+            endpoint=job.endpoint, endpoint_name=job.endpoint.name if job.endpoint else "?",
+            protocol=job.endpoint.protocol if job.endpoint else "",
+            url=job.endpoint.base_url if job.endpoint else "", outcome=CallLog.Outcome.ERROR,
+            error_class="WorkerLost", error_message=message, retryable=True,
+            attempt=job.attempts, job=job, batch=job.batch, problem=job.problem,
+            problem_version=job.problem_version, template=job.template, user=job.created_by,
+        )
+        same = GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.RUNNING,
+                                            claimed_by=job.claimed_by, lease_expires_at__lt=now)
+        clear = {"lease_expires_at": None, "claimed_by": "", "error_class": "WorkerLost"}
+        if job.attempts >= job.max_attempts:
+            failed += same.update(
+                status=GenerationJob.Status.FAILED, finished_at=now, **clear,
+                last_error=f"{message} This happened on its last allowed attempt; check the "
+                "workers' logs, then retry the batch's failed jobs.")
+        else:
+            requeued += same.update(status=GenerationJob.Status.QUEUED, next_attempt_at=None,
+                                    last_error=f"{message} It was put back in the queue.",
+                                    **clear)
+    for endpoint in ModelEndpoint.objects.enabled().filter(
+        Q(paused_until__isnull=True) | Q(paused_until__lte=now)
+    ):
+        if not _eligible(endpoint.pk, now).exists():
+            continue
+        free = endpoint.max_concurrency - _busy(endpoint.pk, now)
+        if free > 0:
+            for _ in range(math.ceil(free / settings.QB_RUNNER_THREADS)):
+                _enqueue("questionbank.tasks.run_endpoint", endpoint.pk)
+                kicked += 1
+    for batch_id in (GenerationBatch.objects.filter(finished_at__isnull=True)
+                     .values_list("pk", flat=True)):
+        _batch_mark_finished(batch_id)
+    return {"requeued": requeued, "failed": failed, "kicked": kicked}
+
+
+def sweep_schedule_ensure(schedule_model=None) -> None:
+    """Create or repair the django-q2 schedule that runs the sweep every minute.
+
+    Called from the data migration (with the historical model) so every database that
+    is migrated has it, and safe to call again.
+    """
+    if schedule_model is None:
+        from django_q.models import Schedule as schedule_model
+    schedule_model.objects.update_or_create(
+        name=SWEEP_SCHEDULE_NAME,
+        defaults={"func": SWEEP_FUNC, "schedule_type": "I", "minutes": 1, "repeats": -1},
+    )

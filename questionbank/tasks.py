@@ -1,0 +1,32 @@
+"""django-q2 entry points: each takes ids, calls one service, and nothing else.
+
+Tasks may be delivered twice (the ORM broker redelivers after ``retry``) or lost (Redis
+keeps no receipts); the services are written so that neither matters: the job table is
+the source of truth and the sweep recovers what a lost task would have done.
+"""
+
+from __future__ import annotations
+
+from questionbank.services import generation
+
+
+def run_endpoint(endpoint_id: int) -> int:
+    """Keep one endpoint's free slots busy with waiting jobs; returns jobs finished."""
+    return generation.endpoint_run(endpoint_id=endpoint_id)
+
+
+def run_job(job_id: int) -> int:
+    """Run one job (if still waiting), then keep its endpoint busy; returns jobs finished."""
+    return generation.job_run(job_id=job_id)
+
+
+def sweep() -> dict:
+    """Requeue jobs whose worker died and start runners where slots are free."""
+    return generation.jobs_sweep()
+
+
+def purge_call_logs() -> str:
+    """Daily retention purge of the call log (schedule made by migration 0006)."""
+    from questionbank.services.calllogs import calllog_purge_due
+
+    return str(calllog_purge_due(created_by="schedule"))
