@@ -275,6 +275,10 @@ def ensure_after_migrate(sender, using="default", **kwargs) -> None:
     applied = MigrationRecorder(connection).applied_migrations()
     if ("questionbank", "0004_browse_search") in applied:
         ensure_search_schema(connection)
+    if ("questionbank", "0009_browse_page_cache") in applied:
+        from questionbank.browse_cache import ensure_generation_schema
+
+        ensure_generation_schema(connection)
 
 
 # --- Queries --------------------------------------------------------------------------

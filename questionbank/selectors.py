@@ -821,8 +821,14 @@ def calllog_stats(*, period: str = "day", now=None) -> dict:
 # Columns a list row shows: never the statement, its HTML or the test cases.
 BROWSE_ROW_FIELDS = ("id", "title", "kind", "difficulty", "created_at")
 # The tag counts are an aggregate over every published problem: cached, not per request.
-BROWSE_TAG_COUNTS_KEY = "browse:tag-counts:v1"
 BROWSE_TAG_COUNTS_SECONDS = 300
+
+
+def browse_tag_counts_key() -> str:
+    """Per database, so test runs and dev servers sharing the file cache never mix."""
+    from django.db import connection
+
+    return f"browse:tag-counts:v1:{connection.settings_dict['NAME']}"
 
 
 def _browse_tags_prefetch() -> Prefetch:
@@ -922,14 +928,15 @@ def browse_tag_counts() -> list[dict]:
     ``n``. Cached for BROWSE_TAG_COUNTS_SECONDS (a count over every published problem)."""
     from django.core.cache import cache
 
-    data = cache.get(BROWSE_TAG_COUNTS_KEY)
+    key = browse_tag_counts_key()
+    data = cache.get(key)
     if data is None:
         published = Problem.objects.published().values("pk")
         data = list(
             Tag.objects.annotate(n=Count("problems", filter=Q(problems__in=published)))
             .filter(n__gt=0).order_by("-n", "name").values("name", "slug", "n")
         )
-        cache.set(BROWSE_TAG_COUNTS_KEY, data, BROWSE_TAG_COUNTS_SECONDS)
+        cache.set(key, data, BROWSE_TAG_COUNTS_SECONDS)
     return data
 
 

@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
 from questionbank import selectors
+from questionbank.browse_cache import cached_page
 from questionbank.models import Problem, Tag
 from questionbank.permissions import browse_allowed
 from questionbank.search import MAX_QUERY_CHARS, SearchRequest, highlights, parse_query
@@ -192,6 +193,7 @@ def _detail_url(pk: int, params: dict, pos: int | None) -> str:
 
 
 @browse_allowed
+@cached_page
 def home(request):
     """Search box, the newest published problems and the most used tags."""
     recent = list(selectors.browse_problem_list()[:8])
@@ -205,17 +207,20 @@ def home(request):
 
 
 @browse_allowed
+@cached_page
 def problem_list(request):
     """All published problems, or search results, filtered; ``?print=1`` is a worksheet."""
     return _render_list(request)
 
 
 @browse_allowed
+@cached_page
 def tag_list(request):
     return render(request, "browse/tag_list.html", {"tags": selectors.browse_tag_counts()})
 
 
 @browse_allowed
+@cached_page
 def tag_detail(request, slug: str):
     """The list, restricted to one tag (the tag's public page)."""
     tag = get_object_or_404(Tag, slug=slug)
@@ -223,6 +228,7 @@ def tag_detail(request, slug: str):
 
 
 @browse_allowed
+@cached_page
 def problem_detail(request, pk: int):
     """A published problem, its explanation behind "show solution", and its neighbours in
     the list the student came from (the list's filters travel in the query string)."""

@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from questionbank.models import Problem, Solution
+from questionbank.selectors import browse_tag_counts_key
 from questionbank.services.problems import problems_set_status
 from tests.browse_helpers import STATES, published_problem, with_solution
 from tests.factories import make_problem, make_student, make_teacher
@@ -29,9 +30,9 @@ def result_titles(response) -> list[str]:
 
 @pytest.fixture(autouse=True)
 def _fresh_tag_counts():
-    cache.delete("browse:tag-counts:v1")
+    cache.delete(browse_tag_counts_key())
     yield
-    cache.delete("browse:tag-counts:v1")
+    cache.delete(browse_tag_counts_key())
 
 
 # --- Visibility: every solution state x every role ------------------------------------

@@ -1,0 +1,412 @@
+"""Benchmark: the students' pages at 100,000 problems on PostgreSQL, under gunicorn.
+
+    .venv/bin/python bench/pages.py [--problems 100000] [--refill] [--duration 10]
+
+What it does, in one run:
+1. Fills its own PostgreSQL database (QB_BENCH_DATABASE_URL, default
+   postgres://postgres@127.0.0.1:5432/qb_bench_pages) with N problems (half with a
+   published solution, some with drafts), statements of realistic length drawn from a
+   Zipf-distributed vocabulary, 1-3 tags each. Rows go in with COPY; rendered HTML is
+   precomputed by the real renderer for a few dozen variants and reused (a problem's
+   statement_html is therefore not its own statement; the page cost is the same).
+   An existing fill of the right size is reused unless --refill.
+2. Prints EXPLAIN ANALYZE of the list and search queries (which index each uses).
+3. Starts gunicorn (sync workers) with production settings (QB_DEBUG=0, a random
+   QB_SECRET_KEY, QB_HTTPS=0) and bench/pages_settings.py, which only adds the anchor
+   route /bench/bare/ (a constant string through the same middleware).
+4. Loads it from a second process with wrk (Debian package; p95 from a Lua done()
+   hook) and prints requests/s and latency per page beside the bare view.
+
+Goals (issue 6): list and detail >= 0.5 x bare requests/s; search p95 < 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/qb_bench_pages"
+
+
+def configure_env(db_url: str) -> dict:
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": db_url,
+        "DJANGO_SETTINGS_MODULE": "bench.pages_settings",
+        "QB_DEBUG": "0",
+        "QB_SECRET_KEY": secrets.token_urlsafe(50),
+        "QB_HTTPS": "0",
+        "QB_PUBLIC_BROWSING": "1",
+        "QB_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    })
+    os.environ.update(env)
+    return env
+
+
+def ensure_database(db_url: str) -> None:
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    parts = urlsplit(db_url)
+    name = parts.path.lstrip("/")
+    admin = db_url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+            print(f"created database {name}")
+
+
+# --- Data -----------------------------------------------------------------------------
+
+MATHS_WORDS = ["triangle", "circle", "square", "rectangle", "polygon", "angle", "radius", "diameter", "area", "perimeter", "volume", "prime", "factor", "multiple", "divisor", "integer", "fraction", "decimal", "ratio", "proportion", "percentage", "equation", "inequality", "function", "derivative", "integral", "limit", "sequence", "series", "sum", "product", "probability", "expectation", "variance", "dice", "coin", "card", "permutation", "combination", "graph", "vertex", "edge", "tree", "path", "cycle", "matrix", "vector", "determinant", "eigenvalue", "root", "quadratic", "polynomial", "logarithm", "exponent", "power", "modulo", "remainder", "parity", "digit", "number", "real", "complex", "rational", "irrational", "geometry", "algebra", "calculus", "statistics", "median", "mode", "mean", "array", "string", "sort", "search", "binary", "recursion", "loop", "stack", "queue", "hash", "list", "input", "output", "minimum", "maximum"]
+FILLER = ["the", "a", "of", "and", "to", "in", "is", "that", "for", "it", "as", "with", "be", "by", "on", "are", "this", "which", "find", "show", "given", "let", "what", "how", "many", "if", "then", "there", "each", "so", "all", "at", "most", "least", "value", "two", "three", "five"]
+
+
+def vocabulary(rng: random.Random, n: int = 4000) -> list[str]:
+    syllables = ["ka", "lo", "mi", "ter", "an", "vel", "dor", "si", "pra", "nu", "quo", "ze",
+                 "bri", "tal", "om", "res", "gi", "fen", "ul", "cha"]
+    made = set()
+    while len(made) < n:
+        made.add("".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))))
+    # Zipf rank order: filler first, then maths words, then invented words.
+    return FILLER + MATHS_WORDS + sorted(made)
+
+
+def make_text(rng, vocab, weights, words: int) -> str:
+    chosen = rng.choices(vocab, cum_weights=weights, k=words)
+    out, sentence = [], []
+    for i, word in enumerate(chosen):
+        sentence.append(word)
+        if len(sentence) > rng.randint(8, 18) or i == len(chosen) - 1:
+            text = " ".join(sentence)
+            out.append(text[0].upper() + text[1:] + ".")
+            sentence = []
+    if rng.random() < 0.5:
+        out.insert(rng.randint(0, len(out)), f"Let $x^{rng.randint(2, 5)} + {rng.randint(1, 99)}x"
+                                             f" = {rng.randint(1, 999)}$.")
+    return " ".join(out)
+
+
+def copy_rows(cursor, model, rows: list[dict]) -> None:
+    """COPY rows into ``model``'s table; missing fields get the field's default."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    raw = cursor.cursor  # psycopg 3 cursor under Django's wrapper
+    with raw.copy(f'COPY "{model._meta.db_table}" ({columns}) FROM STDIN') as copy:
+        for row in rows:
+            values = []
+            for f in fields:
+                if f.attname in row:
+                    v = row[f.attname]
+                elif f.has_default():
+                    v = f.get_default()
+                elif f.null:
+                    v = None
+                else:
+                    v = ""
+                if f.get_internal_type() == "JSONField" and v is not None:
+                    v = json.dumps(v)
+                values.append(v)
+            copy.write_row(values)
+
+
+def fill(n: int, seed: int = 6) -> dict:
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from questionbank.models import Problem, Solution, SolutionRevision, Tag
+    from questionbank.rendering import render_markdown
+
+    rng = random.Random(seed)
+    vocab = vocabulary(rng)
+    weights, total = [], 0.0
+    for rank in range(1, len(vocab) + 1):
+        total += 1 / rank ** 1.05
+        weights.append(total)
+    t0 = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE questionbank_solutionrevision, questionbank_solutiontransition, "
+            "questionbank_solution, questionbank_problem_tags, questionbank_problem, "
+            "questionbank_tag RESTART IDENTITY CASCADE")
+    tag_names = [f"{w.title()} {k}" for k in ("basics", "practice") for w in MATHS_WORDS[:40]]
+    tags = [Tag.objects.create(name=name) for name in tag_names]
+
+    statements_html = [render_markdown(make_text(rng, vocab, weights, rng.randint(60, 220)))
+                       for _ in range(40)]
+    bodies = [make_text(rng, vocab, weights, rng.randint(150, 400)) +
+              "\n\n$$x = \\frac{-b \\pm \\sqrt{b^2-4ac}}{2a}$$\n\n```python\nprint(42)\n```"
+              for _ in range(20)]
+    bodies_html = [render_markdown(b) for b in bodies]
+
+    now = timezone.now()
+    problems = []
+    for i in range(n):
+        words = max(25, int(rng.lognormvariate(math.log(110), 0.5)))
+        problems.append({
+            "title": " ".join(rng.choices(vocab[40:], cum_weights=None, k=rng.randint(3, 7)))
+                     .capitalize(),
+            "kind": "programming" if rng.random() < 0.3 else "maths",
+            "statement": make_text(rng, vocab, weights, words),
+            "statement_html": statements_html[i % len(statements_html)],
+            "reference_answer": str(rng.randint(1, 1000)),
+            "test_cases": [],
+            "difficulty": rng.randint(1, 5),
+            "status": "ready",
+            "language": "en",
+            "version": 1,
+            "created_at": now - timedelta(minutes=n - i),
+            "updated_at": now - timedelta(minutes=n - i),
+        })
+    with transaction.atomic(), connection.cursor() as cursor:
+        copy_rows(cursor, Problem, problems)
+        cursor.execute("SELECT id FROM questionbank_problem ORDER BY id")
+        ids = [r[0] for r in cursor.fetchall()]
+        through = Problem.tags.through
+        links = [{"problem_id": pid, "tag_id": t.pk}
+                 for pid in ids for t in rng.sample(tags, rng.randint(1, 3))]
+        copy_rows(cursor, through, links)
+        solutions = []
+        for pid in ids:
+            r = rng.random()
+            status = "published" if r < 0.5 else ("draft" if r < 0.7 else None)
+            if status:
+                solutions.append({"problem_id": pid, "status": status,
+                                  "final_answer": str(rng.randint(1, 1000)),
+                                  "is_best": status == "published",
+                                  "published_at": now if status == "published" else None,
+                                  "created_at": now, "updated_at": now})
+        copy_rows(cursor, Solution, solutions)
+        cursor.execute("SELECT id FROM questionbank_solution ORDER BY id")
+        sids = [r[0] for r in cursor.fetchall()]
+        revisions = []
+        for k, sid in enumerate(sids):
+            v = k % len(bodies)
+            revisions.append({"solution_id": sid, "number": 1, "body": bodies[v],
+                              "body_html": bodies_html[v], "note": "Generated by the model",
+                              "created_at": now})
+        copy_rows(cursor, SolutionRevision, revisions)
+        cursor.execute(
+            "UPDATE questionbank_solution s SET current_revision_id = r.id "
+            "FROM questionbank_solutionrevision r WHERE r.solution_id = s.id")
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    published = Problem.objects.published().count()
+    print(f"filled {n} problems ({published} published), {len(solutions)} solutions, "
+          f"{len(links)} tag links in {time.perf_counter() - t0:.0f} s")
+    return {"vocab": vocab}
+
+
+# --- Queries to load ------------------------------------------------------------------
+
+def pick_targets(rng: random.Random) -> dict:
+    from django.db import connection
+
+    from questionbank.models import Problem
+
+    published = list(Problem.objects.published().order_by("?").values_list("pk", flat=True)[:300])
+    vocab = vocabulary(random.Random(6))
+    # Mid-frequency words (Zipf ranks ~150-400): typical specific searches.
+    mid = vocab[150:400]
+    common = MATHS_WORDS[:12]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM questionbank_problem WHERE search_vector @@ "
+                       "websearch_to_tsquery('english', %s)", [mid[0]])
+        mid_hits = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM questionbank_problem WHERE search_vector @@ "
+                       "websearch_to_tsquery('english', %s)", [common[0]])
+        common_hits = cursor.fetchone()[0]
+    return {"published": published, "mid": mid, "common": common,
+            "mid_hits": mid_hits, "common_hits": common_hits}
+
+
+def explain(targets: dict) -> None:
+    from django.db import connection
+
+    from questionbank.models import Tag
+    from questionbank.search import parse_query
+    from questionbank.selectors import browse_problem_list
+
+    cases = {
+        "list, newest, page 1": browse_problem_list()[:21],
+        "list, tag + kind filter": browse_problem_list(
+            kind="maths", tag=Tag.objects.order_by("id").first())[:21],
+        f"search '{targets['mid'][0]}' by relevance":
+            browse_problem_list(search=parse_query(targets["mid"][0]), sort="relevance")[:21],
+        f"search '{targets['common'][0]}' by relevance":
+            browse_problem_list(search=parse_query(targets["common"][0]), sort="relevance")[:21],
+    }
+    print("\nEXPLAIN ANALYZE (PostgreSQL)")
+    for label, qs in cases.items():
+        sql, params = qs.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params)
+            plan = [r[0] for r in cursor.fetchall()]
+        indexes = sorted({w.strip('"') for line in plan for w in line.split()
+                          if w.startswith(("problem_", "questionbank_"))
+                          and ("idx" in w or "gin" in w or "newest" in w or "_id_" in w
+                               or "_pkey" in w or w.endswith("_idx"))})
+        total = next((line for line in plan if line.startswith("Execution Time")), "")
+        print(f"  {label:40} {total:28} uses: {', '.join(indexes) or '-'}")
+        for line in plan[:6]:
+            print(f"      {line[:110]}")
+
+
+# --- Serving and loading --------------------------------------------------------------
+
+LUA = """
+local paths = {%s}
+local i = 0
+request = function()
+  i = i %% #paths + 1
+  return wrk.format("GET", paths[i])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("QB_RESULT %%d %%d %%.3f %%.3f %%.3f %%d %%d\\n",
+    summary.requests, summary.duration, latency:percentile(50) / 1000,
+    latency:percentile(95) / 1000, latency:percentile(99) / 1000, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except Exception:
+            time.sleep(0.2)
+    raise SystemExit(f"gunicorn did not answer {url} within {timeout} s")
+
+
+def run_wrk(base: str, paths: list[str], *, duration: int, connections: int,
+            workdir: Path) -> dict:
+    script = workdir / f"wrk{abs(hash(tuple(paths)))}.lua"
+    script.write_text(LUA % ", ".join(json.dumps(p) for p in paths))
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "5s",
+           "-s", str(script), base + paths[0]]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("QB_RESULT"))
+    reqs, dur_us, p50, p95, p99, bad_status, sock_errors = line.split()[1:]
+    return {"rps": int(reqs) / (int(dur_us) / 1e6), "p50": float(p50), "p95": float(p95),
+            "p99": float(p99), "errors": int(bad_status) + int(sock_errors),
+            "requests": int(reqs)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--problems", type=int, default=100_000)
+    parser.add_argument("--refill", action="store_true")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per page")
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: apt-get install -y wrk")
+
+    db_url = os.environ.get("QB_BENCH_DATABASE_URL", DEFAULT_URL)
+    env = configure_env(db_url)
+    ensure_database(db_url)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from questionbank.models import Problem
+
+    call_command("migrate", verbosity=0)
+    if args.refill or Problem.objects.count() != args.problems:
+        fill(args.problems)
+    else:
+        print(f"reusing {args.problems} problems in {db_url.rsplit('/', 1)[1]}")
+    call_command("collectstatic", interactive=False, verbosity=0)
+    targets = pick_targets(random.Random(1))
+    explain(targets)
+    from django.db import connections
+
+    connections.close_all()
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    workdir = Path(tempfile.mkdtemp(prefix="qb-bench-pages-"))
+    log = open(workdir / "gunicorn.log", "w")  # noqa: SIM115 (closed in finally)
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "questionbank.wsgi", "-b", f"127.0.0.1:{port}",
+         "-w", str(args.workers), "--chdir", str(ROOT), "--log-level", "warning"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for(base + "/bench/bare/")
+        pub = targets["published"]
+        pages = {
+            "bare view (anchor)": ["/bench/bare/"],
+            "list, page 1": ["/browse/problems/"],
+            "list, filtered, page 3": [f"/browse/problems/?kind=maths&difficulty={d}&page=3"
+                                       for d in range(1, 6)],
+            "detail (300 problems)": [f"/browse/problems/{pk}/" for pk in pub],
+            "search, specific words": [f"/browse/problems/?q={w}" for w in targets["mid"]],
+            "search, common words": [f"/browse/problems/?q={w}" for w in targets["common"]],
+        }
+        for paths in pages.values():  # every page answers 200 before we time it
+            for path in paths[:3]:
+                with urllib.request.urlopen(base + path, timeout=10) as response:
+                    assert response.status == 200, path
+        for paths in pages.values():  # warm both workers
+            run_wrk(base, paths, duration=2, connections=args.connections, workdir=workdir)
+        results = {name: run_wrk(base, paths, duration=args.duration,
+                                 connections=args.connections, workdir=workdir)
+                   for name, paths in pages.items()}
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
+        log.close()
+
+    bare = results["bare view (anchor)"]["rps"]
+    print(f"\nStudents' pages at {args.problems:,} problems (PostgreSQL, gunicorn "
+          f"{args.workers} sync workers, wrk 1 thread x {args.connections} connections, "
+          f"{args.duration} s each, same machine)")
+    print(f"  search hits: specific word ~{targets['mid_hits']:,} problems, "
+          f"common word ~{targets['common_hits']:,}")
+    print(f"{'page':28} {'req/s':>8} {'x bare':>7} {'p50 ms':>8} {'p95 ms':>8} "
+          f"{'p99 ms':>8} {'errors':>6}  goal")
+    goals = {"list, page 1": "x bare >= 0.5", "detail (300 problems)": "x bare >= 0.5",
+             "search, specific words": "p95 < 50 ms", "search, common words": "p95 < 50 ms"}
+    for name, r in results.items():
+        ratio = r["rps"] / bare if bare else 0
+        goal = goals.get(name, "")
+        if goal.startswith("x bare"):
+            goal += " " + ("met" if ratio >= 0.5 else "MISSED")
+        elif goal:
+            goal += " " + ("met" if r["p95"] < 50 else "MISSED")
+        print(f"{name:28} {r['rps']:8.0f} {ratio:7.2f} {r['p50']:8.1f} {r['p95']:8.1f} "
+              f"{r['p99']:8.1f} {r['errors']:6d}  {goal}")
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
