@@ -110,6 +110,7 @@ _LATIN_SCRIPT = frozenset({
     "iso8859_9", "iso8859_10", "iso8859_13", "iso8859_14", "iso8859_15", "iso8859_16",
     "mac_latin2", "mac_roman", "mac_iceland", "mac_turkish", "cp437", "cp850", "cp858",
 })
+_XML_ENCODING = re.compile(rb"""\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _ENCODING_NAMES = {
     "cp1252": "Windows-1252 (Western European)",
     "utf_16_le": "UTF-16 (little-endian, no byte-order mark)",
@@ -139,6 +140,14 @@ def decode_bytes(data: bytes) -> tuple[str, str, str | None]:
         return data.decode("utf-8"), "utf-8", None
     except UnicodeDecodeError:
         pass
+    declared = _XML_ENCODING.match(data[:200])
+    if declared:
+        # An XML file that names its encoding is read in it (Moodle's own exports are UTF-8).
+        name = declared[1].decode("ascii").lower()
+        try:
+            return data.decode(name), codecs.lookup(name).name, None
+        except (LookupError, UnicodeDecodeError):
+            pass
     if data.startswith(b"PK\x03\x04"):
         raise FileRefused("This looks like a spreadsheet or other zipped file (.xlsx, .ods, "
                           ".zip). Save the sheet as “CSV UTF-8” and upload that instead.")

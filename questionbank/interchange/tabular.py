@@ -124,8 +124,11 @@ def parse_csv(text: str) -> ParseResult:
             break
         except csv.Error as exc:
             number += 1
-            result.errors.append(RowError(number, f"Line {start_line}",
-                                          f"the row cannot be read as CSV ({exc})"))
+            reason = f"the row cannot be read as CSV ({exc}); nothing after it was read"
+            if "field larger than field limit" in str(exc):
+                reason = (f"a cell is longer than {csv.field_size_limit():,} characters; "
+                          "nothing after it was read")
+            result.errors.append(RowError(number, f"Line {start_line}", reason))
             break
         if not any(cell.strip() for cell in cells):
             continue
@@ -157,6 +160,9 @@ def parse_json(text: str) -> ParseResult:
     except json.JSONDecodeError as exc:
         raise FileRefused(f"The file is not valid JSON (line {exc.lineno}, column "
                           f"{exc.colno}: {exc.msg}).") from None
+    except RecursionError:
+        raise FileRefused("The JSON file is nested too deeply to be a list of problems.") \
+            from None
     if isinstance(data, dict) and isinstance(data.get("problems"), list):
         items = data["problems"]
     elif isinstance(data, list):

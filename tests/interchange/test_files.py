@@ -98,3 +98,24 @@ def test_cyrillic_code_page_is_detected_not_forced_to_1252():
     result = parse_file(text.encode("cp1251"), filename="x.csv", max_bytes=10_000)
     assert result.encoding == "cp1251"
     assert result.problems[0].title == "Уравнение"
+
+
+def test_xml_declared_encoding_is_honoured():
+    xml = ('<?xml version="1.0" encoding="ISO-8859-1"?><quiz><question type="essay"><name>'
+           "<text>Été</text></name><questiontext><text>Deux fois ½.</text></questiontext>"
+           "</question></quiz>").encode("latin-1")
+    result = parse_file(xml, filename="x.xml", max_bytes=10_000)
+    assert result.encoding == "iso8859-1" and not result.notes
+    assert result.problems[0].title == "Été" and result.problems[0].statement == "Deux fois ½."
+
+
+def test_deeply_nested_json_is_refused():
+    with pytest.raises(FileRefused, match="nested too deeply"):
+        parse_file(b"[" * 200_000, filename="x.json", max_bytes=1_000_000)
+
+
+def test_overlong_csv_cell_is_a_row_error():
+    data = b"title,statement\nA,ok\nB," + b"x" * 200_000 + b"\nC,never read\n"
+    result = parse_file(data, filename="x.csv", max_bytes=1_000_000)
+    assert [p.title for p in result.problems] == ["A"]
+    assert result.errors[0].label == "Line 3" and "longer than" in result.errors[0].reason
