@@ -317,29 +317,17 @@ _clients_lock = threading.Lock()
 
 def _client_for(endpoint: ModelEndpoint):
     """A cached ``webui.Client`` (it keeps discovery); rebuilt when the endpoint changes."""
-    from questionbank.webui import Client, Endpoint
+    from questionbank.services.endpoints import client_endpoint
+    from questionbank.webui import Client
 
     key = (endpoint.updated_at, settings.QB_CALL_MAX_SECONDS)
     with _clients_lock:
         cached = _clients.get(endpoint.pk)
         if cached and cached[0] == key:
             return cached[1]
-    client = Client(Endpoint(
-        name=endpoint.name,
-        protocol=endpoint.protocol,
-        base_url=endpoint.base_url,
-        api_name=endpoint.api_name,
-        layout=endpoint.layout_override or None,
-        model=endpoint.model_name,
-        username=endpoint.username,
-        password=endpoint.password,
-        api_key=endpoint.api_key,
-        connect_timeout=endpoint.connect_timeout,
-        read_timeout=endpoint.read_timeout,
-        # A call must end well inside django-q2's task timeout (settings.Q_CLUSTER).
-        deadline=min(endpoint.deadline, settings.QB_CALL_MAX_SECONDS),
-        stream=endpoint.stream,
-    ))
+    # A call must end well inside django-q2's task timeout (settings.Q_CLUSTER).
+    deadline = min(endpoint.deadline, settings.QB_CALL_MAX_SECONDS)
+    client = Client(client_endpoint(endpoint, deadline=deadline))
     with _clients_lock:
         _clients[endpoint.pk] = (key, client)
     return client
