@@ -75,8 +75,19 @@ def ensure_database(db_url: str) -> None:
 
 # --- Data -----------------------------------------------------------------------------
 
-MATHS_WORDS = ["triangle", "circle", "square", "rectangle", "polygon", "angle", "radius", "diameter", "area", "perimeter", "volume", "prime", "factor", "multiple", "divisor", "integer", "fraction", "decimal", "ratio", "proportion", "percentage", "equation", "inequality", "function", "derivative", "integral", "limit", "sequence", "series", "sum", "product", "probability", "expectation", "variance", "dice", "coin", "card", "permutation", "combination", "graph", "vertex", "edge", "tree", "path", "cycle", "matrix", "vector", "determinant", "eigenvalue", "root", "quadratic", "polynomial", "logarithm", "exponent", "power", "modulo", "remainder", "parity", "digit", "number", "real", "complex", "rational", "irrational", "geometry", "algebra", "calculus", "statistics", "median", "mode", "mean", "array", "string", "sort", "search", "binary", "recursion", "loop", "stack", "queue", "hash", "list", "input", "output", "minimum", "maximum"]
-FILLER = ["the", "a", "of", "and", "to", "in", "is", "that", "for", "it", "as", "with", "be", "by", "on", "are", "this", "which", "find", "show", "given", "let", "what", "how", "many", "if", "then", "there", "each", "so", "all", "at", "most", "least", "value", "two", "three", "five"]
+MATHS_WORDS = """
+triangle circle square rectangle polygon angle radius diameter area perimeter volume
+prime factor multiple divisor integer fraction decimal ratio proportion percentage
+equation inequality function derivative integral limit sequence series sum product
+probability expectation variance dice coin card permutation combination graph vertex
+edge tree path cycle matrix vector determinant eigenvalue root quadratic polynomial
+logarithm exponent power modulo remainder parity digit number real complex rational
+irrational geometry algebra calculus statistics median mode mean array string sort
+search binary recursion loop stack queue hash list input output minimum maximum
+""".split()  # noqa: SIM905
+FILLER = """the a of and to in is that for it as with be by on are this which find show
+given let what how many if then there each so all at most least value two three five
+""".split()  # noqa: SIM905
 
 
 def vocabulary(rng: random.Random, n: int = 4000) -> list[str]:
@@ -318,6 +329,54 @@ def run_wrk(base: str, paths: list[str], *, duration: int, connections: int,
             "requests": int(reqs)}
 
 
+def serve_and_load(env: dict, pages: dict, args, workdir: Path) -> dict:
+    """Start gunicorn with ``env``, check every page answers 200, warm up, then time."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = open(workdir / "gunicorn.log", "a")  # noqa: SIM115 (closed in finally)
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "questionbank.wsgi", "-b", f"127.0.0.1:{port}",
+         "-w", str(args.workers), "--chdir", str(ROOT), "--log-level", "warning"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for(base + "/bench/bare/")
+        for paths in pages.values():
+            for path in paths[:3]:
+                with urllib.request.urlopen(base + path, timeout=10) as response:
+                    assert response.status == 200, path
+        for paths in pages.values():  # warm both workers (and the cache, when on)
+            run_wrk(base, paths, duration=2, connections=args.connections, workdir=workdir)
+        return {name: run_wrk(base, paths, duration=args.duration,
+                              connections=args.connections, workdir=workdir)
+                for name, paths in pages.items()}
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
+        log.close()
+
+
+def print_table(results: dict, args, targets: dict, mode: str) -> None:
+    bare = results["bare view (anchor)"]["rps"]
+    print(f"\nStudents' pages at {args.problems:,} problems, {mode}")
+    print(f"  PostgreSQL, gunicorn {args.workers} sync workers, wrk 1 thread x "
+          f"{args.connections} connections, {args.duration} s per page, same machine; "
+          f"search hits: specific word ~{targets['mid_hits']:,}, "
+          f"common word ~{targets['common_hits']:,}")
+    print(f"{'page':28} {'req/s':>8} {'x bare':>7} {'p50 ms':>8} {'p95 ms':>8} "
+          f"{'p99 ms':>8} {'errors':>6}  goal")
+    goals = {"list, page 1": "x bare >= 0.5", "detail (300 problems)": "x bare >= 0.5",
+             "search, specific words": "p95 < 50 ms", "search, common words": "p95 < 50 ms"}
+    for name, r in results.items():
+        ratio = r["rps"] / bare if bare else 0
+        goal = goals.get(name, "")
+        if goal.startswith("x bare"):
+            goal += " " + ("met" if ratio >= 0.5 else "MISSED")
+        elif goal:
+            goal += " " + ("met" if r["p95"] < 50 else "MISSED")
+        print(f"{name:28} {r['rps']:8.0f} {ratio:7.2f} {r['p50']:8.1f} {r['p95']:8.1f} "
+              f"{r['p99']:8.1f} {r['errors']:6d}  {goal}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--problems", type=int, default=100_000)
@@ -352,59 +411,23 @@ def main() -> None:
 
     connections.close_all()
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    pub = targets["published"]
+    pages = {
+        "bare view (anchor)": ["/bench/bare/"],
+        "list, page 1": ["/browse/problems/"],
+        "list, filtered, page 3": [f"/browse/problems/?kind=maths&difficulty={d}&page=3"
+                                   for d in range(1, 6)],
+        "detail (300 problems)": [f"/browse/problems/{pk}/" for pk in pub],
+        "search, specific words": [f"/browse/problems/?q={w}" for w in targets["mid"]],
+        "search, common words": [f"/browse/problems/?q={w}" for w in targets["common"]],
+    }
     workdir = Path(tempfile.mkdtemp(prefix="qb-bench-pages-"))
-    log = open(workdir / "gunicorn.log", "w")  # noqa: SIM115 (closed in finally)
-    server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "questionbank.wsgi", "-b", f"127.0.0.1:{port}",
-         "-w", str(args.workers), "--chdir", str(ROOT), "--log-level", "warning"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_for(base + "/bench/bare/")
-        pub = targets["published"]
-        pages = {
-            "bare view (anchor)": ["/bench/bare/"],
-            "list, page 1": ["/browse/problems/"],
-            "list, filtered, page 3": [f"/browse/problems/?kind=maths&difficulty={d}&page=3"
-                                       for d in range(1, 6)],
-            "detail (300 problems)": [f"/browse/problems/{pk}/" for pk in pub],
-            "search, specific words": [f"/browse/problems/?q={w}" for w in targets["mid"]],
-            "search, common words": [f"/browse/problems/?q={w}" for w in targets["common"]],
-        }
-        for paths in pages.values():  # every page answers 200 before we time it
-            for path in paths[:3]:
-                with urllib.request.urlopen(base + path, timeout=10) as response:
-                    assert response.status == 200, path
-        for paths in pages.values():  # warm both workers
-            run_wrk(base, paths, duration=2, connections=args.connections, workdir=workdir)
-        results = {name: run_wrk(base, paths, duration=args.duration,
-                                 connections=args.connections, workdir=workdir)
-                   for name, paths in pages.items()}
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=20)
-        log.close()
-
-    bare = results["bare view (anchor)"]["rps"]
-    print(f"\nStudents' pages at {args.problems:,} problems (PostgreSQL, gunicorn "
-          f"{args.workers} sync workers, wrk 1 thread x {args.connections} connections, "
-          f"{args.duration} s each, same machine)")
-    print(f"  search hits: specific word ~{targets['mid_hits']:,} problems, "
-          f"common word ~{targets['common_hits']:,}")
-    print(f"{'page':28} {'req/s':>8} {'x bare':>7} {'p50 ms':>8} {'p95 ms':>8} "
-          f"{'p99 ms':>8} {'errors':>6}  goal")
-    goals = {"list, page 1": "x bare >= 0.5", "detail (300 problems)": "x bare >= 0.5",
-             "search, specific words": "p95 < 50 ms", "search, common words": "p95 < 50 ms"}
-    for name, r in results.items():
-        ratio = r["rps"] / bare if bare else 0
-        goal = goals.get(name, "")
-        if goal.startswith("x bare"):
-            goal += " " + ("met" if ratio >= 0.5 else "MISSED")
-        elif goal:
-            goal += " " + ("met" if r["p95"] < 50 else "MISSED")
-        print(f"{name:28} {r['rps']:8.0f} {ratio:7.2f} {r['p50']:8.1f} {r['p95']:8.1f} "
-              f"{r['p99']:8.1f} {r['errors']:6d}  {goal}")
+    for cached in (True, False):
+        env["QB_BROWSE_PAGE_CACHE"] = "1" if cached else "0"
+        results = serve_and_load(env, pages, args, workdir)
+        mode = ("page cache ON (production default, anonymous visitors)" if cached else
+                "page cache OFF (every page rendered: logged-in students, cold cache)")
+        print_table(results, args, targets, mode)
     shutil.rmtree(workdir, ignore_errors=True)
 
 
