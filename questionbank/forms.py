@@ -155,6 +155,7 @@ class GenerateForm(forms.Form):
         self.fields["template"].queryset = selectors.templates_for_generation(kind=kind)
         endpoints = selectors.endpoints_for_generation()
         self.fields["endpoints"].queryset = endpoints
+        self.fields["samples"].widget.attrs["placeholder"] = "the template's setting"
         if not self.is_bound and len(endpoints) == 1:
             self.initial.setdefault("endpoints", [endpoints[0].pk])
 

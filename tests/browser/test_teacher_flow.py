@@ -1,0 +1,121 @@
+"""A teacher generates a solution, reviews, edits and publishes it; a student then reads it.
+
+Everything is real: the site (runserver), a django-q2 worker (qcluster), the Gradio stand-in
+WEBUI and headless Chromium. Screenshots go to artifacts/ (dashboard, batch, queue, review).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from questionbank.models import Solution
+from questionbank.services.endpoints import endpoint_create
+from tests import factories
+
+pytestmark = [pytest.mark.browser, pytest.mark.cluster,
+              pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+PASSWORD = "correct horse battery staple"
+# Generous: the worker starts, discovers the stand-in's API, then the answer streams.
+GENERATION_TIMEOUT_MS = 150_000
+
+
+def _login(page, base, username):
+    page.goto(f"{base}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name=re.compile("log in", re.I)).click()
+    page.wait_for_load_state()
+
+
+def test_teacher_generates_reviews_edits_publishes_and_a_student_reads(
+        app_stack, browser, artifacts):
+    base = app_stack["site"]
+    factories.make_teacher("ada")
+    factories.make_student("sam")
+    endpoint_create(name="Stand-in WEBUI", base_url=app_stack["standin"], protocol="gradio",
+                    is_standin=True)
+    factories.make_template(name="Step by step", kind="maths", temperature=1.0)
+    problem = factories.make_problem(
+        title="Adding small numbers", statement="What is $2+3$? Explain briefly.",
+        reference_answer="5", tags=["Arithmetic"])
+
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        _login(page, base, "ada")
+        assert page.get_by_role("heading", name="Dashboard").is_visible()
+
+        # Generate from the problem's page.
+        page.goto(f"{base}/teach/problems/{problem.pk}/")
+        page.get_by_role("link", name="Generate solutions").click()
+        page.get_by_label(re.compile("Stand-in WEBUI")).check()
+        page.get_by_role("button", name="Start generation").click()
+        page.wait_for_url(re.compile(r"/teach/batches/\d+/"))
+        assert page.get_by_text("Generation started").is_visible()
+        page.wait_for_selector("[data-running-section]:not([hidden])",
+                               timeout=GENERATION_TIMEOUT_MS)
+        page.screenshot(path=str(artifacts / "batch-page-running.png"), full_page=True)
+        # batch.js reloads the page once the batch has finished.
+        page.get_by_text("Finished.", exact=True).wait_for(timeout=GENERATION_TIMEOUT_MS)
+        assert page.locator("[data-count=succeeded]").inner_text() == "1", (
+            app_stack["logs"]["worker"].tail())
+        page.screenshot(path=str(artifacts / "batch-page.png"), full_page=True)
+
+        page.goto(f"{base}/teach/")
+        page.screenshot(path=str(artifacts / "dashboard.png"), full_page=True)
+
+        # Open it from the review queue.
+        page.get_by_role("link", name="Review queue").first.click()
+        page.screenshot(path=str(artifacts / "review-queue.png"), full_page=True)
+        page.get_by_role("link", name="Adding small numbers").click()
+        page.wait_for_url(re.compile(r"/teach/solutions/\d+/"))
+        solution = Solution.objects.get(problem=problem)
+        assert page.get_by_text("Stand-in answer.").is_visible()
+        assert page.locator(".answer-box code.answer").inner_text() == "5"
+        assert page.get_by_text("Agrees with the reference").first.is_visible()
+        assert page.locator("details.trace").get_attribute("open") is None  # collapsed
+        assert page.locator("article.card .rendered math").count() > 0  # maths as MathML
+        page.screenshot(path=str(artifacts / "review-page.png"), full_page=True)
+
+        # Edit, with the live preview.
+        page.get_by_role("link", name="Edit explanation").click()
+        editor = page.get_by_label("Explanation")
+        editor.fill("Add the numbers: $2 + 3 = 5$.\n\nSo the answer is $\\boxed{5}$.")
+        page.locator("#preview-pane").get_by_text("Add the numbers:").wait_for()
+        assert page.locator("#preview-pane math").count() >= 2
+        page.get_by_label("What did you change?").fill("Shorter, for year 7")
+        page.screenshot(path=str(artifacts / "edit-page.png"), full_page=True)
+        page.get_by_role("button", name="Save as a new revision").click()
+        page.get_by_text("Saved as revision 2.").wait_for()
+
+        # Publish.
+        page.get_by_role("button", name="Publish", exact=True).click()
+        page.get_by_text("Published: students can now read this solution.").wait_for()
+        solution.refresh_from_db()
+        assert solution.status == Solution.Status.PUBLISHED
+        assert solution.current_revision.number == 2
+        assert solution.status_changed_by.username == "ada"
+        assert solution.edit_distance and 0 < solution.edit_distance <= 1
+    finally:
+        context.close()
+
+    # A student reads it.
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        _login(page, base, "sam")
+        page.goto(f"{base}/browse/problems/{problem.pk}/")
+        assert page.get_by_role("heading", name="Adding small numbers").is_visible()
+        page.get_by_text("Show the worked solution").click()
+        page.get_by_text("Add the numbers:").wait_for()
+        assert page.locator("details.solution math").count() >= 2
+        page.screenshot(path=str(artifacts / "student-problem.png"), full_page=True)
+        response = page.goto(f"{base}/teach/review/")
+        assert response.status == 403
+    finally:
+        context.close()
