@@ -536,7 +536,10 @@ def calllog_chain_position(*, row) -> dict:
     else:
         expected_prev, prev_source = GENESIS_HASH, "the start of the chain"
     computed = row_hash(row)
+    floor = checkpoint.purged_through_id if checkpoint else 0
     return {
+        # An index-only count of the kept rows up to this one (tens of ms at a million).
+        "position": CallLog.objects.filter(pk__gt=floor, pk__lte=row.pk).count(),
         "previous": previous,
         "next": following,
         "checkpoint": checkpoint,
@@ -566,6 +569,131 @@ def job_calls_for(*, user, pk: int):
         raise GenerationJob.DoesNotExist
     calls = CallLog.objects.filter(job=job).select_related("endpoint", "template").order_by("id")
     return job, calls
+
+
+# --- Students browse published problems (issue 6) --------------------------------------
+
+# Columns a list row shows: never the statement, its HTML or the test cases.
+BROWSE_ROW_FIELDS = ("id", "title", "kind", "difficulty", "created_at")
+# The tag counts are an aggregate over every published problem: cached, not per request.
+BROWSE_TAG_COUNTS_SECONDS = 300
+
+
+def browse_tag_counts_key() -> str:
+    """Per database, so test runs and dev servers sharing the file cache never mix."""
+    from django.db import connection
+
+    return f"browse:tag-counts:v1:{connection.settings_dict['NAME']}"
+
+
+def _browse_tags_prefetch() -> Prefetch:
+    return Prefetch("tags", queryset=Tag.objects.only("id", "name", "slug"))
+
+
+def browse_problem_list(*, search: SearchRequest | None = None, kind: str = "",
+                        difficulty: str = "", tag: Tag | None = None,
+                        sort: str = "newest") -> QuerySet[Problem]:
+    """Published problems for the students' list, tag pages and search results.
+
+    Only what a row shows is loaded, tags are prefetched (one query for a whole page).
+    ``sort`` is "newest" or "relevance" (relevance needs a search). Unknown filter
+    values are ignored, so any URL a student edits still gives a page.
+    """
+    qs = Problem.objects.published()
+    if kind in Problem.Kind.values:
+        qs = qs.filter(kind=kind)
+    if difficulty.isdigit() and int(difficulty) in Problem.Difficulty.values:
+        qs = qs.filter(difficulty=int(difficulty))
+    if tag is not None:
+        qs = qs.filter(tags=tag)
+    qs = qs.order_by("-created_at", "-id")
+    if search:
+        qs = filter_and_rank(qs, search, relevance=sort == "relevance")
+    return qs.only(*BROWSE_ROW_FIELDS).prefetch_related(_browse_tags_prefetch())
+
+
+def browse_worksheet(qs: QuerySet[Problem], *, solutions: bool) -> QuerySet[Problem]:
+    """A list queryset widened for printing: statements, and the published solutions
+    (best first, in ``published_solutions``) when asked. Two or three queries in all."""
+    qs = qs.only(*BROWSE_ROW_FIELDS, "statement_html")
+    if solutions:
+        qs = qs.prefetch_related(Prefetch(
+            "solutions", to_attr="published_solutions",
+            queryset=_browse_solutions(),
+        ))
+    return qs
+
+
+def _browse_solutions() -> QuerySet[Solution]:
+    return (Solution.objects.published().select_related("current_revision")
+            .only("id", "problem_id", "final_answer", "is_best", "published_at",
+                  "current_revision__id", "current_revision__body_html")
+            .order_by("-is_best", "-published_at", "-id"))
+
+
+def browse_problem_detail(*, pk: int) -> Problem:
+    """A published problem with its tags; ``Problem.DoesNotExist`` for anything a student
+    may not see (no published solution, archived, or no such problem)."""
+    return (Problem.objects.published().defer("test_cases", "statement", "reference_answer")
+            .prefetch_related(_browse_tags_prefetch()).get(pk=pk))
+
+
+def browse_published_solution(*, problem: Problem) -> Solution | None:
+    """The explanation students read: the best published solution, else the newest."""
+    return _browse_solutions().filter(problem=problem).first()
+
+
+def browse_neighbours(*, problem: Problem, qs: QuerySet[Problem], sort: str,
+                      pos: int | None) -> tuple[dict | None, dict | None]:
+    """The problems before and after ``problem`` in the list ``qs`` came from.
+
+    Newest order uses the (created_at, id) keyset (two indexed queries, right even if
+    the list changed). Relevance order has no stable key, so it reads the three rows
+    around ``pos`` (the position the list link carried), one query; if the problem
+    is no longer there, there are no neighbours rather than wrong ones.
+    """
+    rows = qs.order_by().values_list("pk", "title")
+    if sort == "relevance":
+        if pos is None:
+            return None, None
+        start = max(pos - 1, 0)
+        window = list(qs.values_list("pk", "title")[start:pos + 2])
+        ids = [pk for pk, _ in window]
+        if problem.pk not in ids:
+            return None, None
+        i = ids.index(problem.pk)
+        prev = window[i - 1] if i > 0 else None
+        nxt = window[i + 1] if i + 1 < len(window) else None
+        at = start + i
+        return ({"pk": prev[0], "title": prev[1], "pos": at - 1} if prev else None,
+                {"pk": nxt[0], "title": nxt[1], "pos": at + 1} if nxt else None)
+    created = problem.created_at
+    prev = rows.filter(Q(created_at__gt=created) | Q(created_at=created, pk__gt=problem.pk)
+                       ).order_by("created_at", "id").first()
+    nxt = rows.filter(Q(created_at__lt=created) | Q(created_at=created, pk__lt=problem.pk)
+                      ).order_by("-created_at", "-id").first()
+    before = None if pos is None else pos - 1
+    after = None if pos is None else pos + 1
+    return ({"pk": prev[0], "title": prev[1], "pos": before} if prev else None,
+            {"pk": nxt[0], "title": nxt[1], "pos": after} if nxt else None)
+
+
+def browse_tag_counts() -> list[dict]:
+    """Tags with at least one published problem, most used first: ``name``, ``slug``,
+    ``n``. Cached for BROWSE_TAG_COUNTS_SECONDS (a count over every published problem)."""
+    from django.core.cache import cache
+
+    key = browse_tag_counts_key()
+    data = cache.get(key)
+    if data is None:
+        published = Problem.objects.published().values("pk")
+        data = list(
+            Tag.objects.annotate(n=Count("problems", filter=Q(problems__in=published)))
+            .filter(n__gt=0).order_by("-n", "name").values("name", "slug", "n")
+        )
+        cache.set(key, data, BROWSE_TAG_COUNTS_SECONDS)
+    return data
+
 
 
 def batch_progress(batch) -> dict:
@@ -812,132 +940,8 @@ def calllog_stats(*, period: str = "day", now=None) -> dict:
         "endpoints": sorted(endpoints.values(), key=lambda s: -s.calls),
         "templates": sorted(templates.values(), key=lambda s: -s.calls),
         "series": buckets,
-        "bucket_label": f"{step} hour{'s' if step > 1 else ''}" if trunc == "hour" else "day",
+        "bucket_label": trunc if step == 1 else f"{step} {trunc}s",
     }
-
-
-# --- Students browse published problems (issue 6) --------------------------------------
-
-# Columns a list row shows: never the statement, its HTML or the test cases.
-BROWSE_ROW_FIELDS = ("id", "title", "kind", "difficulty", "created_at")
-# The tag counts are an aggregate over every published problem: cached, not per request.
-BROWSE_TAG_COUNTS_SECONDS = 300
-
-
-def browse_tag_counts_key() -> str:
-    """Per database, so test runs and dev servers sharing the file cache never mix."""
-    from django.db import connection
-
-    return f"browse:tag-counts:v1:{connection.settings_dict['NAME']}"
-
-
-def _browse_tags_prefetch() -> Prefetch:
-    return Prefetch("tags", queryset=Tag.objects.only("id", "name", "slug"))
-
-
-def browse_problem_list(*, search: SearchRequest | None = None, kind: str = "",
-                        difficulty: str = "", tag: Tag | None = None,
-                        sort: str = "newest") -> QuerySet[Problem]:
-    """Published problems for the students' list, tag pages and search results.
-
-    Only what a row shows is loaded, tags are prefetched (one query for a whole page).
-    ``sort`` is "newest" or "relevance" (relevance needs a search). Unknown filter
-    values are ignored, so any URL a student edits still gives a page.
-    """
-    qs = Problem.objects.published()
-    if kind in Problem.Kind.values:
-        qs = qs.filter(kind=kind)
-    if difficulty.isdigit() and int(difficulty) in Problem.Difficulty.values:
-        qs = qs.filter(difficulty=int(difficulty))
-    if tag is not None:
-        qs = qs.filter(tags=tag)
-    qs = qs.order_by("-created_at", "-id")
-    if search:
-        qs = filter_and_rank(qs, search, relevance=sort == "relevance")
-    return qs.only(*BROWSE_ROW_FIELDS).prefetch_related(_browse_tags_prefetch())
-
-
-def browse_worksheet(qs: QuerySet[Problem], *, solutions: bool) -> QuerySet[Problem]:
-    """A list queryset widened for printing: statements, and the published solutions
-    (best first, in ``published_solutions``) when asked. Two or three queries in all."""
-    qs = qs.only(*BROWSE_ROW_FIELDS, "statement_html")
-    if solutions:
-        qs = qs.prefetch_related(Prefetch(
-            "solutions", to_attr="published_solutions",
-            queryset=_browse_solutions(),
-        ))
-    return qs
-
-
-def _browse_solutions() -> QuerySet[Solution]:
-    return (Solution.objects.published().select_related("current_revision")
-            .only("id", "problem_id", "final_answer", "is_best", "published_at",
-                  "current_revision__id", "current_revision__body_html")
-            .order_by("-is_best", "-published_at", "-id"))
-
-
-def browse_problem_detail(*, pk: int) -> Problem:
-    """A published problem with its tags; ``Problem.DoesNotExist`` for anything a student
-    may not see (no published solution, archived, or no such problem)."""
-    return (Problem.objects.published().defer("test_cases", "statement", "reference_answer")
-            .prefetch_related(_browse_tags_prefetch()).get(pk=pk))
-
-
-def browse_published_solution(*, problem: Problem) -> Solution | None:
-    """The explanation students read: the best published solution, else the newest."""
-    return _browse_solutions().filter(problem=problem).first()
-
-
-def browse_neighbours(*, problem: Problem, qs: QuerySet[Problem], sort: str,
-                      pos: int | None) -> tuple[dict | None, dict | None]:
-    """The problems before and after ``problem`` in the list ``qs`` came from.
-
-    Newest order uses the (created_at, id) keyset (two indexed queries, right even if
-    the list changed). Relevance order has no stable key, so it reads the three rows
-    around ``pos`` (the position the list link carried), one query; if the problem
-    is no longer there, there are no neighbours rather than wrong ones.
-    """
-    rows = qs.order_by().values_list("pk", "title")
-    if sort == "relevance":
-        if pos is None:
-            return None, None
-        start = max(pos - 1, 0)
-        window = list(qs.values_list("pk", "title")[start:pos + 2])
-        ids = [pk for pk, _ in window]
-        if problem.pk not in ids:
-            return None, None
-        i = ids.index(problem.pk)
-        prev = window[i - 1] if i > 0 else None
-        nxt = window[i + 1] if i + 1 < len(window) else None
-        at = start + i
-        return ({"pk": prev[0], "title": prev[1], "pos": at - 1} if prev else None,
-                {"pk": nxt[0], "title": nxt[1], "pos": at + 1} if nxt else None)
-    created = problem.created_at
-    prev = rows.filter(Q(created_at__gt=created) | Q(created_at=created, pk__gt=problem.pk)
-                       ).order_by("created_at", "id").first()
-    nxt = rows.filter(Q(created_at__lt=created) | Q(created_at=created, pk__lt=problem.pk)
-                      ).order_by("-created_at", "-id").first()
-    before = None if pos is None else pos - 1
-    after = None if pos is None else pos + 1
-    return ({"pk": prev[0], "title": prev[1], "pos": before} if prev else None,
-            {"pk": nxt[0], "title": nxt[1], "pos": after} if nxt else None)
-
-
-def browse_tag_counts() -> list[dict]:
-    """Tags with at least one published problem, most used first: ``name``, ``slug``,
-    ``n``. Cached for BROWSE_TAG_COUNTS_SECONDS (a count over every published problem)."""
-    from django.core.cache import cache
-
-    key = browse_tag_counts_key()
-    data = cache.get(key)
-    if data is None:
-        published = Problem.objects.published().values("pk")
-        data = list(
-            Tag.objects.annotate(n=Count("problems", filter=Q(problems__in=published)))
-            .filter(n__gt=0).order_by("-n", "name").values("name", "slug", "n")
-        )
-        cache.set(key, data, BROWSE_TAG_COUNTS_SECONDS)
-    return data
 
 
 def calllog_checkpoints(*, limit: int = 10):

@@ -22,6 +22,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.text import Truncator
 
 from questionbank import selectors
 from questionbank.models import CallLog
@@ -222,7 +224,7 @@ class DateRangeFilter(admin.ListFilter):
 class CallLogAdmin(admin.ModelAdmin):
     """Append-only: nobody adds, changes or deletes a row here."""
 
-    list_display = ("id", "time", "endpoint_name", "result", "latency", "tokens", "problem_link",
+    list_display = ("id", "time", "endpoint_label", "result", "latency", "tokens", "problem_link",
                     "template_link", "user_link")
     list_display_links = ("id", "time")
     list_filter = (
@@ -280,9 +282,14 @@ class CallLogAdmin(admin.ModelAdmin):
     def time(self, obj):
         return timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M:%S")
 
+    @admin.display(description="endpoint")
+    def endpoint_label(self, obj):
+        return obj.endpoint_name or "—"
+
     @admin.display(description="status / error")
     def result(self, obj):
-        return views.result_label(obj)
+        return format_html('<span class="qb-result {}">{}</span>', obj.outcome,
+                           views.result_label(obj))
 
     @admin.display(description="latency")
     def latency(self, obj):
@@ -297,7 +304,7 @@ class CallLogAdmin(admin.ModelAdmin):
 
     @admin.display(description="problem")
     def problem_link(self, obj):
-        return obj.problem.title if obj.problem_id else "—"
+        return Truncator(obj.problem.title).chars(60) if obj.problem_id else "—"
 
     @admin.display(description="template")
     def template_link(self, obj):

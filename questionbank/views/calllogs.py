@@ -48,7 +48,7 @@ def result_label(row) -> str:
     """"200 OK" for a success; the error class (and HTTP status, if any) for a failure."""
     status = f"HTTP {row.response_status}" if row.response_status else ""
     if row.outcome == row.Outcome.SUCCESS:
-        return f"{status} OK".strip() if status else "OK"
+        return f"{row.response_status} OK" if row.response_status else "OK"
     label = row.error_class or "error"
     return f"{label} ({status})" if status else label
 
@@ -297,6 +297,9 @@ def statistics(request, *, context: dict):
     period = request.GET.get("period", "day")
     stats = selectors.calllog_stats(period=period)
     fmt = _TIME_FORMATS[stats["period"]]
+    for group in [stats["total"], *stats["endpoints"], *stats["templates"]]:
+        group.p50_label = format_ms(None if group.p50_ms is None else round(group.p50_ms))
+        group.p95_label = format_ms(None if group.p95_ms is None else round(group.p95_ms))
     context.update(
         stats=stats,
         periods=[(key, value[0]) for key, value in selectors.CALLLOG_STATS_PERIODS.items()],
