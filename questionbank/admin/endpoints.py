@@ -1,12 +1,22 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
 
 from questionbank.models import ModelEndpoint
-from questionbank.services.endpoints import endpoint_create, endpoint_update
+from questionbank.services.endpoints import (
+    endpoint_check,
+    endpoint_create,
+    endpoint_update,
+    health_summary,
+)
 
 _FIELDS = ("name", "protocol", "base_url", "api_name", "model_name", "layout_override",
            "username", "password", "api_key", "connect_timeout", "read_timeout", "deadline",
-           "max_concurrency", "stream", "enabled")
+           "max_concurrency", "stream", "penalty_style", "enabled")
 
 
 class ModelEndpointForm(forms.ModelForm):
@@ -56,7 +66,9 @@ class ModelEndpointAdmin(admin.ModelAdmin):
                     "server_version", "breaker")
     list_filter = ("protocol", "enabled", "is_standin")
     search_fields = ("name", "base_url")
-    readonly_fields = ("is_standin", "server_version", "api_name_discovered", "parameter_layout",
+    change_form_template = "admin/questionbank/modelendpoint/change_form.html"
+    actions = ("check_now",)
+    readonly_fields = ("is_standin", "server_version", "api_name_discovered", "layout_table",
                        "discovered_at", "consecutive_failures", "paused_until", "last_error",
                        "last_checked_at", "last_check_ok", "last_check_latency_ms")
     fieldsets = (
@@ -65,8 +77,9 @@ class ModelEndpointAdmin(admin.ModelAdmin):
                                                  "clear_secrets")}),
         ("Calls", {"fields": ("max_concurrency", "stream", "connect_timeout", "read_timeout",
                               "deadline")}),
+        ("OpenAI-compatible servers", {"fields": ("penalty_style",)}),
         ("Server interface", {"fields": ("api_name", "model_name", "layout_override",
-                                         "api_name_discovered", "parameter_layout",
+                                         "api_name_discovered", "layout_table",
                                          "server_version", "discovered_at")}),
         ("Health", {"fields": ("last_checked_at", "last_check_ok", "last_check_latency_ms",
                                "consecutive_failures", "paused_until", "last_error")}),
@@ -75,6 +88,21 @@ class ModelEndpointAdmin(admin.ModelAdmin):
     @admin.display(description="Discovered endpoint")
     def api_name_discovered(self, obj):
         return obj.api_name or "not discovered yet"
+
+    @admin.display(description="Discovered parameter layout")
+    def layout_table(self, obj):
+        layout = obj.parameter_layout or {}
+        if not layout:
+            return "not discovered yet: use \u201cCheck now\u201d"
+        if not isinstance(layout, dict):  # stored by hand or by an older version
+            return str(layout)
+        rows = format_html_join(
+            "", "<tr><th scope=\"row\">{}</th><td>{}</td></tr>",
+            ((ours, theirs) for ours, theirs in layout.items()),
+        )
+        return format_html(
+            "<table><thead><tr><th>Our field</th><th>Server parameter</th></tr></thead>"
+            "<tbody>{}</tbody></table>", rows)
 
     @admin.display(description="Health")
     def health(self, obj):
@@ -99,3 +127,37 @@ class ModelEndpointAdmin(admin.ModelAdmin):
             saved = endpoint_create(**fields)
             obj.pk = saved.pk
             obj.created_at = saved.created_at
+
+    # -- "check now": discovery + health, stored, reported in messages -------------------
+    def _check_and_report(self, request, endpoint: ModelEndpoint) -> None:
+        health = endpoint_check(endpoint=endpoint)
+        line = f"{endpoint.name}: {health_summary(health)}"
+        if not health.reachable or health.error:
+            messages.error(request, line)
+        else:
+            messages.success(request, line)
+
+    @admin.action(description="Check now: discover the server and test it",
+                  permissions=["change"])
+    def check_now(self, request, queryset):
+        # One server at a time, with the client's short health-check timeouts (a minute
+        # at most each), so a slow server shows up as its own message.
+        for endpoint in queryset.order_by("name"):
+            self._check_and_report(request, endpoint)
+
+    def get_urls(self):
+        urls = [
+            path("<int:pk>/check/", self.admin_site.admin_view(self.check_view),
+                 name="questionbank_modelendpoint_check"),
+        ]
+        return urls + super().get_urls()
+
+    def check_view(self, request, pk):
+        return require_POST(self._check_view)(request, pk)
+
+    def _check_view(self, request, pk):
+        endpoint = get_object_or_404(ModelEndpoint, pk=pk)
+        if not self.has_change_permission(request, endpoint):
+            raise PermissionDenied
+        self._check_and_report(request, endpoint)
+        return redirect(reverse("admin:questionbank_modelendpoint_change", args=[endpoint.pk]))

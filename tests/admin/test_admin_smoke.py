@@ -49,6 +49,7 @@ def _endpoint_form_data(endpoint, **overrides):
         "api_name": "", "model_name": "", "layout_override": "{}", "username": "",
         "password": "", "api_key": "", "connect_timeout": 10, "read_timeout": 900,
         "deadline": 3600, "max_concurrency": 1, "stream": "on", "enabled": "on",
+        "penalty_style": "repetition_penalty",
     }
     data.update(overrides)
     return data
