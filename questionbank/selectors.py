@@ -627,7 +627,7 @@ def browse_worksheet(qs: QuerySet[Problem], *, solutions: bool) -> QuerySet[Prob
 def _browse_solutions() -> QuerySet[Solution]:
     return (Solution.objects.published().select_related("current_revision")
             .only("id", "problem_id", "final_answer", "is_best", "published_at",
-                  "current_revision__id", "current_revision__body_html")
+                  "from_standin", "current_revision__id", "current_revision__body_html")
             .order_by("-is_best", "-published_at", "-id"))
 
 
