@@ -149,8 +149,12 @@ def render_job_prompt(*, template: PromptTemplate, problem: Problem,
         render_prompt,
         sanitize_fields,
         sanitize_prompt,
+        template_placeholders,
     )
 
+    if tag_names is None and "tags" not in template_placeholders(
+            f"{template.system_prompt}\n{template.user_prompt}"):
+        tag_names = []  # not used: spare the query
     warnings = []
     warning = detect_non_english(f"{problem.title}\n{problem.statement}")
     if warning:
@@ -520,8 +524,7 @@ class _Runner:
             return
         by_id = {c.job_id: c for c in claims}
         jobs = (GenerationJob.objects.filter(pk__in=list(by_id))
-                .select_related("problem", "template", "batch", "created_by")
-                .prefetch_related("problem__tags"))
+                .select_related("problem", "template", "batch", "created_by"))
         for job in jobs:
             claim = by_id[job.pk]
             if job.claimed_by != claim.token:
@@ -631,45 +634,46 @@ class _Runner:
         mine = GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.RUNNING,
                                             claimed_by=claim.token)
         done = {"lease_expires_at": None, "claimed_by": "", "partial_updated_at": None}
+        if error is None:
+            fields = {"status": GenerationJob.Status.SUCCEEDED, "finished_at": now,
+                      "partial_text": "", "last_error": "", "error_class": ""}
+        elif error.retryable and job.attempts < job.max_attempts and \
+                job.batch.cancelled_at is None:
+            from questionbank.webui import backoff_delay
+
+            delay = backoff_delay(job.attempts, settings.QB_RETRY_BASE_SECONDS,
+                                  settings.QB_RETRY_CAP_SECONDS)
+            if error.retry_after is not None:
+                delay = max(delay, min(error.retry_after, settings.QB_RETRY_CAP_SECONDS))
+            at = now + timedelta(seconds=delay)
+            fields = {"status": GenerationJob.Status.QUEUED, "next_attempt_at": at,
+                      "error_class": _error_class(error),
+                      "last_error": f"Attempt {job.attempts} of {job.max_attempts} failed: "
+                      f"{error.message} It will be tried again at "
+                      f"{timezone.localtime(at):%H:%M:%S}."}
+        else:
+            status, message = GenerationJob.Status.FAILED, error.message
+            if error.retryable and job.batch.cancelled_at is not None:
+                status = GenerationJob.Status.CANCELLED
+                message += " The batch was cancelled, so it was not tried again."
+            elif error.retryable:
+                message += (f" Gave up after {job.attempts} attempts: check the model "
+                            "server, then retry the batch's failed jobs.")
+            fields = {"status": status, "finished_at": now, "error_class": _error_class(error),
+                      "last_error": message,
+                      "partial_text": getattr(error, "partial_text", "") or ""}
         with transaction.atomic():
-            if not mine.select_for_update().exists():
+            # The conditional UPDATE is the check that this worker still holds the claim
+            # (and it locks the row until the solution is written).
+            if not mine.update(**fields, **done):
                 # The lease lapsed and the sweep gave the job to someone else: their result
                 # counts. This attempt is in the call log all the same.
                 logger.warning("job %s: claim %s was lost; result discarded", job.pk,
                                claim.token)
                 return
-            if error is None:
-                if self._create_solution(flight, result, log):
-                    self.votes[(job.batch_id, job.problem_id)] = None
-                mine.update(status=GenerationJob.Status.SUCCEEDED, finished_at=now,
-                            partial_text="", last_error="", error_class="", **done)
-            elif error.retryable and job.attempts < job.max_attempts and \
-                    job.batch.cancelled_at is None:
-                from questionbank.webui import backoff_delay
-
-                delay = backoff_delay(job.attempts, settings.QB_RETRY_BASE_SECONDS,
-                                      settings.QB_RETRY_CAP_SECONDS)
-                if error.retry_after is not None:
-                    delay = max(delay, min(error.retry_after, settings.QB_RETRY_CAP_SECONDS))
-                at = now + timedelta(seconds=delay)
-                mine.update(
-                    status=GenerationJob.Status.QUEUED, next_attempt_at=at,
-                    error_class=_error_class(error),
-                    last_error=f"Attempt {job.attempts} of {job.max_attempts} failed: "
-                    f"{error.message} It will be tried again at "
-                    f"{timezone.localtime(at):%H:%M:%S}.", **done)
-            else:
-                status = GenerationJob.Status.FAILED
-                message = error.message
-                if error.retryable and job.batch.cancelled_at is not None:
-                    status = GenerationJob.Status.CANCELLED
-                    message += " The batch was cancelled, so it was not tried again."
-                elif error.retryable:
-                    message += (f" Gave up after {job.attempts} attempts: check the model "
-                                "server, then retry the batch's failed jobs.")
-                mine.update(status=status, finished_at=now, error_class=_error_class(error),
-                            last_error=message,
-                            partial_text=getattr(error, "partial_text", "") or "", **done)
+            if error is None and self._create_solution(flight, result, log) and \
+                    job.batch.samples > 1:
+                self.votes[(job.batch_id, job.problem_id)] = None
         self.batches.add(job.batch_id)
         self.finished += 1
 
@@ -682,15 +686,20 @@ class _Runner:
         reasoning, explanation = split_reasoning(result.text)
         final = extract_final_answer(explanation) or extract_final_answer(result.text)
         programming = job.problem.kind == Problem.Kind.PROGRAMMING
+        checks = {"verdict": Solution.Verdict.NOT_CHECKED if programming
+                  else Solution.Verdict.UNCHECKED}
+        if job.batch.samples == 1 and not programming:
+            # A single sample is its own majority: no vote round trip needed.
+            checks = {"verdict": _verdict(final, job.problem.reference_answer),
+                      "answer_group": 0 if final else None,
+                      "majority_share": 1.0 if final else 0.0, "is_best": bool(final)}
         try:
             with transaction.atomic():
                 solution_create(
                     problem=job.problem, body=explanation or result.text, reasoning=reasoning,
                     final_answer=final or "", job=job, problem_version=flight.problem_version,
                     template=job.template, endpoint=self.endpoint, call_log=log,
-                    from_standin=self.endpoint.is_standin,
-                    verdict=(Solution.Verdict.NOT_CHECKED if programming
-                             else Solution.Verdict.UNCHECKED),
+                    from_standin=self.endpoint.is_standin, **checks,
                 )
         except IntegrityError:  # Solution.job is one-to-one: this job already has one
             logger.warning("job %s already has a solution; not adding another", job.pk)
@@ -764,6 +773,17 @@ def _refresh_connection() -> None:
         close_old_connections()
 
 
+def _verdict(answer: str | None, reference: str | None) -> str:
+    """agrees / disagrees / unchecked (no answer, no reference, or not parseable maths)."""
+    from questionbank.answers import AGREES, DISAGREES, verdict
+
+    answer, reference = (answer or "").strip(), (reference or "").strip()
+    if answer and answer.replace(" ", "") == reference.replace(" ", ""):
+        return Solution.Verdict.AGREES  # the same text: no need to ask SymPy
+    return {AGREES: Solution.Verdict.AGREES, DISAGREES: Solution.Verdict.DISAGREES}.get(
+        verdict(answer or None, reference or None), Solution.Verdict.UNCHECKED)
+
+
 def solutions_vote(*, batch_id: int, problem_id: int) -> None:
     """Check the answers of one problem's samples in a batch against each other.
 
@@ -773,9 +793,8 @@ def solutions_vote(*, batch_id: int, problem_id: int) -> None:
     best. Programming: "not checked". The problem row is locked so two workers finishing
     samples of the same problem vote one after the other.
     """
-    from questionbank.answers import AGREES, DISAGREES, verdict, vote
+    from questionbank.answers import vote
 
-    verdicts = {AGREES: Solution.Verdict.AGREES, DISAGREES: Solution.Verdict.DISAGREES}
     with transaction.atomic():
         problem = Problem.objects.select_for_update().get(pk=problem_id)
         solutions = list(Solution.objects.filter(job__batch_id=batch_id, problem_id=problem_id)
@@ -796,8 +815,7 @@ def solutions_vote(*, batch_id: int, problem_id: int) -> None:
                 s.is_best = i == result.best and result.groups[i] is not None
                 answer = s.final_answer or ""
                 if answer not in checked:
-                    checked[answer] = verdicts.get(
-                        verdict(answer or None, reference), Solution.Verdict.UNCHECKED)
+                    checked[answer] = _verdict(answer, reference)
                 s.verdict = checked[answer]
         Solution.objects.bulk_update(
             solutions, ["verdict", "majority_share", "answer_group", "is_best"])

@@ -1,0 +1,193 @@
+"""Benchmark the generation pipeline on PostgreSQL through a real qcluster, in one run.
+
+    .venv/bin/python bench/pipeline.py [--jobs 200] [--service 0.5] [--capacity-jobs 500]
+
+Uses its own database (qb_bench_pipeline on BENCH_PG, default
+postgres://postgres@127.0.0.1:5432), migrated on start. The model server is the local
+OpenAI-compatible test server (tests/servers/openai_server.py): each call waits S seconds
+and beyond C calls at once the rest queue at the server, as they do on a Gradio WEBUI.
+
+1. Makespan: N jobs with S = 0.5 s at C = 1 and C = 8, from ``batch_create`` (the commit
+   enqueues the runner) until the batch is finished (every job logged, its solution and
+   first revision written, answers voted), against the floor N*S/C. The anchor, on the
+   same server in the same run: the article's sequential ``requests.post`` loop.
+   Goal: at most 1.05 x the floor at both C (the loop is about C x the floor).
+2. Overhead capacity: an instant server (S = 0, C = 64): jobs completed per second through
+   enqueue, claim, call, call log and solution. Goal: at least 50 jobs/s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DB_NAME = "qb_bench_pipeline"
+BASE = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+os.environ["DATABASE_URL"] = f"{BASE}/{DB_NAME}"
+os.environ.setdefault("QB_DEBUG", "1")
+os.environ.setdefault("QB_LOG_LEVEL", "WARNING")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "questionbank.settings")
+
+
+def ensure_database() -> None:
+    import psycopg
+
+    with psycopg.connect(f"{BASE}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                            [DB_NAME]).fetchone():
+            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+
+
+ensure_database()
+
+import django  # noqa: E402
+
+django.setup()
+
+import requests  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+
+from questionbank.models import (  # noqa: E402
+    CallLog,
+    GenerationBatch,
+    GenerationJob,
+    ModelEndpoint,
+    Problem,
+    Solution,
+)
+from questionbank.services.endpoints import endpoint_create  # noqa: E402
+from questionbank.services.generation import batch_create  # noqa: E402
+from questionbank.services.problems import problem_create  # noqa: E402
+from questionbank.services.templates import template_create  # noqa: E402
+from tests.servers.openai_server import start_server  # noqa: E402
+
+
+def setup_data(n: int):
+    call_command("migrate", verbosity=0)
+    have = Problem.objects.filter(source="bench").count()
+    for i in range(have, n):
+        problem_create(title=f"Bench {i}", statement=f"What is {i}+{i + 1}?",
+                       reference_answer=str(2 * i + 1), status="ready", source="bench")
+    template = template_create(name=f"bench {time.time()}", user_prompt="{statement}")
+    return list(Problem.objects.filter(source="bench").order_by("pk")), template
+
+
+def clean() -> None:
+    Solution.objects.all().delete()
+    GenerationBatch.objects.all().delete()
+    CallLog.objects.all().delete()  # a scratch database: the chain does not matter here
+
+
+def start_cluster(workers: int) -> subprocess.Popen:
+    env = dict(os.environ, QB_WORKERS=str(workers))
+    return subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def stop_cluster(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def run_batch(problems, template, endpoint, timeout: float) -> float:
+    start = time.perf_counter()
+    batch = batch_create(problems=problems, template=template, endpoints=[endpoint])
+    deadline = start + timeout
+    while time.perf_counter() < deadline:
+        if GenerationBatch.objects.filter(pk=batch.pk, finished_at__isnull=False).exists():
+            elapsed = time.perf_counter() - start
+            ok = batch.jobs.filter(status=GenerationJob.Status.SUCCEEDED).count()
+            if ok != len(problems):
+                raise SystemExit(f"only {ok} of {len(problems)} jobs succeeded")
+            return elapsed
+        time.sleep(0.02)
+    raise SystemExit(f"batch not finished after {timeout:.0f} s")
+
+
+def sequential_loop(url: str, n: int) -> float:
+    """The article's way: one requests.post after another, body as data=json.dumps(...)."""
+    start = time.perf_counter()
+    for i in range(n):
+        body = {"model": "m", "messages": [{"role": "user", "content": f"What is {i}+1?"}]}
+        reply = requests.post(f"{url}/v1/chat/completions", data=json.dumps(body), timeout=60)
+        reply.raise_for_status()
+    return time.perf_counter() - start
+
+
+def endpoint_for(url: str, concurrency: int) -> ModelEndpoint:
+    ModelEndpoint.objects.filter(name__startswith="bench").delete()
+    return endpoint_create(name=f"bench C={concurrency}", protocol="openai", base_url=url,
+                           max_concurrency=concurrency, stream=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument("--service", type=float, default=0.5)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--capacity-jobs", type=int, default=500)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    problems, template = setup_data(max(args.jobs, args.capacity_jobs))
+    cluster = start_cluster(args.workers)
+    rows, capacity = [], None
+    try:
+        for c in args.concurrency:
+            server, url = start_server(delay=args.service, concurrency=c)
+            try:
+                endpoint = endpoint_for(url, c)
+                clean()
+                run_batch(problems[:c], template, endpoint, 120)  # warm-up: cluster, client
+                clean()
+                makespan = run_batch(problems[:args.jobs], template, endpoint,
+                                     args.jobs * args.service * 3 + 60)
+                loop = sequential_loop(url, args.jobs)
+            finally:
+                server.stop()
+            floor = args.jobs * args.service / c
+            rows.append((c, floor, makespan, loop))
+        server, url = start_server(delay=0.0, concurrency=64)
+        try:
+            endpoint = endpoint_for(url, 64)
+            clean()
+            run_batch(problems[:20], template, endpoint, 120)
+            clean()
+            seconds = run_batch(problems[:args.capacity_jobs], template, endpoint, 600)
+            capacity = (args.capacity_jobs, seconds)
+        finally:
+            server.stop()
+    finally:
+        stop_cluster(cluster)
+        clean()
+
+    print(f"\nMakespan: N={args.jobs} jobs, S={args.service} s, PostgreSQL, "
+          f"{args.workers} qcluster workers")
+    print(f"{'C':>3} {'floor N*S/C':>12} {'pipeline':>10} {'ratio':>7} "
+          f"{'seq. loop (anchor)':>19} {'ratio':>7}")
+    for c, floor, makespan, loop in rows:
+        print(f"{c:>3} {floor:>11.2f}s {makespan:>9.2f}s {makespan / floor:>7.3f} "
+              f"{loop:>18.2f}s {loop / floor:>7.3f}")
+    print("goal: pipeline ratio <= 1.05 at every C")
+    n, seconds = capacity
+    print(f"\nOverhead capacity: instant server (S=0, C=64), N={n} jobs")
+    print(f"{'jobs':>6} {'seconds':>8} {'jobs/s':>8}")
+    print(f"{n:>6} {seconds:>8.2f} {n / seconds:>8.1f}")
+    print("goal: >= 50 jobs/s")
+
+
+if __name__ == "__main__":
+    main()
