@@ -351,3 +351,10 @@ def test_markdown_preview_renders_and_needs_csrf(teacher):
     assert "<em>hi</em>" in response.content.decode() and "<math" in response.content.decode()
     response = client.post(url, {"text": "x" * 200_001}, HTTP_X_CSRFTOKEN=token)
     assert response.status_code == 400
+
+
+def test_disagreeing_answer_is_flagged_before_publishing(teacher_client):
+    s = make_solution(final_answer="6", verdict="disagrees")
+    body = teacher_client.get(s.get_absolute_url()).content.decode()
+    assert "Check the answer before publishing." in body
+    assert f"reference answer <code>{s.problem.reference_answer}</code>" in body
