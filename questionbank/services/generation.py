@@ -37,11 +37,11 @@ from __future__ import annotations
 import logging
 import math
 import os
+import queue
 import socket
 import threading
 import time
 import uuid
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -426,7 +426,8 @@ class _Flight:
         self.claim = claim
         self.prompt = prompt
         self.problem_version = job.problem.version
-        self.future: Future | None = None
+        self.result = None
+        self.error = None
         self._lock = threading.Lock()
         self._partial = ""
         self._dirty = False
@@ -447,10 +448,14 @@ class _Flight:
 class _Runner:
     """Keeps one endpoint's slots busy from one task.
 
-    Only this thread touches the database; the pool's threads only make HTTP calls.
-    Loop: when calls have returned, first claim replacements (so the server starts the
-    next call within milliseconds), then log and finish one returned call, then do the
-    deferred answer checks; otherwise wait for a call to return or the next heartbeat.
+    Each call runs in a thread of the runner. When it returns, the thread tells the
+    runner at once, and the runner claims a replacement (so the server starts its next
+    call within milliseconds); then the thread writes the call log, updates the breaker,
+    finishes the job and creates the solution on its own database connection, so several
+    calls are written up in parallel. Inside an open transaction (a test's) other
+    threads could not see the data, so there the runner's thread does that work itself.
+    The runner's thread also renews leases, saves partial text and runs the answer
+    checks of multi-sample problems. No transaction is open during any call.
     """
 
     def __init__(self, endpoint: ModelEndpoint):
@@ -458,13 +463,17 @@ class _Runner:
         self.cap = settings.QB_RUNNER_THREADS
         self.stop_claiming_at = time.monotonic() + settings.QB_RUNNER_BUDGET_SECONDS
         self.budget_spent = False
-        self.flights: dict[int, _Flight] = {}
-        self.seen_done: set[int] = set()
+        self.flights: dict[int, _Flight] = {}  # claimed and not yet written up
+        self.returned: set[int] = set()  # their calls have ended
+        self.events: queue.SimpleQueue = queue.SimpleQueue()
+        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self.threads: list[threading.Thread] = []
+        self.threaded = not connection.in_atomic_block
+        self._lock = threading.Lock()
         self.votes: dict[tuple[int, int], None] = {}
         self.batches: set[int] = set()
         self.finished = 0
         self.client = _client_for(endpoint)
-        self.pool = ThreadPoolExecutor(max_workers=self.cap, thread_name_prefix="qb-call")
         lease = settings.QB_JOB_LEASE_SECONDS
         self.beat_every = max(0.5, min(lease / 3, settings.QB_PARTIAL_SAVE_SECONDS))
         self.next_beat = time.monotonic() + self.beat_every
@@ -474,47 +483,102 @@ class _Runner:
             self._start(claims)
             self._fill()
             while self.flights:
-                done = [pk for pk, f in self.flights.items() if f.future.done()]
-                if done:
-                    if not self.seen_done.issuperset(done):
-                        self.seen_done.update(done)
-                        self._fill()
-                    flight = self.flights.pop(done[0])
-                    self.seen_done.discard(done[0])
-                    self._finish(flight)
-                    if flight.claim.probe:  # the probe's outcome decides: go on or stop
-                        self._fill()
-                elif self.votes:
-                    self._vote_next()
-                else:
-                    started = time.monotonic()
-                    wait([f.future for f in self.flights.values()],
-                         timeout=max(0.0, self.next_beat - started),
-                         return_when=FIRST_COMPLETED)
-                    if time.monotonic() - started > 5:
-                        _refresh_connection()
-                if time.monotonic() >= self.next_beat:
-                    self._beat()
+                self._step()
             while self.votes:
                 self._vote_next()
             for batch_id in self.batches:
                 _batch_mark_finished(batch_id)
         finally:
-            # On an error here (database gone), let the calls end; their leases lapse and
-            # the sweep puts the jobs back.
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            # On an error here (database gone) the threads still end their calls; the
+            # leases lapse and the sweep puts the jobs back.
+            for _ in self.threads:
+                self.inbox.put(None)
+            for thread in self.threads:
+                thread.join()
         if self.budget_spent and _eligible(self.endpoint.pk, timezone.now()).exists():
             _kick_endpoints([self.endpoint])  # hand over to a fresh task
         return self.finished
+
+    def _step(self) -> None:
+        """Wait for events (or the heartbeat), then act on all that arrived."""
+        events = []
+        timeout = 0.0 if self.votes else max(0.0, self.next_beat - time.monotonic())
+        try:
+            started = time.monotonic()
+            events.append(self.events.get(timeout=timeout) if timeout else
+                          self.events.get_nowait())
+            while True:
+                events.append(self.events.get_nowait())
+        except queue.Empty:
+            pass
+        if not events and self.votes:
+            self._vote_next()
+        if time.monotonic() - started > 5:
+            _refresh_connection()  # a long wait may have outlived the connection
+        returned = [f for kind, f in events if kind == "returned"]
+        if returned:
+            self.returned.update(f.job.pk for f in returned)
+            self._fill()  # first: keep the server busy
+        for flight in returned:
+            if not self.threaded:
+                self._finish(flight)
+                self._done(flight)
+        for kind, flight in events:
+            if kind == "finished":
+                self._done(flight)
+        if time.monotonic() >= self.next_beat:
+            self._beat()
+
+    def _done(self, flight: _Flight) -> None:
+        self.flights.pop(flight.job.pk, None)
+        self.returned.discard(flight.job.pk)
+        if flight.claim.probe:  # the probe's outcome decides: go on or stop
+            self._fill()
+
+    # -- the call threads -------------------------------------------------------------
+    def _thread_main(self) -> None:
+        try:
+            while True:
+                item = self.inbox.get()
+                if item is None:
+                    return
+                flight, request = item
+                self._call(flight, request)
+        finally:
+            if self.threaded:
+                connection.close()
+
+    def _call(self, flight: _Flight, request) -> None:
+        from questionbank.webui import WebUIError
+
+        try:
+            flight.result = self.client.generate(request, on_partial=flight.on_partial)
+        except WebUIError as err:
+            flight.error = err
+        except Exception as err:  # a bug in the client must still end the job, and be logged
+            logger.exception("unexpected error calling %s for job %s", self.endpoint,
+                             flight.job.pk)
+            flight.error = _Unexpected(err)
+        self.events.put(("returned", flight))
+        if not self.threaded:
+            return
+        try:
+            close_old_connections()  # the call may have outlived the connection
+            self._finish(flight)
+        except Exception:
+            # The job stays running; its lease lapses and the sweep puts it back.
+            logger.exception("could not write up job %s", flight.job.pk)
+        finally:
+            self.events.put(("finished", flight))
 
     # -- claiming and starting --------------------------------------------------------
     def _fill(self) -> None:
         if time.monotonic() >= self.stop_claiming_at:
             self.budget_spent = True
             return
-        returned = [pk for pk, f in self.flights.items() if f.future.done()]
-        room = self.cap - (len(self.flights) - len(returned))
-        endpoint, claims = _claim(endpoint_id=self.endpoint.pk, limit=room, exclude_ids=returned)
+        room = self.cap - (len(self.flights) - len(self.returned))
+        endpoint, claims = _claim(endpoint_id=self.endpoint.pk, limit=room,
+                                  exclude_ids=list(self.returned))
         if endpoint is not None:
             self.endpoint = endpoint
         self._start(claims)
@@ -543,22 +607,17 @@ class _Runner:
                 max_new_tokens=job.template.max_new_tokens,
                 repetition_penalty=job.template.repetition_penalty,
             )
-            flight.future = self.pool.submit(self.client.generate, request, flight.on_partial)
             self.flights[job.pk] = flight
+            if len(self.threads) < len(self.flights):  # a thread per call in flight
+                thread = threading.Thread(target=self._thread_main, daemon=True,
+                                          name=f"qb-call-{len(self.threads) + 1}")
+                thread.start()
+                self.threads.append(thread)
+            self.inbox.put((flight, request))
 
     # -- finishing --------------------------------------------------------------------
     def _finish(self, flight: _Flight) -> None:
-        from questionbank.webui import WebUIError
-
-        result, error = None, None
-        try:
-            result = flight.future.result()
-        except WebUIError as err:
-            error = err
-        except Exception as err:  # a bug in the client must still end the job, and be logged
-            logger.exception("unexpected error calling %s for job %s", self.endpoint,
-                             flight.job.pk)
-            error = _Unexpected(err)
+        result, error = flight.result, flight.error
         log = self._log(flight, result, error)
         self._breaker(flight, error)
         self._complete(flight, result, error, log)
@@ -673,9 +732,11 @@ class _Runner:
                 return
             if error is None and self._create_solution(flight, result, log) and \
                     job.batch.samples > 1:
-                self.votes[(job.batch_id, job.problem_id)] = None
-        self.batches.add(job.batch_id)
-        self.finished += 1
+                with self._lock:
+                    self.votes[(job.batch_id, job.problem_id)] = None
+        with self._lock:
+            self.batches.add(job.batch_id)
+            self.finished += 1
 
     def _create_solution(self, flight: _Flight, result, log: CallLog) -> bool:
         from questionbank.answers import extract_final_answer
@@ -710,7 +771,7 @@ class _Runner:
     def _beat(self) -> None:
         """Renew the leases of calls in flight and save partial text that changed."""
         self.next_beat = time.monotonic() + self.beat_every
-        active = [f for f in self.flights.values() if not f.future.done()]
+        active = [f for pk, f in self.flights.items() if pk not in self.returned]
         if not active:
             return
         now = timezone.now()
@@ -729,8 +790,9 @@ class _Runner:
             ).update(paused_until=now + timedelta(seconds=settings.QB_BREAKER_COOLDOWN_SECONDS))
 
     def _vote_next(self) -> None:
-        key = next(iter(self.votes))
-        del self.votes[key]
+        with self._lock:
+            key = next(iter(self.votes))
+            del self.votes[key]
         solutions_vote(batch_id=key[0], problem_id=key[1])
 
 
