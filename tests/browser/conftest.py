@@ -3,6 +3,7 @@ the Gradio stand-in WEBUI, all on the test database, plus headless Chromium."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -69,11 +70,22 @@ class Process:
     def stop(self, grace: float = 20) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: only its children
-                self.proc.wait(10)
+        # The worker's children may outlive its main process by a moment, holding database
+        # connections; the group is this process's own session, so only they are affected.
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.proc.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        if self.proc.poll() is None:
+            self.proc.wait(10)
         self._out.close()
 
 
@@ -121,6 +133,11 @@ def browser(monkeypatch):
             yield chromium
         finally:
             chromium.close()
+            # Under Playwright's loop Django keeps a separate connection for this context;
+            # close it here, or PostgreSQL cannot drop the test database afterwards.
+            from django.db import connections
+
+            connections.close_all()
 
 
 @pytest.fixture
