@@ -668,10 +668,12 @@ def browse_neighbours(*, problem: Problem, qs: QuerySet[Problem], sort: str,
         return ({"pk": prev[0], "title": prev[1], "pos": at - 1} if prev else None,
                 {"pk": nxt[0], "title": nxt[1], "pos": at + 1} if nxt else None)
     created = problem.created_at
-    prev = rows.filter(Q(created_at__gt=created) | Q(created_at=created, pk__gt=problem.pk)
-                       ).order_by("created_at", "id").first()
-    nxt = rows.filter(Q(created_at__lt=created) | Q(created_at=created, pk__lt=problem.pk)
-                      ).order_by("-created_at", "-id").first()
+    # A range on created_at (not an OR of two conditions) so the problem_newest index
+    # answers it; the exclude() removes the ties on the wrong side of this problem.
+    prev = (rows.filter(created_at__gte=created).exclude(created_at=created, pk__lte=problem.pk)
+            .order_by("created_at", "id").first())
+    nxt = (rows.filter(created_at__lte=created).exclude(created_at=created, pk__gte=problem.pk)
+           .order_by("-created_at", "-id").first())
     before = None if pos is None else pos - 1
     after = None if pos is None else pos + 1
     return ({"pk": prev[0], "title": prev[1], "pos": before} if prev else None,
