@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.db.models import Count
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from questionbank.admin.interchange import ProblemInterchangeMixin
 from questionbank.models import Problem, Tag
@@ -54,7 +55,8 @@ class ProblemAdmin(ProblemInterchangeMixin, admin.ModelAdmin):
     def statement_preview(self, obj):
         if not obj.pk:
             return "Shown after the first save."
-        return format_html('<div class="qb-rendered">{}</div>', obj.statement_html)
+        # statement_html was sanitized by questionbank.rendering when it was stored.
+        return format_html('<div class="qb-rendered">{}</div>', mark_safe(obj.statement_html))
 
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in _FIELDS if name in form.cleaned_data}

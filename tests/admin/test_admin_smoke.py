@@ -92,3 +92,12 @@ def test_endpoint_defaults_are_sized_for_long_generations(db):
     endpoint = make_endpoint()
     assert endpoint.read_timeout >= 600 and endpoint.max_concurrency == 1
     assert ModelEndpoint.objects.get(pk=endpoint.pk).deadline >= 3600
+
+
+def test_problem_change_page_shows_the_rendered_statement(admin_client):
+    problem = make_problem(statement="A **bold** claim and <script>alert(1)</script>.")
+    page = admin_client.get(
+        reverse("admin:questionbank_problem_change", args=[problem.pk])
+    ).content.decode()
+    assert "<strong>bold</strong>" in page
+    assert "<script>alert(1)</script>" not in page
