@@ -58,6 +58,14 @@ class CallLogPaginator(Paginator):
         count, self.is_estimate = selectors.calllog_count(self.object_list)
         return count
 
+    def page(self, number):
+        """Ids first, then the rows: a deep page skips index entries, not joined rows."""
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        ids = list(self.object_list.values_list("pk", flat=True)[bottom:bottom + self.per_page])
+        rows = list(self.object_list.filter(pk__in=ids)) if ids else []
+        return self._get_page(rows, number, self)
+
 
 class CallLogChangeList(ChangeList):
     def get_queryset(self, request, exclude_parameters=None):

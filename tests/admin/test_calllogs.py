@@ -372,3 +372,15 @@ def test_statistics_with_no_calls(admin_client, db):
                                     {"period": period})
         assert response.status_code == 200
         assert "No calls in this period." in response.content.decode()
+
+
+def test_pages_fetch_the_right_rows(admin_client, monkeypatch, db):
+    from questionbank.admin.calllogs import CallLogAdmin
+
+    rows = [factories.make_call_log(linked=False) for _ in range(5)]
+    monkeypatch.setattr(CallLogAdmin, "list_per_page", 2)
+    newest_first = [r.pk for r in reversed(rows)]
+    for page, expected in ((1, newest_first[:2]), (2, newest_first[2:4]), (3, newest_first[4:])):
+        response = admin_client.get(reverse("admin:questionbank_calllog_changelist"),
+                                    {"p": page})
+        assert [r.pk for r in response.context["cl"].result_list] == expected
