@@ -167,3 +167,16 @@ def test_problem_detail_has_generate_and_preview_wiring(teacher_client):
                               ).content.decode()
     assert 'data-preview-source="#statement-preview"' in body
     assert 'id="statement-preview"' in body and "js/preview.js" in body
+
+
+def test_batch_page_links_each_attempted_job_to_its_calls_for_its_owner(client, teacher):
+    from tests.factories import make_teacher
+
+    job = make_job(user=teacher)
+    GenerationJob.objects.filter(pk=job.pk).update(attempts=2, status="failed", last_error="x")
+    calls_url = reverse("teacher:job-calls", args=[job.pk])
+    page_url = reverse("teacher:batch-detail", args=[job.batch_id])
+    client.force_login(teacher)
+    assert f'href="{calls_url}"' in client.get(page_url).content.decode()
+    client.force_login(make_teacher("colleague"))
+    assert f'href="{calls_url}"' not in client.get(page_url).content.decode()
