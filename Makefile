@@ -24,7 +24,7 @@ $(VENV)/.dev-deps: $(PY) requirements.txt requirements-standin.txt requirements-
 ## make run: set everything up on the SQLite default and start the site, the worker and
 ## (unless QB_WEBUI_URL is set) the stand-in WEBUI. Ctrl-C stops them all.
 run: $(VENV)/.run-deps
-	QB_DEBUG=$${QB_DEBUG:-1} $(PY) manage.py devserver
+	QB_DEBUG=$${QB_DEBUG:-1} exec $(PY) manage.py devserver
 
 ## make test: set everything up and run ruff and the whole test suite.
 test: $(VENV)/.dev-deps

@@ -39,7 +39,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, addr, standin_port, no_seed, **options):
         self.children: list[tuple[str, subprocess.Popen]] = []
-        signal.signal(signal.SIGTERM, _interrupt)
+        # Handled explicitly: a shell that starts us in the background ignores SIGINT,
+        # and SIGTERM/SIGHUP must stop the children too, not orphan them.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, _interrupt)
         try:
             call_command("migrate", interactive=False, verbosity=0)
             self.stdout.write("Database is up to date.")
