@@ -211,6 +211,112 @@ _SQLITE_TRIGGERS = {
 }
 
 
+# The ranked search reads a narrow side table, not the wide problem row: choosing the
+# newest RANK_CANDIDATES matches and ranking them touches only (id, created_at, visible,
+# vector), with partial indexes over the problems students may see. Triggers keep it in
+# step on every write path (services, admin, bulk updates, COPY); ``visible`` mirrors
+# ``Problem.objects.published()`` and is only a pre-filter: the rows shown are always
+# re-read through published(). No foreign key, so Django's TRUNCATE-based test flush works.
+SIDE_TABLE = "questionbank_problem_search"
+_PG_SIDE_CREATE = [
+    f"""CREATE TABLE IF NOT EXISTS {SIDE_TABLE} (
+        problem_id bigint PRIMARY KEY, created_at timestamptz NOT NULL,
+        visible boolean NOT NULL DEFAULT false, vector tsvector NOT NULL)""",
+    f"CREATE INDEX IF NOT EXISTS problem_search_match ON {SIDE_TABLE} USING gin (vector) "
+    "WHERE visible",
+    f"CREATE INDEX IF NOT EXISTS problem_search_newest ON {SIDE_TABLE} "
+    "(created_at DESC, problem_id DESC) WHERE visible",
+    f"""CREATE OR REPLACE FUNCTION qb_problem_visible(pid bigint) RETURNS boolean
+        LANGUAGE sql STABLE AS $$
+        SELECT EXISTS (SELECT 1 FROM {PROBLEM_TABLE} p WHERE p.id = pid
+            AND p.status <> 'archived' AND EXISTS (SELECT 1 FROM questionbank_solution s
+            WHERE s.problem_id = pid AND s.status = 'published')) $$""",
+    f"""CREATE OR REPLACE FUNCTION qb_problem_search_sync() RETURNS trigger
+        LANGUAGE plpgsql AS $$ BEGIN
+        IF TG_OP = 'DELETE' THEN
+            DELETE FROM {SIDE_TABLE} WHERE problem_id = OLD.id; RETURN NULL;
+        END IF;
+        INSERT INTO {SIDE_TABLE} (problem_id, created_at, visible, vector)
+        VALUES (NEW.id, NEW.created_at, qb_problem_visible(NEW.id), NEW.search_vector)
+        ON CONFLICT (problem_id) DO UPDATE SET created_at = EXCLUDED.created_at,
+            visible = EXCLUDED.visible, vector = EXCLUDED.vector;
+        RETURN NULL; END $$""",
+    f"""CREATE OR REPLACE FUNCTION qb_problem_search_visible() RETURNS trigger
+        LANGUAGE plpgsql AS $$ BEGIN
+        IF TG_OP = 'TRUNCATE' THEN
+            UPDATE {SIDE_TABLE} SET visible = false WHERE visible; RETURN NULL;
+        END IF;
+        IF TG_OP IN ('UPDATE', 'DELETE') THEN
+            UPDATE {SIDE_TABLE} SET visible = qb_problem_visible(OLD.problem_id)
+            WHERE problem_id = OLD.problem_id;
+        END IF;
+        IF TG_OP IN ('INSERT', 'UPDATE') THEN
+            UPDATE {SIDE_TABLE} SET visible = qb_problem_visible(NEW.problem_id)
+            WHERE problem_id = NEW.problem_id;
+        END IF;
+        RETURN NULL; END $$""",
+    f"""CREATE OR REPLACE FUNCTION qb_problem_search_truncate() RETURNS trigger
+        LANGUAGE plpgsql AS $$ BEGIN TRUNCATE {SIDE_TABLE}; RETURN NULL; END $$""",
+    f"DROP TRIGGER IF EXISTS qb_problem_search_sync ON {PROBLEM_TABLE}",
+    f"""CREATE TRIGGER qb_problem_search_sync AFTER INSERT OR DELETE
+        OR UPDATE OF title, statement, status, created_at ON {PROBLEM_TABLE}
+        FOR EACH ROW EXECUTE FUNCTION qb_problem_search_sync()""",
+    f"DROP TRIGGER IF EXISTS qb_problem_search_truncate ON {PROBLEM_TABLE}",
+    f"""CREATE TRIGGER qb_problem_search_truncate AFTER TRUNCATE ON {PROBLEM_TABLE}
+        FOR EACH STATEMENT EXECUTE FUNCTION qb_problem_search_truncate()""",
+    *[f"DROP TRIGGER IF EXISTS qb_problem_search_{op} ON questionbank_solution"
+      for op in ("i", "u", "d", "t")],
+    """CREATE TRIGGER qb_problem_search_i AFTER INSERT ON questionbank_solution FOR EACH ROW
+        WHEN (NEW.status = 'published') EXECUTE FUNCTION qb_problem_search_visible()""",
+    """CREATE TRIGGER qb_problem_search_u AFTER UPDATE OF status, problem_id
+        ON questionbank_solution FOR EACH ROW
+        WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.problem_id <> NEW.problem_id)
+        EXECUTE FUNCTION qb_problem_search_visible()""",
+    """CREATE TRIGGER qb_problem_search_d AFTER DELETE ON questionbank_solution FOR EACH ROW
+        WHEN (OLD.status = 'published') EXECUTE FUNCTION qb_problem_search_visible()""",
+    """CREATE TRIGGER qb_problem_search_t AFTER TRUNCATE ON questionbank_solution
+        FOR EACH STATEMENT EXECUTE FUNCTION qb_problem_search_visible()""",
+    f"""INSERT INTO {SIDE_TABLE} (problem_id, created_at, visible, vector)
+        SELECT p.id, p.created_at, qb_problem_visible(p.id), p.search_vector
+        FROM {PROBLEM_TABLE} p ON CONFLICT (problem_id) DO NOTHING""",
+    f"ANALYZE {SIDE_TABLE}",
+]
+_PG_SIDE_DROP = [
+    f"DROP TRIGGER IF EXISTS qb_problem_search_sync ON {PROBLEM_TABLE}",
+    f"DROP TRIGGER IF EXISTS qb_problem_search_truncate ON {PROBLEM_TABLE}",
+    *[f"DROP TRIGGER IF EXISTS qb_problem_search_{op} ON questionbank_solution"
+      for op in ("i", "u", "d", "t")],
+    "DROP FUNCTION IF EXISTS qb_problem_search_sync()",
+    "DROP FUNCTION IF EXISTS qb_problem_search_visible()",
+    "DROP FUNCTION IF EXISTS qb_problem_search_truncate()",
+    "DROP FUNCTION IF EXISTS qb_problem_visible(bigint)",
+    f"DROP TABLE IF EXISTS {SIDE_TABLE}",
+]
+
+
+def ensure_search_side_table(connection) -> bool:
+    """PostgreSQL: create the ranked-search side table, its indexes and triggers, and fill
+    it (migration 0011_browse_search_candidates; idempotent). Other vendors: nothing."""
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s), (SELECT count(*) FROM pg_trigger "
+                       "WHERE tgname LIKE 'qb_problem_search_%%')", [SIDE_TABLE])
+        table, triggers = cursor.fetchone()
+        if table is not None and triggers >= 6:
+            return False
+        for sql in _PG_SIDE_CREATE:
+            cursor.execute(sql)
+    return True
+
+
+def drop_search_side_table(connection) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for sql in _PG_SIDE_DROP:
+                cursor.execute(sql)
+
+
 def create_search_schema(connection) -> None:
     """Create the vendor's search objects (migration 0004_browse_search)."""
     ensure_search_schema(connection)
@@ -275,6 +381,8 @@ def ensure_after_migrate(sender, using="default", **kwargs) -> None:
     applied = MigrationRecorder(connection).applied_migrations()
     if ("questionbank", "0004_browse_search") in applied:
         ensure_search_schema(connection)
+    if ("questionbank", "0011_browse_search_candidates") in applied:
+        ensure_search_side_table(connection)
     if ("questionbank", "0009_browse_page_cache") in applied:
         from questionbank.browse_cache import ensure_generation_schema
 
@@ -284,12 +392,113 @@ def ensure_after_migrate(sender, using="default", **kwargs) -> None:
 # --- Queries --------------------------------------------------------------------------
 
 
-def filter_and_rank(qs, req: SearchRequest, *, relevance: bool):
-    """``qs`` (Problems) narrowed to the search's matches; ordered best first when
-    ``relevance``, otherwise left in its order. Works on PostgreSQL and SQLite."""
+# Ranking is capped: the newest RANK_CANDIDATES matches (an index-ordered read, or the
+# GIN index and a top-N sort for rare words; the planner picks) are ranked, best first.
+# Ranking every match of a common word would read tens of thousands of vectors per
+# request. Pages say "best of the newest 1,000 matches" when the cap was reached.
+RANK_CANDIDATES = 1000
+
+
+@dataclass(frozen=True)
+class Matches:
+    """The ids a full-text search found, in display order, at most RANK_CANDIDATES;
+    ``capped`` when more problems matched than were ranked."""
+
+    ids: tuple[int, ...] = ()
+    capped: bool = False
+
+    @property
+    def total(self) -> int:
+        return len(self.ids)
+
+
+def match_ids(req: SearchRequest, *, relevance: bool, kind: str = "",
+              difficulty: int | None = None, tag_id: int | None = None,
+              limit: int = RANK_CANDIDATES) -> Matches:
+    """One query: the newest ``limit`` visible problems matching ``req`` (mode "fts")
+    within the filters, ordered best first when ``relevance`` (ties: newest first),
+    else newest first. PostgreSQL ranks with ts_rank (title A, statement B, normalised
+    by log length) in the side table; SQLite with FTS5 bm25 (title 10x)."""
     from django.db import connection
-    from django.db.models import Case, F, FloatField, IntegerField, Q, Value, When
-    from django.db.models.expressions import RawSQL
+
+    if not req or req.mode != "fts":
+        return Matches()
+    where, params = [], []
+    if connection.vendor == "postgresql":
+        join = ""
+        if kind or difficulty:
+            join = f"JOIN {PROBLEM_TABLE} p ON p.id = s.problem_id"
+            if kind:
+                where.append("p.kind = %s")
+                params.append(kind)
+            if difficulty:
+                where.append("p.difficulty = %s")
+                params.append(difficulty)
+        if tag_id:
+            where.append("EXISTS (SELECT 1 FROM questionbank_problem_tags t "
+                         "WHERE t.problem_id = s.problem_id AND t.tag_id = %s)")
+            params.append(tag_id)
+        score = ("ts_rank(s.vector, websearch_to_tsquery('english'::regconfig, %s), 1)"
+                 if relevance else "0")
+        sql = (f"SELECT s.problem_id, {score} FROM {SIDE_TABLE} s {join} "
+               "WHERE s.visible AND s.vector @@ websearch_to_tsquery('english'::regconfig, %s) "
+               f"{''.join(' AND ' + w for w in where)} "
+               "ORDER BY s.created_at DESC, s.problem_id DESC LIMIT %s")
+        params = ([req.text] if relevance else []) + [req.text, *params, limit + 1]
+    else:
+        if kind:
+            where.append("p.kind = %s")
+            params.append(kind)
+        if difficulty:
+            where.append("p.difficulty = %s")
+            params.append(difficulty)
+        if tag_id:
+            where.append("EXISTS (SELECT 1 FROM questionbank_problem_tags t "
+                         "WHERE t.problem_id = p.id AND t.tag_id = %s)")
+            params.append(tag_id)
+        # bm25 is lower-is-better: negated so both engines sort the score descending.
+        score = f"-bm25({FTS_TABLE}, 10.0, 1.0)" if relevance else "0"
+        sql = (f"SELECT p.id, {score} FROM {FTS_TABLE} JOIN {PROBLEM_TABLE} p "
+               f"ON p.id = {FTS_TABLE}.rowid WHERE {FTS_TABLE} MATCH %s "
+               f"AND {sql_published()} "
+               f"{''.join(' AND ' + w for w in where)} "
+               "ORDER BY p.created_at DESC, p.id DESC LIMIT %s")
+        params = [req.fts5, *params, limit + 1]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    capped = len(rows) > limit
+    rows = rows[:limit]
+    if relevance:
+        rows.sort(key=lambda row: -row[1])  # stable: equal scores stay newest first
+    return Matches(ids=tuple(row[0] for row in rows), capped=capped)
+
+
+def sql_published(alias: str = "p") -> str:
+    """SQL for "``alias`` is a problem students may see" in raw queries: the same rule as
+    ``ProblemQuerySet.published()`` (tests compare the two for every state)."""
+    return (f"{alias}.status <> 'archived' AND EXISTS (SELECT 1 FROM questionbank_solution ps "
+            f"WHERE ps.problem_id = {alias}.id AND ps.status = 'published')")
+
+
+def in_order(qs, ids):
+    """``qs`` restricted to ``ids`` and ordered as they are."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    if not ids:
+        return qs.none()
+    return qs.filter(pk__in=ids).order_by(Case(
+        *[When(pk=pk, then=Value(i)) for i, pk in enumerate(ids)],
+        output_field=IntegerField()))
+
+
+def filter_and_rank(qs, req: SearchRequest, *, relevance: bool, kind: str = "",
+                    difficulty: int | None = None, tag_id: int | None = None):
+    """``qs`` (Problems) narrowed to the search's matches; ordered best first when
+    ``relevance``, otherwise newest first. Full-text searches keep only the newest
+    RANK_CANDIDATES matches (``match_ids``); pass the filters already applied to ``qs``
+    so the cap counts only matches inside them. Works on PostgreSQL and SQLite."""
+    from django.db.models import Case, IntegerField, Q, Value, When
 
     if not req:
         return qs
@@ -304,29 +513,9 @@ def filter_and_rank(qs, req: SearchRequest, *, relevance: bool):
                           output_field=IntegerField())
             ).order_by("rank", "-created_at", "-id")
         return qs
-    if connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchRank, SearchVectorField
-
-        query = pg_query(req)
-        qs = qs.alias(
-            search_vector=RawSQL(f"{PROBLEM_TABLE}.search_vector", [],
-                                 output_field=SearchVectorField())
-        ).filter(search_vector=query)
-        if relevance:
-            # F(), not a string: SearchRank would wrap a bare name in to_tsvector(text).
-            qs = qs.annotate(rank=SearchRank(F("search_vector"), query)).order_by("-rank", "-id")
-        return qs
-    qs = qs.filter(pk__in=RawSQL(
-        f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", (req.fts5,)
-    ))
-    if relevance:
-        # bm25 is lower-is-better; the title counts ten times the statement.
-        qs = qs.annotate(rank=RawSQL(
-            f"(SELECT bm25({FTS_TABLE}, 10.0, 1.0) FROM {FTS_TABLE} "
-            f"WHERE {FTS_TABLE} MATCH %s AND rowid = {PROBLEM_TABLE}.id)",
-            (req.fts5,), output_field=FloatField(),
-        )).order_by("rank", "-id")
-    return qs
+    matches = match_ids(req, relevance=relevance, kind=kind, difficulty=difficulty,
+                        tag_id=tag_id)
+    return in_order(qs, matches.ids)
 
 
 def pg_query(req: SearchRequest):

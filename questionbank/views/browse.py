@@ -23,7 +23,14 @@ from questionbank import selectors
 from questionbank.browse_cache import cached_page
 from questionbank.models import Problem, Tag
 from questionbank.permissions import browse_allowed
-from questionbank.search import MAX_QUERY_CHARS, SearchRequest, highlights, parse_query
+from questionbank.search import (
+    MAX_QUERY_CHARS,
+    RANK_CANDIDATES,
+    Matches,
+    SearchRequest,
+    highlights,
+    parse_query,
+)
 
 PER_PAGE_CHOICES = (10, 20, 50, 100)
 DEFAULT_PER_PAGE = 20
@@ -135,20 +142,41 @@ def _list_context(request, *, fixed_tag: Tag | None = None):
     if tag is None and filters.tag:
         tag = Tag.objects.filter(slug=filters.tag).first()
         unknown_tag = tag is None
+    matches = _search_matches(filters, tag, unknown_tag)
     qs = selectors.browse_problem_list(search=filters.search, kind=filters.kind,
                                        difficulty=filters.difficulty, tag=tag,
-                                       sort=filters.sort)
+                                       sort=filters.sort, matches=matches)
     if unknown_tag:
         qs = qs.none()
-    return filters, tag, unknown_tag, qs
+    return filters, tag, unknown_tag, qs, matches
+
+
+def _search_matches(filters: Filters, tag: Tag | None, unknown_tag: bool):
+    """The full-text matches of the list's search (None when the list is not one)."""
+    if filters.search.mode != "fts":
+        return None
+    if unknown_tag:
+        return Matches()
+    return selectors.browse_search_matches(search=filters.search, kind=filters.kind,
+                                           difficulty=filters.difficulty, tag=tag,
+                                           sort=filters.sort)
 
 
 def _render_list(request, *, fixed_tag: Tag | None = None):
-    filters, tag, unknown_tag, qs = _list_context(request, fixed_tag=fixed_tag)
+    filters, tag, unknown_tag, qs, matches = _list_context(request, fixed_tag=fixed_tag)
     printing = request.GET.get("print") == "1"
+    number = page_number(request.GET.get("page"))
     if printing:
         qs = selectors.browse_worksheet(qs, solutions=filters.solutions)
-    page = _read_page(qs, page_number(request.GET.get("page")), filters.per_page)
+    if matches is not None and not printing:
+        # Full-text results: the ranked ids are known, so a page is a slice of them.
+        offset = (number - 1) * filters.per_page
+        ids = matches.ids[offset:offset + filters.per_page + 1] if number <= MAX_PAGE else ()
+        rows = selectors.browse_rows(ids)
+        page = ResultPage(number, filters.per_page, rows[:filters.per_page],
+                          len(ids) > filters.per_page)
+    else:
+        page = _read_page(qs, number, filters.per_page)
     status = 200
     if not page.object_list and page.number > 1:
         status = 404  # past the end: say so, and offer the first page
@@ -167,6 +195,8 @@ def _render_list(request, *, fixed_tag: Tag | None = None):
 
     context = {
         "filters": filters,
+        "matches": matches,
+        "rank_candidates": RANK_CANDIDATES,
         "tag": tag,
         "fixed_tag": fixed_tag,
         "unknown_tag": unknown_tag,
@@ -203,6 +233,20 @@ def _detail_url(pk: int, params: dict, pos: int | None) -> str:
     if pos is not None:
         params["pos"] = pos
     return f"{url}?{urlencode(params)}" if params else url
+
+
+def _neighbours_in(ids, pk: int, pos: int | None) -> tuple[dict | None, dict | None]:
+    """Neighbours of ``pk`` in a search's ranked ids: found at ``pos`` (the position the
+    list link carried) or, failing that, wherever it is now; one query for the titles."""
+    if pos is None or pos >= len(ids) or ids[pos] != pk:
+        if pk not in ids:
+            return None, None
+        pos = ids.index(pk)
+    before = ids[pos - 1] if pos > 0 else None
+    after = ids[pos + 1] if pos + 1 < len(ids) else None
+    titles = selectors.browse_titles([before, after])
+    return ({"pk": before, "title": titles[before], "pos": pos - 1} if before in titles else None,
+            {"pk": after, "title": titles[after], "pos": pos + 1} if after in titles else None)
 
 
 @browse_allowed
@@ -246,18 +290,33 @@ def problem_detail(request, pk: int):
     """A published problem, its explanation behind "show solution", and its neighbours in
     the list the student came from (the list's filters travel in the query string)."""
     try:
-        problem = selectors.browse_problem_detail(pk=pk)
+        problem = selectors.browse_problem_page(pk=pk)
     except Problem.DoesNotExist:
         raise Http404("There is no published problem with this number.") from None
-    solution = selectors.browse_published_solution(problem=problem)
+    solution = problem.solution
 
-    filters, tag, unknown_tag, qs = _list_context(request)
+    filters = Filters.from_get(request.GET)
     pos = request.GET.get("pos", "")
     pos = int(pos) if pos.isdigit() and int(pos) < MAX_PAGE * max(PER_PAGE_CHOICES) else None
     prev = nxt = None
-    if not unknown_tag:
-        prev, nxt = selectors.browse_neighbours(problem=problem, qs=qs, sort=filters.sort,
-                                                pos=pos)
+    if not filters.active:
+        # The common case (a shared link, the unfiltered list): one indexed query.
+        prev, nxt = selectors.browse_newest_neighbours(problem=problem)
+        for neighbour, step in ((prev, -1), (nxt, 1)):
+            if neighbour:
+                neighbour["pos"] = None if pos is None else pos + step
+    else:
+        tag = Tag.objects.filter(slug=filters.tag).first() if filters.tag else None
+        unknown_tag = bool(filters.tag) and tag is None
+        matches = _search_matches(filters, tag, unknown_tag)
+        if matches is not None:
+            prev, nxt = _neighbours_in(matches.ids, problem.pk, pos)
+        elif not unknown_tag:
+            qs = selectors.browse_problem_list(search=filters.search, kind=filters.kind,
+                                               difficulty=filters.difficulty, tag=tag,
+                                               sort=filters.sort)
+            prev, nxt = selectors.browse_neighbours(problem=problem, qs=qs,
+                                                    sort=filters.sort, pos=pos)
     params = filters.params()
     for neighbour in (prev, nxt):
         if neighbour:
@@ -272,6 +331,7 @@ def problem_detail(request, pk: int):
         "problem": problem,
         "solution": solution,
         "revision": solution.current_revision if solution else None,
+        "tags": problem.tag_list,
         "prev": prev,
         "next": nxt,
         "filters": filters,

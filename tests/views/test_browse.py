@@ -274,7 +274,7 @@ def _fill(n: int):
 # Anonymous visitor, public browsing: no session or user queries.
 PAGES = {
     "list": (f"{LIST}?per_page=50", 2),                      # rows, tags
-    "search": (f"{LIST}?per_page=50&q=roots", 3),            # rows, tags, highlights
+    "search": (f"{LIST}?per_page=50&q=roots", 4),     # ranked ids, rows, tags, highlights
     "tag": ("/browse/tags/common/?per_page=50", 3),          # tag, rows, tags
     "filtered": (f"{LIST}?per_page=50&tag=common&kind=maths", 3),
     "worksheet": (f"{LIST}?per_page=50&print=1&solutions=1", 3),  # rows, tags, solutions
@@ -299,9 +299,9 @@ def test_list_query_count_is_constant(client, django_assert_num_queries, rows, n
 @pytest.mark.django_db
 @pytest.mark.parametrize("rows", [5, 50])
 @pytest.mark.parametrize(("suffix", "expected"), [
-    ("", 5),                         # problem, tags, solution, previous, next
-    ("?q=roots&pos=2", 4),           # problem, tags, solution, relevance window
-    ("?tag=common&kind=maths", 6),   # + the tag
+    ("", 3),                         # problem + solution, tags, previous + next
+    ("?q=roots&pos=2", 4),           # problem + solution, tags, ranked ids, titles
+    ("?tag=common&kind=maths", 5),   # problem + solution, tags, the tag, previous, next
 ])
 def test_detail_query_count_is_constant(client, django_assert_num_queries, rows, suffix,
                                         expected):
