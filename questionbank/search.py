@@ -414,7 +414,7 @@ class Matches:
 
 def match_ids(req: SearchRequest, *, relevance: bool, kind: str = "",
               difficulty: int | None = None, tag_id: int | None = None,
-              limit: int = RANK_CANDIDATES) -> Matches:
+              limit: int | None = None) -> Matches:
     """One query: the newest ``limit`` visible problems matching ``req`` (mode "fts")
     within the filters, ordered best first when ``relevance`` (ties: newest first),
     else newest first. PostgreSQL ranks with ts_rank (title A, statement B, normalised
@@ -423,6 +423,7 @@ def match_ids(req: SearchRequest, *, relevance: bool, kind: str = "",
 
     if not req or req.mode != "fts":
         return Matches()
+    limit = limit or RANK_CANDIDATES
     where, params = [], []
     if connection.vendor == "postgresql":
         join = ""

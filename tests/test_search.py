@@ -226,3 +226,98 @@ def test_newest_sort_inside_search():
     req = parse_query("roots")
     newest = list(browse_problem_list(search=req, sort="newest").values_list("pk", flat=True))
     assert newest == [second.pk, first.pk]
+
+
+# --- Capped ranking (search.RANK_CANDIDATES) --------------------------------------------
+
+@pytest.mark.django_db
+def test_ranking_is_capped_to_the_newest_candidates_best_first():
+    old_best = published_problem(title="Lattice lattice", statement="lattice lattice lattice")
+    plain = [published_problem(title=f"Plain {i}", statement="a lattice here")
+             for i in range(3)]
+    newer_best = published_problem(title="Lattice walk", statement="lattice")
+    req = parse_query("lattice")
+    full = search.match_ids(req, relevance=True)
+    assert not full.capped and full.total == 5
+    assert set(full.ids[:2]) == {old_best.pk, newer_best.pk}  # title matches rank first
+    capped = search.match_ids(req, relevance=True, limit=3)
+    assert capped.capped and capped.total == 3
+    # Only the three newest matches are ranked: the old best match is left out.
+    assert old_best.pk not in capped.ids
+    assert capped.ids[0] == newer_best.pk
+    assert set(capped.ids[1:]) == {plain[1].pk, plain[2].pk}
+    newest = search.match_ids(req, relevance=False, limit=3)
+    assert newest.ids == (newer_best.pk, plain[2].pk, plain[1].pk) and newest.capped
+
+
+@pytest.mark.django_db
+def test_candidates_respect_filters_before_the_cap():
+    from questionbank.models import Tag
+
+    tag = Tag.objects.create(name="Walks")
+    tagged = published_problem(title="Lattice tagged", statement="x", tags=[tag],
+                               kind="programming", difficulty=5)
+    for i in range(3):
+        published_problem(title=f"Lattice {i}", statement="x")
+    req = parse_query("lattice")
+    assert search.match_ids(req, relevance=True, limit=2, tag_id=tag.pk).ids == (tagged.pk,)
+    assert search.match_ids(req, relevance=True, limit=2, kind="programming").ids == (
+        tagged.pk,)
+    assert search.match_ids(req, relevance=True, limit=2, difficulty=5).ids == (tagged.pk,)
+
+
+@pytest.mark.django_db
+def test_candidates_follow_publishing_archiving_and_deleting():
+    from questionbank.models import Solution
+    from questionbank.services.problems import problems_set_status
+    from questionbank.services.solutions import solution_transition
+    from tests.browse_helpers import with_solution
+    from tests.factories import make_problem
+
+    problem = make_problem(title="Quasigroup tables", statement="x")
+    req = parse_query("quasigroup")
+    assert search.match_ids(req, relevance=True).ids == ()
+    solution = with_solution(problem, "published")
+    assert search.match_ids(req, relevance=True).ids == (problem.pk,)
+    solution_transition(solution=solution, target=Solution.Status.DRAFT, user=None)
+    assert search.match_ids(req, relevance=True).ids == ()
+    solution_transition(solution=solution, target=Solution.Status.PUBLISHED, user=None)
+    problems_set_status(problems=[problem], status=Problem.Status.ARCHIVED)
+    assert search.match_ids(req, relevance=True).ids == ()
+    problems_set_status(problems=[problem], status=Problem.Status.READY)
+    assert search.match_ids(req, relevance=True).ids == (problem.pk,)
+    Solution.objects.filter(pk=solution.pk).delete()
+    assert search.match_ids(req, relevance=True).ids == ()
+    with_solution(problem, "published")
+    problem_update(problem=problem, title="Loops only")
+    assert search.match_ids(req, relevance=True).ids == ()
+    assert search.match_ids(parse_query("loops"), relevance=True).ids == (problem.pk,)
+    problem.delete()
+    assert search.match_ids(parse_query("loops"), relevance=True).ids == ()
+
+
+@pytest.mark.django_db
+def test_raw_visibility_rule_matches_published_queryset():
+    from questionbank.selectors import browse_problem_page
+    from questionbank.services.problems import problems_set_status
+    from tests.browse_helpers import STATES, with_solution
+    from tests.factories import make_problem
+
+    problems = []
+    for state in STATES:
+        problem = make_problem(title=f"State {state}")
+        with_solution(problem, state)
+        problems.append(problem)
+    archived = published_problem(title="Archived")
+    problems_set_status(problems=[archived], status=Problem.Status.ARCHIVED)
+    problems.append(archived)
+    problems.append(make_problem(title="No solution"))
+    visible = set()
+    for problem in problems:
+        try:
+            browse_problem_page(pk=problem.pk)
+        except Problem.DoesNotExist:
+            continue
+        visible.add(problem.pk)
+    assert visible == set(Problem.objects.published().values_list("pk", flat=True))
+    assert len(visible) == 1

@@ -328,3 +328,24 @@ def test_solutions_count_is_right_in_worksheet(client):
     assert Solution.objects.published().count() == 6
     html = client.get(f"{LIST}?print=1&solutions=1").content.decode()
     assert html.count('class="final-answer"') == 3
+
+
+@pytest.mark.django_db
+def test_search_says_when_only_the_newest_matches_were_ranked(client, monkeypatch):
+    from questionbank import search
+    from questionbank.views import browse
+
+    for i in range(4):
+        published_problem(title=f"Roots {i}", statement="roots")
+    html = client.get(f"{LIST}?q=roots").content.decode()
+    assert "4 problems match." in html
+    monkeypatch.setattr(search, "RANK_CANDIDATES", 3)
+    monkeypatch.setattr(browse, "RANK_CANDIDATES", 3)
+    response = client.get(f"{LIST}?q=roots")
+    html = response.content.decode()
+    assert "More than 3 problems match: showing the best of the newest 3." in html
+    assert len(result_titles(response)) == 3
+    assert "Roots 0" not in result_titles(response)
+    html = client.get(f"{LIST}?q=roots&sort=newest").content.decode()
+    assert "showing the newest 3." in html
+    assert client.get(f"{LIST}?q=roots&page=2").status_code == 404
