@@ -67,7 +67,11 @@ from questionbank.services.endpoints import endpoint_create  # noqa: E402
 from questionbank.services.generation import batch_create  # noqa: E402
 from questionbank.services.problems import problem_create  # noqa: E402
 from questionbank.services.templates import template_create  # noqa: E402
-from tests.servers.openai_server import start_server  # noqa: E402
+from tests.servers.openai_server import OpenAIServer, start_server  # noqa: E402
+
+# socketserver's default listen backlog is 5: with dozens of calls connecting at once the
+# kernel drops SYNs and each retry costs a second, which measures the test server, not us.
+OpenAIServer.request_queue_size = 256
 
 
 def setup_data(n: int):

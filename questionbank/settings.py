@@ -65,6 +65,8 @@ QB_JOB_LEASE_SECONDS = env_int("QB_JOB_LEASE_SECONDS", 60, minimum=2)
 QB_PARTIAL_SAVE_SECONDS = env_int("QB_PARTIAL_SAVE_SECONDS", 3, minimum=1)
 # Calls one task keeps in flight (threads); a batching server gets many calls per worker.
 QB_RUNNER_THREADS = env_int("QB_RUNNER_THREADS", 32, minimum=1, maximum=256)
+# Threads per task that write up finished calls (each holds one database connection).
+QB_RUNNER_WRITERS = env_int("QB_RUNNER_WRITERS", 4, minimum=1, maximum=32)
 # A task stops taking new jobs after this long and hands over to a fresh task.
 QB_RUNNER_BUDGET_SECONDS = env_int("QB_RUNNER_BUDGET_SECONDS", 600, minimum=10)
 # The longest one model call may take, whatever an endpoint's own deadline says.

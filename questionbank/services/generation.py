@@ -448,12 +448,13 @@ class _Flight:
 class _Runner:
     """Keeps one endpoint's slots busy from one task.
 
-    Each call runs in a thread of the runner. When it returns, the thread tells the
-    runner at once, and the runner claims a replacement (so the server starts its next
-    call within milliseconds); then the thread writes the call log, updates the breaker,
-    finishes the job and creates the solution on its own database connection, so several
-    calls are written up in parallel. Inside an open transaction (a test's) other
-    threads could not see the data, so there the runner's thread does that work itself.
+    Each call runs in a call thread (HTTP only, no database). When it returns, the runner
+    is told at once and claims a replacement (so the server starts its next call within
+    milliseconds); a few writer threads (``QB_RUNNER_WRITERS``, one database connection
+    each) then write the call log, update the breaker, finish the job and create the
+    solution, so write-ups run in parallel while database connections stay bounded.
+    Inside an open transaction (a test's) other threads could not see the data, so there
+    the runner's thread does the write-ups itself.
     The runner's thread also renews leases, saves partial text and runs the answer
     checks of multi-sample problems. No transaction is open during any call.
     """
@@ -465,9 +466,12 @@ class _Runner:
         self.budget_spent = False
         self.flights: dict[int, _Flight] = {}  # claimed and not yet written up
         self.returned: set[int] = set()  # their calls have ended
+        self.held_back = False
         self.events: queue.SimpleQueue = queue.SimpleQueue()
-        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
-        self.threads: list[threading.Thread] = []
+        self.inbox: queue.SimpleQueue = queue.SimpleQueue()  # calls to make
+        self.writeups: queue.SimpleQueue = queue.SimpleQueue()  # returned calls to write up
+        self.threads: list[threading.Thread] = []  # call threads: HTTP only, no database
+        self.writers: list[threading.Thread] = []  # one database connection each
         self.threaded = not connection.in_atomic_block
         self._lock = threading.Lock()
         self.votes: dict[tuple[int, int], None] = {}
@@ -493,7 +497,9 @@ class _Runner:
             # leases lapse and the sweep puts the jobs back.
             for _ in self.threads:
                 self.inbox.put(None)
-            for thread in self.threads:
+            for _ in self.writers:
+                self.writeups.put(None)
+            for thread in [*self.threads, *self.writers]:
                 thread.join()
         if self.budget_spent and _eligible(self.endpoint.pk, timezone.now()).exists():
             _kick_endpoints([self.endpoint])  # hand over to a fresh task
@@ -523,9 +529,11 @@ class _Runner:
             if not self.threaded:
                 self._finish(flight)
                 self._done(flight)
-        for kind, flight in events:
-            if kind == "finished":
-                self._done(flight)
+        finished = [f for kind, f in events if kind == "finished"]
+        for flight in finished:
+            self._done(flight)
+        if finished and self.held_back:
+            self._fill()
         if time.monotonic() >= self.next_beat:
             self._beat()
 
@@ -535,18 +543,13 @@ class _Runner:
         if flight.claim.probe:  # the probe's outcome decides: go on or stop
             self._fill()
 
-    # -- the call threads -------------------------------------------------------------
+    # -- the call threads and the writers ---------------------------------------------
     def _thread_main(self) -> None:
-        try:
-            while True:
-                item = self.inbox.get()
-                if item is None:
-                    return
-                flight, request = item
-                self._call(flight, request)
-        finally:
-            if self.threaded:
-                connection.close()
+        while True:
+            item = self.inbox.get()
+            if item is None:
+                return
+            self._call(*item)
 
     def _call(self, flight: _Flight, request) -> None:
         from questionbank.webui import WebUIError
@@ -560,23 +563,36 @@ class _Runner:
                              flight.job.pk)
             flight.error = _Unexpected(err)
         self.events.put(("returned", flight))
-        if not self.threaded:
-            return
+        if self.threaded:
+            self.writeups.put(flight)
+
+    def _writer_main(self) -> None:
         try:
-            close_old_connections()  # the call may have outlived the connection
-            self._finish(flight)
-        except Exception:
-            # The job stays running; its lease lapses and the sweep puts it back.
-            logger.exception("could not write up job %s", flight.job.pk)
+            while True:
+                flight = self.writeups.get()
+                if flight is None:
+                    return
+                try:
+                    close_old_connections()  # the wait may have outlived the connection
+                    self._finish(flight)
+                except Exception:
+                    # The job stays running; its lease lapses and the sweep puts it back.
+                    logger.exception("could not write up job %s", flight.job.pk)
+                finally:
+                    self.events.put(("finished", flight))
         finally:
-            self.events.put(("finished", flight))
+            connection.close()
 
     # -- claiming and starting --------------------------------------------------------
     def _fill(self) -> None:
         if time.monotonic() >= self.stop_claiming_at:
             self.budget_spent = True
             return
-        room = self.cap - (len(self.flights) - len(self.returned))
+        # Calls in flight stay under the cap; calls waiting to be written up stay under
+        # it too, so a slow database slows claiming instead of piling up claimed jobs.
+        calls_room = self.cap - (len(self.flights) - len(self.returned))
+        room = min(calls_room, 2 * self.cap - len(self.flights))
+        self.held_back = room < calls_room  # fill again as write-ups finish
         endpoint, claims = _claim(endpoint_id=self.endpoint.pk, limit=room,
                                   exclude_ids=list(self.returned))
         if endpoint is not None:
@@ -608,12 +624,18 @@ class _Runner:
                 repetition_penalty=job.template.repetition_penalty,
             )
             self.flights[job.pk] = flight
-            if len(self.threads) < len(self.flights):  # a thread per call in flight
-                thread = threading.Thread(target=self._thread_main, daemon=True,
-                                          name=f"qb-call-{len(self.threads) + 1}")
-                thread.start()
-                self.threads.append(thread)
+            if len(self.threads) < len(self.flights) - len(self.returned):
+                self._spawn(self.threads, self._thread_main, "qb-call")
+            if self.threaded and len(self.writers) < min(settings.QB_RUNNER_WRITERS,
+                                                         len(self.flights)):
+                self._spawn(self.writers, self._writer_main, "qb-write")
             self.inbox.put((flight, request))
+
+    @staticmethod
+    def _spawn(pool: list, target, name: str) -> None:
+        thread = threading.Thread(target=target, daemon=True, name=f"{name}-{len(pool) + 1}")
+        thread.start()
+        pool.append(thread)
 
     # -- finishing --------------------------------------------------------------------
     def _finish(self, flight: _Flight) -> None:
