@@ -3,6 +3,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from questionbank.formatting import format_duration
 from questionbank.models import GenerationBatch, GenerationJob
 from questionbank.selectors import batch_progress
 from questionbank.services.generation import batch_cancel, batch_retry_failed
@@ -18,19 +19,6 @@ class ReadOnlyMixin:
 
     def has_change_permission(self, request, obj=None):
         return False
-
-
-def _duration(seconds) -> str:
-    if seconds is None:
-        return "—"
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 class GenerationJobInline(ReadOnlyMixin, admin.TabularInline):
@@ -76,7 +64,7 @@ class GenerationBatchAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def progress(self, obj):
         p = batch_progress(obj)
         c = p["counts"]
-        eta = f"about {_duration(p['eta_seconds'])} left" if p["eta_seconds"] is not None \
+        eta = f"about {format_duration(p['eta_seconds'])} left" if p["eta_seconds"] is not None \
             else ("finished" if p["finished"] else "no estimate yet (no call has finished)")
         return format_html(
             "{} of {} done — {} succeeded, {} failed, {} cancelled, {} running, {} queued; "
@@ -92,7 +80,7 @@ class GenerationBatchAdmin(ReadOnlyMixin, admin.ModelAdmin):
         return format_html("<ul>{}</ul>", format_html_join(
             "", "<li>Job {} — {} #{} on {}, {} elapsed, attempt {}<pre>{}</pre></li>",
             ((r["id"], r["problem_title"], r["sample_index"] + 1, r["endpoint"],
-              _duration(r["elapsed_seconds"]), r["attempts"],
+              format_duration(r["elapsed_seconds"]), r["attempts"],
               r["partial_text"][-500:] or "(no text yet)") for r in running)))
 
     @admin.action(description="Cancel the selected batches (queued jobs never start)")
@@ -123,4 +111,4 @@ class GenerationJobAdmin(ReadOnlyMixin, admin.ModelAdmin):
         if obj.started_at is None:
             return "—"
         end = obj.finished_at if obj.status != GenerationJob.Status.RUNNING else timezone.now()
-        return _duration((end - obj.started_at).total_seconds()) if end else "—"
+        return format_duration((end - obj.started_at).total_seconds()) if end else "—"

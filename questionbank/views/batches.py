@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from questionbank import selectors
+from questionbank.formatting import format_duration
 from questionbank.forms import GenerateForm
 from questionbank.models import GenerationBatch, GenerationJob, Problem
 from questionbank.permissions import teacher_required
@@ -75,19 +76,6 @@ def batch_list(request):
     return render(request, "teacher/batch_list.html", {"page": page, "query": ""})
 
 
-def _fmt_duration(seconds) -> str:
-    if seconds is None:
-        return ""
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
 def progress_payload(batch: GenerationBatch) -> dict:
     """The batch's progress as JSON-safe values, for the page and its poll."""
     raw = selectors.batch_progress(batch)
@@ -101,7 +89,7 @@ def progress_payload(batch: GenerationBatch) -> dict:
         running.append({
             "id": job.get("id"),
             "problem": str(job.get("problem_title") or job.get("problem") or ""),
-            "elapsed": _fmt_duration(job.get("elapsed_seconds")),
+            "elapsed": format_duration(job.get("elapsed_seconds"), empty=""),
             "partial_text": text[-PARTIAL_TAIL_CHARS:],
             "truncated": len(text) > PARTIAL_TAIL_CHARS,
             "endpoint": str(job.get("endpoint_name") or job.get("endpoint") or ""),
@@ -114,7 +102,7 @@ def progress_payload(batch: GenerationBatch) -> dict:
         "percent": round(100 * finished / total) if total else 100,
         "done": finished >= total,
         "cancelled": batch.cancelled_at is not None,
-        "eta": _fmt_duration(eta) if eta else "",
+        "eta": format_duration(eta, empty="") if eta else "",
         "running": running,
     }
 

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from questionbank import selectors
+from questionbank.formatting import safe_next
 from questionbank.forms import ProblemBulkForm, ProblemForm
 from questionbank.models import GenerationJob, Problem
 from questionbank.permissions import teacher_required
@@ -57,9 +58,7 @@ def problem_list(request):
 @require_POST
 def problem_bulk(request):
     """Bulk actions on ticked problems: generate, change status, add tags."""
-    back = request.POST.get("next", "")
-    if not back.startswith("/") or back.startswith("//"):
-        back = reverse("teacher:problem-list")
+    back = safe_next(request, reverse("teacher:problem-list"))
     form = ProblemBulkForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():

@@ -11,10 +11,10 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from questionbank import selectors
+from questionbank.formatting import safe_next
 from questionbank.forms import GenerateForm, RejectForm, SolutionBulkForm, SolutionEditForm
 from questionbank.models import IllegalTransition, Problem, Solution, SolutionRevision
 from questionbank.permissions import can_audit_calls, teacher_required
@@ -55,15 +55,6 @@ def _get_solution(pk: int) -> Solution:
         return selectors.solution_for_review(pk=pk)
     except Solution.DoesNotExist:
         raise Http404("No such solution.") from None
-
-
-def _safe_next(request, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
 
 
 # --- Live preview ---------------------------------------------------------------------------
@@ -114,7 +105,7 @@ def review_queue(request):
 @teacher_required
 @require_POST
 def review_bulk(request):
-    back = _safe_next(request, reverse("teacher:review-queue"))
+    back = safe_next(request, reverse("teacher:review-queue"))
     form = SolutionBulkForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -242,7 +233,7 @@ def solution_best(request, pk: int):
     solution = get_object_or_404(Solution, pk=pk)
     solution_mark_best(solution=solution)
     messages.success(request, f"Solution {solution.pk} is now the chosen one for this problem.")
-    return redirect(_safe_next(request, solution.get_absolute_url()))
+    return redirect(safe_next(request, solution.get_absolute_url()))
 
 
 @teacher_required

@@ -1,0 +1,29 @@
+"""Small presentation helpers shared by views and the admin."""
+
+from __future__ import annotations
+
+from django.utils.http import url_has_allowed_host_and_scheme
+
+
+def format_duration(seconds, *, empty: str = "—") -> str:
+    """'42 s', '3 min 05 s' or '1 h 02 min': how long something ran or will run."""
+    if seconds is None:
+        return empty
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def safe_next(request, default: str) -> str:
+    """The ``next`` URL from the request if it stays on this site, else ``default``."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
