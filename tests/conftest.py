@@ -60,51 +60,6 @@ PIPELINE_STANDINS = {
 @pytest.fixture(scope="session")
 def pipeline_standins(tmp_path_factory):
     """name -> base URL of a real Gradio stand-in WEBUI (see PIPELINE_STANDINS)."""
-    import json
-    import os
-    import socket
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
+    from tests.servers.fixtures import run_standins
 
-    import requests
-
-    root = Path(__file__).resolve().parents[1]
-
-    def free_port() -> int:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return s.getsockname()[1]
-
-    ports = {name: free_port() for name in PIPELINE_STANDINS}
-    specs = [dict(spec, port=ports[name]) for name, spec in PIPELINE_STANDINS.items()]
-    log = tmp_path_factory.mktemp("pipeline-standins") / "gradio.log"
-    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", PYTHONPATH=str(root))
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.servers.gradio_standins", json.dumps(specs)],
-            cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    deadline = time.monotonic() + 180
-    try:
-        for name, url in urls.items():
-            while True:
-                if proc.poll() is not None:
-                    pytest.fail(f"stand-in servers exited:\n{log.read_text()[-3000:]}")
-                try:
-                    if requests.get(f"{url}/config", timeout=2).status_code in (200, 401):
-                        break
-                except requests.RequestException:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"stand-in {name} not up in time:\n{log.read_text()[-3000:]}")
-                time.sleep(0.3)
-        yield urls
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    yield from run_standins(PIPELINE_STANDINS, tmp_path_factory.mktemp("pipeline-standins"))

@@ -41,14 +41,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def standins(tmp_path_factory):
-    """name -> base URL of a real Gradio stand-in WEBUI (see STANDINS)."""
-    ports = {name: free_port() for name in STANDINS}
-    specs = [dict(spec, port=ports[name]) for name, spec in STANDINS.items()]
-    log = tmp_path_factory.mktemp("standins") / "gradio.log"
-    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", GRADIO_HEARTBEAT_INTERVAL="0.3",
-               PYTHONPATH=str(ROOT))
+def run_standins(specs_by_name: dict, log_dir: Path, **env: str):
+    """Start one subprocess serving a Gradio stand-in per spec; yield name -> base URL.
+
+    One process and one Gradio import for all of them; each answers ``/config`` (or 401
+    behind a login) before this yields. The process is stopped when the generator closes.
+    """
+    ports = {name: free_port() for name in specs_by_name}
+    specs = [dict(spec, port=ports[name]) for name, spec in specs_by_name.items()]
+    log = log_dir / "gradio.log"
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", PYTHONPATH=str(ROOT), **env)
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "tests.servers.gradio_standins", json.dumps(specs)],
@@ -77,6 +79,13 @@ def standins(tmp_path_factory):
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def standins(tmp_path_factory):
+    """name -> base URL of a real Gradio stand-in WEBUI (see STANDINS)."""
+    yield from run_standins(STANDINS, tmp_path_factory.mktemp("standins"),
+                            GRADIO_HEARTBEAT_INTERVAL="0.3")
 
 
 @pytest.fixture(scope="session")
