@@ -184,7 +184,10 @@ else:
     # A file cache is shared by every process on this machine, which the qcluster
     # monitor needs; LocMem would not be.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-                          "LOCATION": str(BASE_DIR / ".cache")}}
+                          "LOCATION": str(BASE_DIR / ".cache"),
+                          # Room for every student page of a large bank (the default of
+                          # 300 entries would evict detail pages as fast as they are made).
+                          "OPTIONS": {"MAX_ENTRIES": 50_000}}}
 
 # --- Security (manage.py check --deploy is clean with production values) ----------------
 SESSION_COOKIE_HTTPONLY = True
