@@ -245,7 +245,7 @@ PLACEHOLDERS: dict[str, str] = {
     "kind": "The kind of problem: maths or programming.",
     "difficulty": "The problem's difficulty.",
     "tags": "The problem's tags, separated by commas.",
-    "language": "For programming problems, the programming language expected; else empty.",
+    "language": "The language the problem is written in (an ISO code such as en).",
     "source": "Where the problem comes from (book, contest, teacher).",
     "test_cases": "For programming problems, the example tests (input and expected output).",
 }

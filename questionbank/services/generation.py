@@ -131,9 +131,7 @@ def _problem_values(problem: Problem, tag_names: list[str] | None = None) -> dic
         "kind": problem.get_kind_display().lower(),
         "difficulty": problem.get_difficulty_display(),
         "tags": ", ".join(tag_names),
-        # PLACEHOLDERS documents {language} as the programming language expected; the
-        # Problem model has no such field yet (Problem.language is the natural language).
-        "language": "",
+        "language": problem.language,
         "source": problem.source,
         "test_cases": _format_test_cases(problem.test_cases) if programming else "",
     }

@@ -604,3 +604,12 @@ def _run_in_thread(endpoint_id):
         generation.endpoint_run(endpoint_id=endpoint_id)
     finally:
         connection.close()
+
+
+def test_language_placeholder_carries_the_problems_language(db):
+    from questionbank.services.generation import prompt_preview
+    from tests.factories import make_problem, make_template
+
+    problem = make_problem(language="fr", statement="Calculez $2+2$.")
+    template = make_template(user_prompt="[{language}] {statement}")
+    assert prompt_preview(template=template, problem=problem).user.startswith("[fr] Calculez")
