@@ -32,7 +32,10 @@ sys.path.insert(0, str(ROOT))
 DB_NAME = "qb_bench_pipeline"
 BASE = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 os.environ["DATABASE_URL"] = f"{BASE}/{DB_NAME}"
-os.environ.setdefault("QB_DEBUG", "1")
+# Production-like settings: with DEBUG on, Django records every query in every worker.
+os.environ.setdefault("QB_DEBUG", "0")
+os.environ.setdefault("QB_SECRET_KEY", "bench-only-not-secret")
+os.environ.setdefault("QB_HTTPS", "0")
 os.environ.setdefault("QB_LOG_LEVEL", "WARNING")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "questionbank.settings")
 
