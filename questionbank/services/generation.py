@@ -372,21 +372,18 @@ def _claim(*, endpoint_id: int, limit: int, exclude_ids=(), job_id: int | None =
            ) -> tuple[ModelEndpoint | None, list[_Claim]]:
     """Claim up to ``limit`` waiting jobs for one endpoint, within its free slots.
 
-    The endpoint row is locked (SELECT ... FOR NO KEY UPDATE; on SQLite the IMMEDIATE
+    The endpoint row is locked (SELECT ... FOR UPDATE; on SQLite the IMMEDIATE
     transaction serializes writers), so concurrent claimers anywhere count slots one at
-    a time. NO KEY: a plain FOR UPDATE also blocks the foreign-key checks of rows that
-    point at the endpoint (call-log and solution INSERTs), so every call-log commit, with
-    the chain head locked, waited for each claim. ``exclude_ids`` are this runner's jobs
-    whose calls have already returned but are not yet written up: their slots are free
-    on the server. When the breaker is open nothing is claimed; after the cool-down
-    exactly one job is claimed as the probe, and ``paused_until`` moves one cool-down
-    ahead so no other worker probes meanwhile.
+    a time. ``exclude_ids`` are this runner's jobs whose calls have already returned but
+    are not yet written up: their slots are free on the server. When the breaker is open
+    nothing is claimed; after the cool-down exactly one job is claimed as the probe, and
+    ``paused_until`` moves one cool-down ahead so no other worker probes meanwhile.
     """
     if limit <= 0:
         return None, []
     now = timezone.now()
     with transaction.atomic():
-        endpoint = (ModelEndpoint.objects.select_for_update(no_key=True)
+        endpoint = (ModelEndpoint.objects.select_for_update()
                     .filter(pk=endpoint_id, enabled=True).first())
         if endpoint is None or (endpoint.paused_until and endpoint.paused_until > now):
             return endpoint, []
@@ -699,7 +696,7 @@ class _Runner:
             return
         now = timezone.now()
         with transaction.atomic():
-            endpoint = ModelEndpoint.objects.select_for_update(no_key=True).get(pk=pk)
+            endpoint = ModelEndpoint.objects.select_for_update().get(pk=pk)
             endpoint.consecutive_failures += 1
             endpoint.last_error = error.message[:2000]
             fields = ["consecutive_failures", "last_error"]
@@ -882,7 +879,7 @@ def solutions_vote(*, batch_id: int, problem_id: int) -> None:
     from questionbank.answers import vote
 
     with transaction.atomic():
-        problem = Problem.objects.select_for_update(no_key=True).get(pk=problem_id)
+        problem = Problem.objects.select_for_update().get(pk=problem_id)
         solutions = list(Solution.objects.filter(job__batch_id=batch_id, problem_id=problem_id)
                          .order_by("job__sample_index", "pk"))
         if not solutions:
