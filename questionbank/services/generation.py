@@ -775,14 +775,13 @@ class _Runner:
                       "answer_group": 0 if final else None,
                       "majority_share": 1.0 if final else 0.0, "is_best": bool(final)}
         try:
-            # solution_create is atomic: inside _complete's transaction it is a savepoint,
-            # rolled back on its own when the INSERT fails (no second savepoint needed).
-            solution_create(
-                problem=job.problem, body=explanation or result.text, reasoning=reasoning,
-                final_answer=final or "", job=job, problem_version=flight.problem_version,
-                template=job.template, endpoint=self.endpoint, call_log=log,
-                from_standin=self.endpoint.is_standin, **checks,
-            )
+            with transaction.atomic():
+                solution_create(
+                    problem=job.problem, body=explanation or result.text, reasoning=reasoning,
+                    final_answer=final or "", job=job, problem_version=flight.problem_version,
+                    template=job.template, endpoint=self.endpoint, call_log=log,
+                    from_standin=self.endpoint.is_standin, **checks,
+                )
         except IntegrityError:  # Solution.job is one-to-one: this job already has one
             logger.warning("job %s already has a solution; not adding another", job.pk)
             return False
