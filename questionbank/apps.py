@@ -1,5 +1,3 @@
-import sys
-
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
@@ -16,9 +14,3 @@ class QuestionbankConfig(AppConfig):
 
         post_migrate.connect(ensure_after_migrate, sender=self,
                              dispatch_uid="questionbank.search.ensure_after_migrate")
-        if "qcluster" in sys.argv[1:2]:
-            # Workers are forked from this process: load the heavy libraries once here so
-            # no worker's first job pays for them (services.generation.worker_warm).
-            from questionbank.services.generation import worker_warm
-
-            worker_warm()

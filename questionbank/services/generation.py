@@ -906,19 +906,6 @@ def solutions_vote(*, batch_id: int, problem_id: int) -> None:
 # --- Entry points for tasks -------------------------------------------------------------
 
 
-def worker_warm() -> None:
-    """Load what the first job would otherwise load (the model-server client, rendering,
-    SymPy and math-verify: about a second), in the qcluster parent before it forks its
-    workers. Never raises: a failure here only means the first job is slower."""
-    try:
-        from questionbank import rendering, webui  # noqa: F401
-        from questionbank.answers import extract_final_answer
-
-        _verdict(extract_final_answer("The answer is 2"), "1")  # imports and first parse
-    except Exception:
-        logger.warning("warming the worker failed", exc_info=True)
-
-
 def endpoint_run(*, endpoint_id: int) -> int:
     """Run waiting jobs on one endpoint until none can start; returns the jobs finished.
 
