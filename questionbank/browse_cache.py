@@ -17,10 +17,23 @@ database never meets pages cached for an earlier one.
 
 Only anonymous GETs are cached (logged-in pages carry the user's name and a CSRF
 token). ``QB_BROWSE_PAGE_CACHE`` (default: on unless QB_DEBUG) turns it off.
+
+Problem pages use a finer store that survives other problems' changes: each problem's
+*article* (title, badges, tags, statement, answer, explanation) is rendered once, when
+its solution is published, and kept in ``questionbank_browse_page`` with the problem's
+*stamp*, a per-problem counter in ``questionbank_browse_stamp`` that triggers bump
+whenever that problem, its tag links, one of its tags, a published (or formerly
+published) solution of it, or such a solution's revision changes. A stored article is
+served only while its stamp equals the problem's current stamp, so one primary-key
+query answers "still visible, still the same?" for every user, and a stale or missing
+article is rendered again on the next request. Reading the stamp before the data it
+describes makes the race safe: an article rendered from data older than a concurrent
+change carries the older stamp and is never served.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from functools import wraps
 
@@ -30,6 +43,8 @@ from django.db import connection
 from django.http import HttpResponse
 
 TABLE = "questionbank_browse_generation"
+STAMPS = "questionbank_browse_stamp"
+PAGES = "questionbank_browse_page"
 BROWSE_PAGE_SECONDS = 600
 
 _BUMP = f"UPDATE {TABLE} SET n = n + 1 WHERE id = 1"
@@ -64,6 +79,54 @@ def _pg_sql() -> list[str]:
         f"CREATE TRIGGER qb_browse_bump_t AFTER TRUNCATE ON {s} FOR EACH STATEMENT "
         "EXECUTE FUNCTION qb_browse_bump()",
     ]
+    return sql + _pg_stamp_sql()
+
+
+_TOUCH = (f"INSERT INTO {STAMPS} (problem_id, n) VALUES ({{pid}}, 1) "
+          f"ON CONFLICT (problem_id) DO UPDATE SET n = {STAMPS}.n + 1")
+_TOUCH_TAGGED = (f"INSERT INTO {STAMPS} (problem_id, n) SELECT problem_id, 1 "
+                 "FROM questionbank_problem_tags WHERE tag_id = {tag} AND true "
+                 f"ON CONFLICT (problem_id) DO UPDATE SET n = {STAMPS}.n + 1")
+# (table, trigger function, events, body): what bumps a problem's stamp, row by row.
+_PG_STAMPED = (
+    ("questionbank_problem", "qb_stamp_problem", "UPDATE OR DELETE",
+     _TOUCH.format(pid="OLD.id")),
+    ("questionbank_problem_tags", "qb_stamp_problem_tags", "INSERT OR UPDATE OR DELETE",
+     "IF TG_OP <> 'INSERT' THEN " + _TOUCH.format(pid="OLD.problem_id") + "; END IF; "
+     "IF TG_OP <> 'DELETE' THEN " + _TOUCH.format(pid="NEW.problem_id") + "; END IF"),
+    ("questionbank_tag", "qb_stamp_tag", "UPDATE OR DELETE",
+     _TOUCH_TAGGED.format(tag="OLD.id")),
+    ("questionbank_solution", "qb_stamp_solution", "INSERT OR UPDATE OR DELETE",
+     f"IF TG_OP <> 'INSERT' AND OLD.status = {_PUBLISHED} THEN "
+     + _TOUCH.format(pid="OLD.problem_id") + "; END IF; "
+     f"IF TG_OP <> 'DELETE' AND NEW.status = {_PUBLISHED} THEN "
+     + _TOUCH.format(pid="NEW.problem_id") + "; END IF"),
+    ("questionbank_solutionrevision", "qb_stamp_revision", "UPDATE",
+     _TOUCH.format(pid="(SELECT problem_id FROM questionbank_solution "
+                       "WHERE id = NEW.solution_id)")),
+)
+
+
+def _pg_stamp_sql() -> list[str]:
+    sql = [
+        f"CREATE TABLE IF NOT EXISTS {STAMPS} (problem_id integer PRIMARY KEY, "
+        "n bigint NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS {PAGES} (problem_id integer PRIMARY KEY, "
+        "stamp bigint NOT NULL, title text NOT NULL, html text NOT NULL)",
+        f"""CREATE OR REPLACE FUNCTION qb_pages_clear() RETURNS trigger AS $$
+            BEGIN DELETE FROM {PAGES}; RETURN NULL; END $$ LANGUAGE plpgsql""",
+    ]
+    for table, function, events, body in _PG_STAMPED:
+        sql += [
+            f"""CREATE OR REPLACE FUNCTION {function}() RETURNS trigger AS $$
+                BEGIN {body}; RETURN NULL; END $$ LANGUAGE plpgsql""",
+            f"DROP TRIGGER IF EXISTS {function} ON {table}",
+            f"CREATE TRIGGER {function} AFTER {events} ON {table} FOR EACH ROW "
+            f"EXECUTE FUNCTION {function}()",
+            f"DROP TRIGGER IF EXISTS qb_pages_clear ON {table}",
+            f"CREATE TRIGGER qb_pages_clear AFTER TRUNCATE ON {table} FOR EACH STATEMENT "
+            "EXECUTE FUNCTION qb_pages_clear()",
+        ]
     return sql
 
 
@@ -85,6 +148,39 @@ def _sqlite_sql() -> list[str]:
         f"CREATE TRIGGER IF NOT EXISTS qb_browse_{s}_d AFTER DELETE ON {s} "
         f"WHEN OLD.status = {_PUBLISHED} BEGIN {_BUMP}; END",
     ]
+    return sql + _sqlite_stamp_sql()
+
+
+def _sqlite_stamp_sql() -> list[str]:
+    t = _TOUCH.replace(f"{STAMPS}.n", "n")  # SQLite's upsert names the row unqualified
+    tagged = _TOUCH_TAGGED.replace(f"{STAMPS}.n", "n")
+    s, pt = "questionbank_solution", "questionbank_problem_tags"
+    triggers = [
+        ("questionbank_problem", "u", "UPDATE", "", t.format(pid="OLD.id")),
+        ("questionbank_problem", "d", "DELETE", "", t.format(pid="OLD.id")),
+        (pt, "i", "INSERT", "", t.format(pid="NEW.problem_id")),
+        (pt, "u", "UPDATE", "", f"{t.format(pid='OLD.problem_id')}; "
+                                f"{t.format(pid='NEW.problem_id')}"),
+        (pt, "d", "DELETE", "", t.format(pid="OLD.problem_id")),
+        ("questionbank_tag", "u", "UPDATE", "", tagged.format(tag="OLD.id")),
+        ("questionbank_tag", "d", "DELETE", "", tagged.format(tag="OLD.id")),
+        (s, "i", "INSERT", f"WHEN NEW.status = {_PUBLISHED}", t.format(pid="NEW.problem_id")),
+        (s, "u", "UPDATE", f"WHEN OLD.status = {_PUBLISHED} OR NEW.status = {_PUBLISHED}",
+         f"{t.format(pid='OLD.problem_id')}; {t.format(pid='NEW.problem_id')}"),
+        (s, "d", "DELETE", f"WHEN OLD.status = {_PUBLISHED}", t.format(pid="OLD.problem_id")),
+        ("questionbank_solutionrevision", "u", "UPDATE", "",
+         t.format(pid="(SELECT problem_id FROM questionbank_solution "
+                      "WHERE id = NEW.solution_id)")),
+    ]
+    sql = [
+        f"CREATE TABLE IF NOT EXISTS {STAMPS} (problem_id integer PRIMARY KEY, "
+        "n integer NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS {PAGES} (problem_id integer PRIMARY KEY, "
+        "stamp integer NOT NULL, title text NOT NULL, html text NOT NULL)",
+    ]
+    for table, op, event, when, body in triggers:
+        sql.append(f"CREATE TRIGGER IF NOT EXISTS qb_stamp_{table}_{op} AFTER {event} ON "
+                   f"{table} {when} BEGIN {body}; END")
     return sql
 
 
@@ -107,12 +203,32 @@ def drop_generation_schema(conn) -> None:
                              "qb_browse_bump_d", "qb_browse_bump_t"):
                     cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
             cursor.execute("DROP FUNCTION IF EXISTS qb_browse_bump()")
+            drop_stamp_schema(conn)
         elif conn.vendor == "sqlite":
             cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
                            "AND name LIKE 'qb_browse_%'")
             for (name,) in cursor.fetchall():
                 cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+            drop_stamp_schema(conn)
         cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
+
+
+def drop_stamp_schema(conn) -> None:
+    """Remove the per-problem stamps, stored articles and their triggers."""
+    with conn.cursor() as cursor:
+        if conn.vendor == "postgresql":
+            for table, function, *_ in _PG_STAMPED:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {function} ON {table}")
+                cursor.execute(f"DROP TRIGGER IF EXISTS qb_pages_clear ON {table}")
+                cursor.execute(f"DROP FUNCTION IF EXISTS {function}()")
+            cursor.execute("DROP FUNCTION IF EXISTS qb_pages_clear()")
+        elif conn.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                           "AND name LIKE 'qb_stamp_%'")
+            for (name,) in cursor.fetchall():
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+        cursor.execute(f"DROP TABLE IF EXISTS {PAGES}")
+        cursor.execute(f"DROP TABLE IF EXISTS {STAMPS}")
 
 
 def current_generation() -> int | None:
@@ -152,3 +268,104 @@ def cached_page(view):
         return response
 
     return wrapped
+
+
+# --- Problem articles, stored per problem and checked against its stamp ----------------
+
+_STORED_SQL = (f"SELECT pg.title, pg.html FROM {PAGES} pg LEFT JOIN {STAMPS} st "
+               "ON st.problem_id = pg.problem_id "
+               "WHERE pg.problem_id = %s AND pg.stamp = COALESCE(st.n, 0)")
+
+
+def stored_article(pk: int) -> tuple[str, str] | None:
+    """``(title, article HTML)`` of a visible problem whose stored article is current;
+    None when there is none (never rendered, or anything about the problem changed)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_STORED_SQL, [pk])
+        return cursor.fetchone()
+
+
+def problem_stamp(pk: int) -> int:
+    """The problem's stamp now; read it *before* the data an article is rendered from."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT n FROM {STAMPS} WHERE problem_id = %s", [pk])
+        row = cursor.fetchone()
+    return row[0] if row else 0
+
+
+def store_article(pk: int, stamp: int, title: str, html: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {PAGES} (problem_id, stamp, title, html) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (problem_id) DO UPDATE SET stamp = excluded.stamp, "
+            "title = excluded.title, html = excluded.html", [pk, stamp, title, html])
+
+
+def article(pk: int) -> tuple[str, str]:
+    """``(title, article HTML)`` of a visible problem: stored, or rendered and stored now.
+    ``Problem.DoesNotExist`` for anything a student may not see."""
+    stored = stored_article(pk)
+    if stored is not None:
+        return stored
+    return render_and_store(pk)
+
+
+def render_and_store(pk: int) -> tuple[str, str]:
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+
+    from questionbank import selectors
+
+    stamp = problem_stamp(pk)  # before the data it describes (see the module's notes)
+    problem = selectors.browse_problem_page(pk=pk)
+    solution = problem.solution
+    html = render_to_string("browse/_article.html", {
+        "problem": problem,
+        "solution": solution,
+        "revision": solution.current_revision if solution else None,
+        "tags": problem.tag_list,
+        "tag_prefix": reverse("browse:tag", args=["0"])[:-2],
+    })
+    store_article(pk, stamp, problem.title, html)
+    return problem.title, html
+
+
+def warm_article(pk: int) -> None:
+    """Render a problem's article now (after a publish commits), so that no student waits
+    for it; a problem that is not visible (unpublished again since) is left alone."""
+    from questionbank.models import Problem
+
+    with contextlib.suppress(Problem.DoesNotExist):
+        render_and_store(pk)
+
+
+def articles_out_of_date(ids=None) -> list[int]:
+    """Visible problems (of ``ids``, or all) whose article is missing or out of date."""
+    from questionbank.search import sql_published
+
+    where = ""
+    params: list = []
+    if ids is not None:
+        ids = list(ids)
+        if not ids:
+            return []
+        where = f" AND p.id IN ({', '.join(['%s'] * len(ids))})"
+        params = ids
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT p.id FROM questionbank_problem p LEFT JOIN {STAMPS} st "
+            f"ON st.problem_id = p.id LEFT JOIN {PAGES} pg ON pg.problem_id = p.id "
+            f"WHERE {sql_published()}{where} "
+            "AND (pg.problem_id IS NULL OR pg.stamp <> COALESCE(st.n, 0)) ORDER BY p.id",
+            params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def forget_articles(ids) -> None:
+    """Drop stored articles (they are rendered again on their next view)."""
+    ids = list(ids)
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start:start + 1000]
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {PAGES} WHERE problem_id IN "
+                           f"({', '.join(['%s'] * len(chunk))})", chunk)

@@ -49,6 +49,10 @@ browse_patterns = [
     path("", browse.home, name="home"),
     path("problems/", browse.problem_list, name="problem-list"),
     path("problems/<int:pk>/", browse.problem_detail, name="problem-detail"),
+    path("problems/<int:pk>/previous/", browse.problem_step, {"direction": "previous"},
+         name="problem-previous"),
+    path("problems/<int:pk>/next/", browse.problem_step, {"direction": "next"},
+         name="problem-next"),
     path("tags/", browse.tag_list, name="tag-list"),
     path("tags/<slug:slug>/", browse.tag_detail, name="tag"),
 ]

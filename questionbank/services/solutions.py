@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.db import transaction
 
@@ -66,7 +67,17 @@ def solution_add_revision(
     locked.current_revision = revision
     locked.save(update_fields=["current_revision", "updated_at"])
     solution.current_revision = revision
+    if locked.status == Solution.Status.PUBLISHED:
+        _warm_page_on_commit(locked.problem_id)
     return revision
+
+
+def _warm_page_on_commit(problem_id: int) -> None:
+    """Students' problem page: its article is rendered once, when what it shows is
+    published (browse_cache). A failure there is logged and never undoes the publish."""
+    from questionbank import browse_cache
+
+    transaction.on_commit(partial(browse_cache.warm_article, problem_id), robust=True)
 
 
 @transaction.atomic
@@ -91,6 +102,7 @@ def solution_transition(*, solution: Solution, target: str, user, reason: str = 
     transition = locked.move_to(target, user=user, reason=reason.strip())
     if target == Solution.Status.PUBLISHED:
         _record_edit_distance(locked)
+        _warm_page_on_commit(locked.problem_id)
     solution.refresh_from_db()
     return transition
 

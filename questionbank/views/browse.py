@@ -11,15 +11,23 @@ the slowest part of the page at 100,000 problems, and "page 3 of 2,500" helps no
 
 from __future__ import annotations
 
+import re
+import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import urlencode
 
-from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from django.contrib import messages
+from django.contrib.auth.models import AnonymousUser
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import urlencode as urlencode_filter
+from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 
-from questionbank import selectors
+from questionbank import browse_cache, selectors
 from questionbank.browse_cache import cached_page
 from questionbank.models import Problem, Tag
 from questionbank.permissions import browse_allowed
@@ -288,20 +296,111 @@ def tag_detail(request, slug: str):
     return _render_list(request, fixed_tag=tag)
 
 
+def _detail_frame(request, pk: int) -> dict:
+    """What frames an article: the way back to the list and the steps through it (links
+    that find the neighbour when followed, so the page does not depend on other problems).
+    Built from the query string alone, without the database."""
+    filters = Filters.from_get(request.GET)
+    pos = _position(request)
+    params = filters.params()
+    back_params = dict(params)
+    if pos is not None and pos >= filters.per_page:
+        back_params["page"] = pos // filters.per_page + 1
+    back_url = _url_prefix("browse:problem-detail")  # /browse/problems/: the list
+    if back_params:
+        back_url += "?" + urlencode(back_params)
+    base = f"{_url_prefix('browse:problem-detail')}{pk}/"
+    query = urlencode({**params, **({"pos": pos} if pos is not None else {})})
+    query = f"?{query}" if query else ""
+    links = []
+    if pos != 0 or not filters.active:
+        links.append(format_html('<a class="prev" href="{}" rel="prev">← Previous problem</a>',
+                                 f"{base}previous/{query}"))
+    else:
+        links.append(mark_safe("<span></span>"))  # keeps "next" on the right
+    links.append(format_html('<a class="next" href="{}" rel="next">Next problem →</a>',
+                             f"{base}next/{query}"))
+    label = "Problems in these results" if filters.active else "More problems"
+    step_nav = format_html('<nav class="prev-next no-print" aria-label="{}">{}</nav>', label,
+                           mark_safe("".join(links)))
+    return {"back_url": back_url, "step_nav": step_nav,
+            "back_label": "← Back to results" if filters.active else "← All problems"}
+
+
+def _position(request) -> int | None:
+    pos = request.GET.get("pos", "")
+    return int(pos) if pos.isdigit() and int(pos) < MAX_PAGE * max(PER_PAGE_CHOICES) else None
+
+
 @browse_allowed
-@cached_page
 def problem_detail(request, pk: int):
-    """A published problem, its explanation behind "show solution", and its neighbours in
-    the list the student came from (the list's filters travel in the query string)."""
+    """A published problem, its explanation behind "show solution", and steps to its
+    neighbours in the list the student came from (the filters travel in the query string).
+
+    The article comes from the per-problem store (one query when current). Anonymous
+    visitors get it in a pre-split copy of the page template; everyone else through the
+    template itself, since their pages carry their name and a CSRF token."""
+    try:
+        title, article = browse_cache.article(pk)
+    except Problem.DoesNotExist:
+        raise Http404("There is no published problem with this number.") from None
+    frame = _detail_frame(request, pk)
+    if request.user.is_authenticated or "messages" in request.COOKIES:
+        return render(request, "browse/problem_detail.html",
+                      {"title": title, "article_html": mark_safe(article), **frame})
+    return HttpResponse(_anonymous_detail().fill(
+        title=conditional_escape(title), article_html=article,
+        back_url=conditional_escape(frame["back_url"]),
+        back_label=conditional_escape(frame["back_label"]), step_nav=frame["step_nav"],
+        path=urlencode_filter(request.get_full_path())))
+
+
+class _SplitTemplate:
+    """A template rendered once with a marker in each slot and cut at the markers, so a
+    page is a join of constant text and per-request values (escaped by the caller the
+    way the template would have). Used only for anonymous visitors, whose pages differ
+    in nothing else; tests compare its output with the template's own."""
+
+    def __init__(self, template: str, slots: tuple[str, ...], request_path_slot: str):
+        token = secrets.token_hex(6)
+        markers = {name: f"qbslot{token}{name.replace('_', '')}x" for name in slots}
+        request = HttpRequest()
+        request.path = request.path_info = markers[request_path_slot]
+        request.META = {"SERVER_NAME": "localhost", "SERVER_PORT": "80"}
+        request.user = AnonymousUser()
+        context = {name: mark_safe(marker) for name, marker in markers.items()
+                   if name != request_path_slot}
+        text = render_to_string(template, context, request=request)
+        pattern = "(" + "|".join(map(re.escape, markers.values())) + ")"
+        by_marker = {marker: name for name, marker in markers.items()}
+        self.parts = [by_marker.get(piece, piece) if i % 2 else piece
+                      for i, piece in enumerate(re.split(pattern, text))]
+
+    def fill(self, **values: str) -> str:
+        return "".join(values[p] if i % 2 else p for i, p in enumerate(self.parts))
+
+
+@lru_cache(maxsize=4)
+def _split_detail(script_prefix: str) -> _SplitTemplate:
+    return _SplitTemplate("browse/problem_detail.html",
+                          ("title", "article_html", "back_url", "back_label", "step_nav",
+                           "path"), request_path_slot="path")
+
+
+def _anonymous_detail() -> _SplitTemplate:
+    return _split_detail(get_script_prefix())
+
+
+@browse_allowed
+def problem_step(request, pk: int, direction: str):
+    """Follow "previous" / "next" from a problem page: find the neighbour in the list the
+    student came from and go there, carrying the list's filters and position."""
     try:
         problem = selectors.browse_problem_page(pk=pk)
     except Problem.DoesNotExist:
         raise Http404("There is no published problem with this number.") from None
-    solution = problem.solution
-
     filters = Filters.from_get(request.GET)
-    pos = request.GET.get("pos", "")
-    pos = int(pos) if pos.isdigit() and int(pos) < MAX_PAGE * max(PER_PAGE_CHOICES) else None
+    pos = _position(request)
     prev = nxt = None
     if not filters.active:
         # The common case (a shared link, the unfiltered list): one indexed query.
@@ -321,24 +420,11 @@ def problem_detail(request, pk: int):
                                                sort=filters.sort)
             prev, nxt = selectors.browse_neighbours(problem=problem, qs=qs,
                                                     sort=filters.sort, pos=pos)
+    neighbour = nxt if direction == "next" else prev
     params = filters.params()
-    for neighbour in (prev, nxt):
-        if neighbour:
-            neighbour["url"] = _detail_url(neighbour["pk"], params, neighbour["pos"])
-    back_params = dict(params)
-    if pos is not None and pos >= filters.per_page:
-        back_params["page"] = pos // filters.per_page + 1
-    back_url = reverse("browse:problem-list")
-    if back_params:
-        back_url += "?" + urlencode(back_params)
-    return render(request, "browse/problem_detail.html", {
-        "problem": problem,
-        "solution": solution,
-        "revision": solution.current_revision if solution else None,
-        "tags": problem.tag_list,
-        "prev": prev,
-        "next": nxt,
-        "filters": filters,
-        "back_url": back_url,
-        "in_list": filters.active,
-    })
+    if neighbour is None:
+        where = "these results" if filters.active else "the list"
+        end = "last" if direction == "next" else "first"
+        messages.info(request, f"“{problem.title}” is the {end} problem in {where}.")
+        return redirect(_detail_url(problem.pk, params, pos))
+    return redirect(_detail_url(neighbour["pk"], params, neighbour["pos"]))

@@ -149,6 +149,13 @@ def test_untrusted_text_is_escaped(client):
         assert "<img src=x" not in html, url
 
 
+def _step(client, url: str) -> str:
+    """Follow a previous/next link: where it redirects to."""
+    response = client.get(url.replace("&amp;", "&"))
+    assert response.status_code == 302
+    return response["Location"]
+
+
 @pytest.mark.django_db
 def test_previous_and_next_follow_the_list_and_keep_its_filters(client):
     a = published_problem(title="Alpha roots", kind=Problem.Kind.MATHS)
@@ -157,18 +164,63 @@ def test_previous_and_next_follow_the_list_and_keep_its_filters(client):
     c = published_problem(title="Gamma roots", kind=Problem.Kind.MATHS)
     # Newest first: c, b, a (the programming one is filtered out).
     html = client.get(f"{detail(b)}?kind=maths&pos=1").content.decode()
-    assert f'href="{detail(c)}?kind=maths&amp;pos=0" rel="prev"' in html
-    assert f'href="{detail(a)}?kind=maths&amp;pos=2" rel="next"' in html
+    prev = f"{detail(b)}previous/?kind=maths&amp;pos=1"
+    nxt = f"{detail(b)}next/?kind=maths&amp;pos=1"
+    assert f'href="{prev}" rel="prev"' in html and f'href="{nxt}" rel="next"' in html
+    assert _step(client, prev) == f"{detail(c)}?kind=maths&pos=0"
+    assert _step(client, nxt) == f"{detail(a)}?kind=maths&pos=2"
     assert f'href="{LIST}?kind=maths"' in html  # back to the results
+    # The first of the results has no "previous".
+    first = client.get(f"{detail(c)}?kind=maths&pos=0").content.decode()
+    assert 'rel="prev"' not in first and 'rel="next"' in first
     # Without a position (a shared link) the neighbours are still found.
-    html = client.get(f"{detail(a)}?kind=maths").content.decode()
-    assert f'href="{detail(b)}?kind=maths"' in html and 'rel="next"' not in html
+    assert _step(client, f"{detail(a)}previous/?kind=maths") == f"{detail(b)}?kind=maths"
+    # Past the end: back to the same problem, with a message saying so.
+    assert _step(client, f"{detail(a)}next/?kind=maths") == f"{detail(a)}?kind=maths"
+    page = client.get(f"{detail(a)}?kind=maths").content.decode()
+    assert "is the last problem in these results" in page
     # Relevance order: the list link's position is used.
     listing = client.get(f"{LIST}?q=roots").content.decode()
     links = re.findall(r'<h2 class="result-title"><a href="([^"]*)"', listing)
     assert len(links) == 3
-    second = client.get(links[1].replace("&amp;", "&")).content.decode()
-    assert links[0] in second and links[2] in second
+    second = links[1].replace("&amp;", "&")
+    path, query = second.split("?")
+    assert _step(client, f"{path}previous/?{query}") == links[0].replace("&amp;", "&")
+    assert _step(client, f"{path}next/?{query}") == links[2].replace("&amp;", "&")
+
+
+@pytest.mark.django_db
+def test_steps_from_a_hidden_problem_are_404(client):
+    problem = make_problem()
+    with_solution(problem, "draft")
+    assert client.get(f"{detail(problem)}next/").status_code == 404
+    assert client.get(f"{detail(problem)}previous/?q=x").status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["", "?q=%3C%26%22roots%22&pos=3&kind=maths",
+                                   "?tag=a%20b&pos=zz"])
+def test_anonymous_page_is_byte_for_byte_the_template(client, rf, query):
+    """The anonymous fast path (a pre-split copy of the template) renders exactly what the
+    template itself renders, escaping included."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.template.loader import render_to_string
+    from django.utils.safestring import mark_safe
+
+    from questionbank.browse_cache import article
+    from questionbank.views.browse import _detail_frame
+
+    problem = published_problem(title='Roots <of> "x" & y', tags=["Alg & <b>"])
+    response = client.get(detail(problem) + query)
+    assert response.status_code == 200
+    request = rf.get(detail(problem) + query)
+    request.user = AnonymousUser()
+    title, html = article(problem.pk)
+    expected = render_to_string("browse/problem_detail.html", {
+        "title": title, "article_html": mark_safe(html),
+        **_detail_frame(request, problem.pk)}, request=request)
+    assert response.content.decode() == expected
+    assert "Roots &lt;of&gt; &quot;x&quot; &amp; y" in expected
 
 
 # --- Lists, filters, tags, pagination -------------------------------------------------
@@ -298,18 +350,32 @@ def test_list_query_count_is_constant(client, django_assert_num_queries, rows, n
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("rows", [5, 50])
+@pytest.mark.parametrize("suffix", ["", "?q=roots&pos=2", "?tag=common&kind=maths"])
+def test_detail_query_count_is_constant(client, django_assert_num_queries, rows, suffix):
+    _fill(rows)
+    problem = Problem.objects.published().order_by("-created_at")[2]
+    # First view: stored article?, stamp, problem + solution, tags, store the article.
+    with django_assert_num_queries(5):
+        assert client.get(detail(problem) + suffix).status_code == 200
+    with django_assert_num_queries(1):  # then the stored article, whatever the filters
+        assert client.get(detail(problem) + suffix).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("rows", [5, 50])
 @pytest.mark.parametrize(("suffix", "expected"), [
     ("", 3),                         # problem + solution, tags, previous + next
     ("?q=roots&pos=2", 4),           # problem + solution, tags, ranked ids, titles
     ("?tag=common&kind=maths", 5),   # problem + solution, tags, the tag, previous, next
 ])
-def test_detail_query_count_is_constant(client, django_assert_num_queries, rows, suffix,
-                                        expected):
+def test_step_query_count_is_constant(client, django_assert_num_queries, rows, suffix,
+                                      expected):
     _fill(rows)
     problem = Problem.objects.published().order_by("-created_at")[2]
+    query = suffix.lstrip("?")
     with django_assert_num_queries(expected):
-        response = client.get(detail(problem) + suffix)
-    assert response.status_code == 200
+        response = client.get(f"{detail(problem)}next/{'?' if query else ''}{query}")
+    assert response.status_code == 302
 
 
 @pytest.mark.django_db

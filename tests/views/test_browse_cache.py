@@ -96,3 +96,135 @@ def test_off_by_default_under_debug(client, settings, django_assert_num_queries)
     client.get(LIST)
     with django_assert_num_queries(2):
         client.get(LIST)
+
+
+# --- The per-problem article store (problem pages) -------------------------------------
+
+def _detail(problem) -> str:
+    return reverse("browse:problem-detail", args=[problem.pk])
+
+
+def _change(how: str, problem) -> str:
+    """Change what a problem's page shows, one way or another; returns the text now shown."""
+    from questionbank.models import SolutionRevision
+    from questionbank.services.solutions import solution_add_revision
+
+    solution = problem.solutions.get()
+    if how == "title_by_update":
+        Problem.objects.filter(pk=problem.pk).update(title="Retitled by update")
+        return "Retitled by update"
+    if how == "statement_by_service":
+        problem_update(problem=problem, statement="A brand new statement.")
+        return "A brand new statement."
+    if how == "tag_rename":
+        Tag.objects.filter(name="Algebra").update(name="Number theory")
+        return "Number theory"
+    if how == "tag_added":
+        problem.tags.add(Tag.objects.create(name="Geometry", slug="geometry"))
+        return "Geometry"
+    if how == "new_revision":
+        solution_add_revision(solution=solution, body="A corrected explanation.", author=None)
+        return "A corrected explanation."
+    if how == "revision_html_by_update":
+        SolutionRevision.objects.filter(pk=solution.current_revision_id).update(
+            body_html="<p>Re-rendered in place.</p>")
+        return "Re-rendered in place."
+    if how == "answer_by_update":
+        Solution.objects.filter(pk=solution.pk).update(final_answer="42424242")
+        return "42424242"
+    raise AssertionError(how)
+
+
+@pytest.mark.parametrize("how", ["title_by_update", "statement_by_service", "tag_rename",
+                                 "tag_added", "new_revision", "revision_html_by_update",
+                                 "answer_by_update"])
+@pytest.mark.parametrize("who", ["anonymous", "student"])
+def test_stored_article_is_never_stale(client, how, who):
+    problem = published_problem(title="Stored one", tags=["Algebra"])
+    if who == "student":
+        client.force_login(make_student("reader"))
+    client.get(_detail(problem))  # renders and stores the article
+    from questionbank.browse_cache import stored_article
+
+    assert stored_article(problem.pk) is not None
+    shown = _change(how, problem)
+    assert stored_article(problem.pk) is None  # the stamp moved on
+    page = client.get(_detail(problem)).content.decode()
+    assert shown in page
+    assert stored_article(problem.pk) is not None  # stored again
+
+
+def test_article_rendered_from_data_older_than_a_change_is_not_served(client):
+    """The race: a request reads the stamp and the data, a teacher changes the problem,
+    then the request stores what it rendered. That article must never be served."""
+    from questionbank import browse_cache
+
+    problem = published_problem(title="Before the change")
+    stamp = browse_cache.problem_stamp(problem.pk)
+    Problem.objects.filter(pk=problem.pk).update(title="After the change")
+    browse_cache.store_article(problem.pk, stamp, "Before the change", "<p>old</p>")
+    assert browse_cache.stored_article(problem.pk) is None
+    page = client.get(_detail(problem)).content.decode()
+    assert "After the change" in page and "Before the change" not in page
+
+
+def test_other_problems_changing_keeps_an_article(client):
+    from questionbank.browse_cache import stored_article
+
+    problem = published_problem(title="Quiet one", tags=["Shared"])
+    client.get(_detail(problem))
+    other = published_problem(title="Busy one", tags=["Other"])
+    problem_update(problem=other, title="Busy one, renamed")
+    with_solution(other, "published")
+    assert stored_article(problem.pk) is not None
+
+
+def test_publishing_renders_the_article_once_committed(django_capture_on_commit_callbacks):
+    from questionbank.browse_cache import stored_article
+
+    problem = make_problem(title="Fresh")
+    solution = with_solution(problem, "in_review")
+    with django_capture_on_commit_callbacks(execute=True):
+        solution_transition(solution=solution, target=Solution.Status.PUBLISHED, user=None)
+    title, html = stored_article(problem.pk)
+    assert title == "Fresh" and "Show the worked solution" in html
+
+
+@pytest.mark.parametrize("how", ["unpublish", "archive", "delete_solution", "update_status"])
+def test_stored_article_of_a_hidden_problem_is_404(client, how):
+    problem = published_problem(title="Hidden later")
+    url = _detail(problem)
+    assert client.get(url).status_code == 200
+    solution = problem.solutions.get()
+    if how == "unpublish":
+        solution_transition(solution=solution, target=Solution.Status.DRAFT, user=None)
+    elif how == "archive":
+        problems_set_status(problems=[problem], status=Problem.Status.ARCHIVED)
+    elif how == "delete_solution":
+        solution.delete()
+    else:
+        Solution.objects.filter(pk=solution.pk).update(status=Solution.Status.REJECTED)
+    assert client.get(url).status_code == 404
+
+
+def test_render_problem_pages_command_renders_what_is_missing_or_stale():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from questionbank.browse_cache import articles_out_of_date, stored_article
+
+    shown = published_problem(title="Shown")
+    stale = published_problem(title="Stale")
+    hidden = make_problem(title="Hidden")
+    with_solution(hidden, "draft")
+    assert articles_out_of_date() == [shown.pk, stale.pk]
+    call_command("render_problem_pages", stdout=StringIO())
+    assert articles_out_of_date() == []
+    Problem.objects.filter(pk=stale.pk).update(title="Stale, renamed")
+    assert articles_out_of_date() == [stale.pk]
+    out = StringIO()
+    call_command("render_problem_pages", "--problem", str(stale.pk), stdout=out)
+    assert "rendered 1 of 1" in out.getvalue()
+    assert stored_article(stale.pk)[0] == "Stale, renamed"
+    assert stored_article(hidden.pk) is None
