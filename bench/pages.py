@@ -497,6 +497,11 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds per page")
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument("--only", nargs="+", metavar="WORD",
+                        help="load only the pages whose name has one of these words "
+                             "(the bare anchor always runs)")
+    parser.add_argument("--cache", choices=["both", "on", "off"], default="both",
+                        help="which page-cache setting(s) to measure")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
@@ -549,8 +554,11 @@ def main() -> None:
         "search, two words": [f"/browse/problems/?q={quote_plus(w)}" for w in targets["pairs"]],
         "search, common word": [f"/browse/problems/?q={w}" for w in targets["common"]],
     }
+    if args.only:
+        pages = {name: paths for name, paths in pages.items()
+                 if name.startswith("bare") or any(w in name for w in args.only)}
     workdir = Path(tempfile.mkdtemp(prefix="qb-bench-pages-"))
-    for cached in (True, False):
+    for cached in {"both": (True, False), "on": (True,), "off": (False,)}[args.cache]:
         env["QB_BROWSE_PAGE_CACHE"] = "1" if cached else "0"
         # The "first view" row measures articles rendered on request: forget them first.
         results = serve_and_load(env, pages, args, workdir,

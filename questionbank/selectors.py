@@ -660,13 +660,70 @@ def browse_search_matches(*, search: SearchRequest, kind: str = "", difficulty: 
                      tag_id=tag.pk if tag is not None else None)
 
 
-def browse_rows(ids) -> list[Problem]:
-    """List rows for ``ids`` (published only), in that order, tags prefetched: two queries."""
+class BrowseRow:
+    """One row of the students' list: what it shows and nothing more (no model instance:
+    building 20 of them through the ORM cost more than the rest of the page)."""
+
+    __slots__ = ("pk", "title", "kind", "difficulty", "tag_list", "title_html",
+                 "snippet_html", "browse_url")
+    _KINDS = dict(Problem.Kind.choices)
+    _DIFFICULTIES = dict(Problem.Difficulty.choices)
+
+    def __init__(self, pk: int, title: str, kind: str, difficulty: int):
+        self.pk, self.title, self.kind, self.difficulty = pk, title, kind, difficulty
+        self.tag_list: list[Tag] = []
+        self.title_html = self.snippet_html = self.browse_url = None
+
+    @property
+    def id(self) -> int:
+        return self.pk
+
+    def get_kind_display(self) -> str:
+        return self._KINDS.get(self.kind, self.kind)
+
+    def get_difficulty_display(self) -> str:
+        return self._DIFFICULTIES.get(self.difficulty, str(self.difficulty))
+
+
+def browse_rows(ids) -> list[BrowseRow]:
+    """List rows for ``ids`` (published only), in that order, with their tags: two
+    queries whatever the number of ids."""
+    from django.db import connection
+
+    ids = [pk for pk in ids if pk is not None]
     if not ids:
         return []
-    rows = {p.pk: p for p in Problem.objects.published().filter(pk__in=list(ids))
-            .only(*BROWSE_ROW_FIELDS).prefetch_related(_browse_tags_prefetch())}
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT p.id, p.title, p.kind, p.difficulty FROM questionbank_problem p "
+                       f"WHERE p.id IN ({marks}) AND {search_sql_published()}", ids)
+        rows = {r[0]: BrowseRow(*r) for r in cursor.fetchall()}
+    _attach_tags(rows)
     return [rows[pk] for pk in ids if pk in rows]
+
+
+def browse_page_rows(qs: QuerySet[Problem], offset: int, limit: int) -> list[BrowseRow]:
+    """Rows ``offset`` to ``offset + limit`` of a browse_problem_list queryset: two
+    queries (the rows, their tags)."""
+    rows = {r[0]: BrowseRow(*r) for r in
+            qs.values_list("pk", "title", "kind", "difficulty")[offset:offset + limit]}
+    _attach_tags(rows)
+    return list(rows.values())
+
+
+def _attach_tags(rows: dict[int, BrowseRow]) -> None:
+    from django.db import connection
+
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pt.problem_id, t.id, t.name, t.slug FROM questionbank_problem_tags pt "
+            "JOIN questionbank_tag t ON t.id = pt.tag_id "
+            f"WHERE pt.problem_id IN ({', '.join(['%s'] * len(rows))}) ORDER BY t.name",
+            list(rows))
+        for pid, tid, name, slug in cursor.fetchall():
+            rows[pid].tag_list.append(Tag(id=tid, name=name, slug=slug))
 
 
 def browse_worksheet(qs: QuerySet[Problem], *, solutions: bool) -> QuerySet[Problem]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404, HttpRequest, HttpResponse
@@ -135,11 +136,14 @@ def page_number(raw: str | None) -> int:
     return max(number, 1)
 
 
-def _read_page(qs, number: int, per_page: int) -> ResultPage:
+def _read_page(qs, number: int, per_page: int, rows=None) -> ResultPage:
+    """Page ``number`` of ``qs``, read with ``rows(qs, offset, limit)`` (default: the
+    model instances)."""
     if number > MAX_PAGE:
         return ResultPage(number, per_page, [], False)
     offset = (number - 1) * per_page
-    rows = list(qs[offset:offset + per_page + 1])
+    rows = (rows(qs, offset, per_page + 1) if rows is not None
+            else list(qs[offset:offset + per_page + 1]))
     return ResultPage(number, per_page, rows[:per_page], len(rows) > per_page)
 
 
@@ -187,8 +191,10 @@ def _render_list(request, *, fixed_tag: Tag | None = None):
         rows = selectors.browse_rows(ids)
         page = ResultPage(number, filters.per_page, rows[:filters.per_page],
                           len(ids) > filters.per_page)
-    else:
+    elif printing:
         page = _read_page(qs, number, filters.per_page)
+    else:
+        page = _read_page(qs, number, filters.per_page, rows=selectors.browse_page_rows)
     status = 200
     if not page.object_list and page.number > 1:
         status = 404  # past the end: say so, and offer the first page
@@ -300,16 +306,16 @@ def _detail_frame(request, pk: int) -> dict:
     """What frames an article: the way back to the list and the steps through it (links
     that find the neighbour when followed, so the page does not depend on other problems).
     Built from the query string alone, without the database."""
-    filters = Filters.from_get(request.GET)
-    pos = _position(request)
+    filters = Filters.from_get(request.GET) if request.GET else _NO_FILTERS
+    pos = _position(request) if request.GET else None
     params = filters.params()
     back_params = dict(params)
     if pos is not None and pos >= filters.per_page:
         back_params["page"] = pos // filters.per_page + 1
-    back_url = _url_prefix("browse:problem-detail")  # /browse/problems/: the list
+    back_url = list_url = _url_prefix("browse:problem-detail")  # /browse/problems/
     if back_params:
         back_url += "?" + urlencode(back_params)
-    base = f"{_url_prefix('browse:problem-detail')}{pk}/"
+    base = f"{list_url}{pk}/"
     query = urlencode({**params, **({"pos": pos} if pos is not None else {})})
     query = f"?{query}" if query else ""
     links = []
@@ -325,6 +331,9 @@ def _detail_frame(request, pk: int) -> dict:
                            mark_safe("".join(links)))
     return {"back_url": back_url, "step_nav": step_nav,
             "back_label": "← Back to results" if filters.active else "← All problems"}
+
+
+_NO_FILTERS = Filters()
 
 
 def _position(request) -> int | None:
@@ -345,7 +354,9 @@ def problem_detail(request, pk: int):
     except Problem.DoesNotExist:
         raise Http404("There is no published problem with this number.") from None
     frame = _detail_frame(request, pk)
-    if request.user.is_authenticated or "messages" in request.COOKIES:
+    # Without a session cookie nobody is logged in (checked first: it costs no lookup).
+    if (settings.SESSION_COOKIE_NAME in request.COOKIES and request.user.is_authenticated) \
+            or "messages" in request.COOKIES:
         return render(request, "browse/problem_detail.html",
                       {"title": title, "article_html": mark_safe(article), **frame})
     return HttpResponse(_anonymous_detail().fill(
