@@ -275,6 +275,17 @@ def _first_output(attempt: Attempt, data: Any) -> str:
     return value
 
 
+def post_json(attempt: Attempt, url: str, body: dict) -> Any:
+    """POST a JSON body, logging in once if the server asks for it; the response is
+    returned unread (callers read a JSON reply or an event stream from it)."""
+    resp = attempt.send("POST", url, json_body=body)
+    if resp.status_code == 401:
+        resp.close()
+        login(attempt)
+        resp = attempt.send("POST", url, json_body=body)
+    return resp
+
+
 class RouteClosed(Exception):
     """The one-shot route answered 404 "does not accept direct HTTP POST"."""
 
@@ -282,14 +293,7 @@ class RouteClosed(Exception):
 def call_oneshot(attempt: Attempt, discovery: Discovery, data: list[Any]) -> str:
     """POST {prefix}/api/<name>/ with a JSON body and read ``data[0]``."""
     url = f"{attempt.endpoint.base_url}{discovery.api_prefix}/api{discovery.api_name}/"
-    body = {"data": data}
-    for relogin in (True, False):
-        resp = attempt.send("POST", url, json_body=body)
-        if resp.status_code == 401 and relogin:
-            resp.close()
-            login(attempt)
-            continue
-        break
+    resp = post_json(attempt, url, {"data": data})
     raw = attempt.read_body(resp)
     if resp.status_code == 404 and CLOSED_ROUTE in raw.decode("utf-8", "replace").lower():
         raise RouteClosed()
@@ -328,14 +332,7 @@ def call_stream(
     """POST {prefix}/call/<name>, then read its event stream until ``complete``."""
     endpoint = attempt.endpoint
     url = f"{endpoint.base_url}{discovery.api_prefix}/call{discovery.api_name}"
-    body = {"data": data}
-    for relogin in (True, False):
-        resp = attempt.send("POST", url, json_body=body)
-        if resp.status_code == 401 and relogin:
-            resp.close()
-            login(attempt)
-            continue
-        break
+    resp = post_json(attempt, url, {"data": data})
     if resp.status_code != 200:
         attempt.read_body(resp)
         raise attempt.status_error(resp)
