@@ -424,45 +424,34 @@ def match_ids(req: SearchRequest, *, relevance: bool, kind: str = "",
     if not req or req.mode != "fts":
         return Matches()
     limit = limit or RANK_CANDIDATES
+    # The problem's id is s.problem_id in PostgreSQL's side table, p.id in SQLite's join.
+    pid = "s.problem_id" if connection.vendor == "postgresql" else "p.id"
     where, params = [], []
+    if kind:
+        where.append("p.kind = %s")
+        params.append(kind)
+    if difficulty:
+        where.append("p.difficulty = %s")
+        params.append(difficulty)
+    if tag_id:
+        where.append("EXISTS (SELECT 1 FROM questionbank_problem_tags t "
+                     f"WHERE t.problem_id = {pid} AND t.tag_id = %s)")
+        params.append(tag_id)
+    filters = "".join(" AND " + w for w in where)
     if connection.vendor == "postgresql":
-        join = ""
-        if kind or difficulty:
-            join = f"JOIN {PROBLEM_TABLE} p ON p.id = s.problem_id"
-            if kind:
-                where.append("p.kind = %s")
-                params.append(kind)
-            if difficulty:
-                where.append("p.difficulty = %s")
-                params.append(difficulty)
-        if tag_id:
-            where.append("EXISTS (SELECT 1 FROM questionbank_problem_tags t "
-                         "WHERE t.problem_id = s.problem_id AND t.tag_id = %s)")
-            params.append(tag_id)
+        join = f"JOIN {PROBLEM_TABLE} p ON p.id = s.problem_id" if kind or difficulty else ""
         score = ("ts_rank(s.vector, websearch_to_tsquery('english'::regconfig, %s), 1)"
                  if relevance else "0")
         sql = (f"SELECT s.problem_id, {score} FROM {SIDE_TABLE} s {join} "
                "WHERE s.visible AND s.vector @@ websearch_to_tsquery('english'::regconfig, %s) "
-               f"{''.join(' AND ' + w for w in where)} "
-               "ORDER BY s.created_at DESC, s.problem_id DESC LIMIT %s")
+               f"{filters} ORDER BY s.created_at DESC, s.problem_id DESC LIMIT %s")
         params = ([req.text] if relevance else []) + [req.text, *params, limit + 1]
     else:
-        if kind:
-            where.append("p.kind = %s")
-            params.append(kind)
-        if difficulty:
-            where.append("p.difficulty = %s")
-            params.append(difficulty)
-        if tag_id:
-            where.append("EXISTS (SELECT 1 FROM questionbank_problem_tags t "
-                         "WHERE t.problem_id = p.id AND t.tag_id = %s)")
-            params.append(tag_id)
         # bm25 is lower-is-better: negated so both engines sort the score descending.
         score = f"-bm25({FTS_TABLE}, 10.0, 1.0)" if relevance else "0"
         sql = (f"SELECT p.id, {score} FROM {FTS_TABLE} JOIN {PROBLEM_TABLE} p "
                f"ON p.id = {FTS_TABLE}.rowid WHERE {FTS_TABLE} MATCH %s "
-               f"AND {sql_published()} "
-               f"{''.join(' AND ' + w for w in where)} "
+               f"AND {sql_published()} {filters} "
                "ORDER BY p.created_at DESC, p.id DESC LIMIT %s")
         params = [req.fts5, *params, limit + 1]
     with connection.cursor() as cursor:
