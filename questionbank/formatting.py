@@ -27,3 +27,13 @@ def safe_next(request, default: str) -> str:
     ):
         return target
     return default
+
+
+def flash_form_errors(request, form) -> None:
+    """Show every error of a form that has no page of its own (a bulk-action bar) as a
+    message on the page it redirects back to."""
+    from django.contrib import messages
+
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)

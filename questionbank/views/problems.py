@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from questionbank import selectors
-from questionbank.formatting import safe_next
+from questionbank.formatting import flash_form_errors, safe_next
 from questionbank.forms import ProblemBulkForm, ProblemForm
 from questionbank.models import GenerationJob, Problem
 from questionbank.permissions import teacher_required
@@ -61,9 +61,7 @@ def problem_bulk(request):
     back = safe_next(request, reverse("teacher:problem-list"))
     form = ProblemBulkForm(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        flash_form_errors(request, form)
         return redirect(back)
     action = form.cleaned_data["action"]
     problems = list(form.cleaned_data["problems"])

@@ -14,7 +14,7 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
 from questionbank import selectors
-from questionbank.formatting import safe_next
+from questionbank.formatting import flash_form_errors, safe_next
 from questionbank.forms import GenerateForm, RejectForm, SolutionBulkForm, SolutionEditForm
 from questionbank.models import IllegalTransition, Problem, Solution, SolutionRevision
 from questionbank.permissions import can_audit_calls, teacher_required
@@ -108,9 +108,7 @@ def review_bulk(request):
     back = safe_next(request, reverse("teacher:review-queue"))
     form = SolutionBulkForm(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        flash_form_errors(request, form)
         return redirect(back)
     action = form.cleaned_data["action"]
     result = solutions_transition(
