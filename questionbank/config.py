@@ -63,9 +63,10 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 _SCHEMES = {
     "sqlite": "django.db.backends.sqlite3",
-    "postgres": "django.db.backends.postgresql",
-    "postgresql": "django.db.backends.postgresql",
-    "pgsql": "django.db.backends.postgresql",
+    # Django's backend with a health check that skips connections used a moment ago.
+    "postgres": "questionbank.pgbackend",
+    "postgresql": "questionbank.pgbackend",
+    "pgsql": "questionbank.pgbackend",
 }
 
 
