@@ -25,7 +25,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import urlencode as urlencode_filter
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import conditional_escape, escape
 from django.utils.safestring import mark_safe
 
 from questionbank import browse_cache, selectors
@@ -317,18 +317,13 @@ def _detail_frame(request, pk: int) -> dict:
         back_url += "?" + urlencode(back_params)
     base = f"{list_url}{pk}/"
     query = urlencode({**params, **({"pos": pos} if pos is not None else {})})
-    query = f"?{query}" if query else ""
-    links = []
-    if pos != 0 or not filters.active:
-        links.append(format_html('<a class="prev" href="{}" rel="prev">← Previous problem</a>',
-                                 f"{base}previous/{query}"))
-    else:
-        links.append(mark_safe("<span></span>"))  # keeps "next" on the right
-    links.append(format_html('<a class="next" href="{}" rel="next">Next problem →</a>',
-                             f"{base}next/{query}"))
+    query = escape(f"?{query}") if query else ""  # the only variable part: escaped once
+    prev = (f'<a class="prev" href="{base}previous/{query}" rel="prev">← Previous problem</a>'
+            if pos != 0 or not filters.active else "<span></span>")  # keeps "next" right
     label = "Problems in these results" if filters.active else "More problems"
-    step_nav = format_html('<nav class="prev-next no-print" aria-label="{}">{}</nav>', label,
-                           mark_safe("".join(links)))
+    step_nav = mark_safe(f'<nav class="prev-next no-print" aria-label="{label}">{prev}'
+                         f'<a class="next" href="{base}next/{query}" rel="next">Next problem →'
+                         "</a></nav>")
     return {"back_url": back_url, "step_nav": step_nav,
             "back_label": "← Back to results" if filters.active else "← All problems"}
 
