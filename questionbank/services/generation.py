@@ -378,39 +378,88 @@ def _claim(*, endpoint_id: int, limit: int, exclude_ids=(), job_id: int | None =
     are not yet written up: their slots are free on the server. When the breaker is open
     nothing is claimed; after the cool-down exactly one job is claimed as the probe, and
     ``paused_until`` moves one cool-down ahead so no other worker probes meanwhile.
+
+    Two statements: the lock, then one conditional UPDATE that counts the busy slots,
+    picks the waiting jobs (SKIP LOCKED on PostgreSQL) and claims them. The count runs in
+    the second statement on purpose: a statement sees what was committed before it
+    started, and only after the lock is held have earlier claimers' jobs all committed.
     """
     if limit <= 0:
         return None, []
     now = timezone.now()
     with transaction.atomic():
-        endpoint = (ModelEndpoint.objects.select_for_update()
-                    .filter(pk=endpoint_id, enabled=True).first())
+        endpoint = _lock_endpoint(endpoint_id)
         if endpoint is None or (endpoint.paused_until and endpoint.paused_until > now):
             return endpoint, []
         probe = endpoint.consecutive_failures >= settings.QB_BREAKER_THRESHOLD
         if probe:
             limit = 1
-        n = min(limit, endpoint.max_concurrency - _busy(endpoint.pk, now, exclude_ids))
-        if n <= 0:
-            return endpoint, []
-        waiting = _eligible(endpoint.pk, now)
-        if job_id is not None:
-            waiting = waiting.filter(pk=job_id)
-        ids = list(waiting.order_by("pk").select_for_update(skip_locked=True, of=("self",))
-                   .values_list("pk", flat=True)[:n])
+        token = f"{_worker_id()}/{uuid.uuid4().hex[:12]}"
+        ids = _claim_update(endpoint, now, limit, token, exclude_ids, job_id)
         if not ids:
             return endpoint, []
-        token = f"{_worker_id()}/{uuid.uuid4().hex[:12]}"
-        GenerationJob.objects.filter(pk__in=ids, status=GenerationJob.Status.QUEUED).update(
-            status=GenerationJob.Status.RUNNING, endpoint=endpoint, claimed_by=token,
-            lease_expires_at=now + timedelta(seconds=settings.QB_JOB_LEASE_SECONDS),
-            attempts=F("attempts") + 1, started_at=now, next_attempt_at=None,
-            partial_text="", partial_updated_at=None,
-        )
         if probe:
             endpoint.paused_until = now + timedelta(seconds=settings.QB_BREAKER_COOLDOWN_SECONDS)
             endpoint.save(update_fields=["paused_until"])
     return endpoint, [_Claim(job_id=pk, token=token, probe=probe) for pk in ids]
+
+
+def _lock_sql() -> str:
+    return " FOR UPDATE" if connection.features.has_select_for_update else ""
+
+
+def _lock_endpoint(endpoint_id: int) -> ModelEndpoint | None:
+    """The enabled endpoint's row, locked until the transaction ends (None if disabled)."""
+    table = connection.ops.quote_name(ModelEndpoint._meta.db_table)
+    rows = list(ModelEndpoint.objects.raw(
+        f"SELECT * FROM {table} WHERE id = %s AND enabled = %s{_lock_sql()}",
+        [endpoint_id, True]))
+    return rows[0] if rows else None
+
+
+def _claim_update(endpoint: ModelEndpoint, now, limit: int, token: str, exclude_ids,
+                  job_id: int | None) -> list[int]:
+    """Claim waiting jobs within the endpoint's free slots (its row must be locked)."""
+    qn, ops = connection.ops.quote_name, connection.ops
+    job = qn(GenerationJob._meta.db_table)
+    through = GenerationBatch.endpoints.through._meta
+    link = qn(through.db_table)
+    link_batch = qn(through.get_field("generationbatch").column)
+    link_endpoint = qn(through.get_field("modelendpoint").column)
+    at = ops.adapt_datetimefield_value(now)
+    lease = ops.adapt_datetimefield_value(
+        now + timedelta(seconds=settings.QB_JOB_LEASE_SECONDS))
+    queued, running = GenerationJob.Status.QUEUED, GenerationJob.Status.RUNNING
+    greatest, least = ("GREATEST", "LEAST") if connection.vendor == "postgresql" else (
+        "MAX", "MIN")
+    exclude_ids = list(exclude_ids)
+    not_mine = (f" AND b.id NOT IN ({', '.join(['%s'] * len(exclude_ids))})"
+                if exclude_ids else "")
+    only = " AND j.id = %s" if job_id is not None else ""
+    skip = " FOR UPDATE OF j SKIP LOCKED" if connection.features.has_select_for_update_skip_locked \
+        else ""
+    # The pick is a MATERIALIZED CTE so it runs once: as an IN (subquery) PostgreSQL may
+    # rescan it per row, and a rescan skips the rows just claimed and picks more.
+    sql = (
+        f"WITH picked AS MATERIALIZED ("
+        f"SELECT j.id FROM {job} j WHERE j.status = %s"
+        f" AND (j.next_attempt_at IS NULL OR j.next_attempt_at <= %s)"
+        f" AND j.batch_id IN (SELECT {link_batch} FROM {link} WHERE {link_endpoint} = %s)"
+        f"{only} ORDER BY j.id LIMIT ("
+        f"SELECT {greatest}(0, {least}(%s, %s - COUNT(*))) FROM {job} b"
+        f" WHERE b.endpoint_id = %s AND b.status = %s AND b.lease_expires_at > %s{not_mine})"
+        f"{skip}) "
+        f"UPDATE {job} SET status = %s, endpoint_id = %s, claimed_by = %s, "
+        f"lease_expires_at = %s, attempts = attempts + 1, started_at = %s, "
+        f"next_attempt_at = NULL, partial_text = '', partial_updated_at = NULL "
+        f"WHERE status = %s AND id IN (SELECT id FROM picked) RETURNING id"
+    )
+    params = [queued, at, endpoint.pk, *([job_id] if job_id is not None else []), limit,
+              endpoint.max_concurrency, endpoint.pk, running, at, *exclude_ids,
+              running, endpoint.pk, token, lease, at, queued]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 # --- Running: one runner per task, many calls in flight ---------------------------------
@@ -522,9 +571,14 @@ class _Runner:
         returned = [f for kind, f in events if kind == "returned"]
         if returned:
             self.returned.update(f.job.pk for f in returned)
-            self._fill()  # first: keep the server busy
-        for flight in returned:
-            if not self.threaded:
+            try:
+                self._fill()  # first: keep the server busy
+            finally:
+                if self.threaded:  # only now: writers would slow the claim (the GIL)
+                    for flight in returned:
+                        self.writeups.put(flight)
+        if not self.threaded:
+            for flight in returned:
                 self._finish(flight)
                 self._done(flight)
         finished = [f for kind, f in events if kind == "finished"]
@@ -561,8 +615,6 @@ class _Runner:
                              flight.job.pk)
             flight.error = _Unexpected(err)
         self.events.put(("returned", flight))
-        if self.threaded:
-            self.writeups.put(flight)
 
     def _writer_main(self) -> None:
         try:
