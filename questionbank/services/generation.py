@@ -347,6 +347,10 @@ class _Claim:
     job_id: int
     token: str
     probe: bool
+    # As the claim left the row, for a job the runner loaded and rendered beforehand:
+    attempts: int | None = None
+    max_attempts: int | None = None
+    problem_stamp: tuple | None = None  # (version, updated_at) of the job's problem
 
 
 def _eligible(endpoint_id: int, now):
@@ -395,13 +399,23 @@ def _claim(*, endpoint_id: int, limit: int, exclude_ids=(), job_id: int | None =
         if probe:
             limit = 1
         token = f"{_worker_id()}/{uuid.uuid4().hex[:12]}"
-        ids = _claim_update(endpoint, now, limit, token, exclude_ids, job_id)
-        if not ids:
+        rows = _claim_update(endpoint, now, limit, token, exclude_ids, job_id)
+        if not rows:
             return endpoint, []
         if probe:
             endpoint.paused_until = now + timedelta(seconds=settings.QB_BREAKER_COOLDOWN_SECONDS)
             endpoint.save(update_fields=["paused_until"])
-    return endpoint, [_Claim(job_id=pk, token=token, probe=probe) for pk in ids]
+    return endpoint, [
+        _Claim(job_id=pk, token=token, probe=probe, attempts=attempts,
+               max_attempts=max_attempts, problem_stamp=(version, _db_datetime(updated_at)))
+        for pk, attempts, max_attempts, version, updated_at in rows
+    ]
+
+
+def _db_datetime(value):
+    """A datetime column's value as raw SQL returned it (SQLite: text) as the ORM would."""
+    convert = getattr(connection.ops, "convert_datetimefield_value", None)
+    return convert(value, None, connection) if convert and value is not None else value
 
 
 def _lock_sql() -> str:
@@ -418,10 +432,15 @@ def _lock_endpoint(endpoint_id: int) -> ModelEndpoint | None:
 
 
 def _claim_update(endpoint: ModelEndpoint, now, limit: int, token: str, exclude_ids,
-                  job_id: int | None) -> list[int]:
-    """Claim waiting jobs within the endpoint's free slots (its row must be locked)."""
+                  job_id: int | None) -> list[tuple]:
+    """Claim waiting jobs within the endpoint's free slots (its row must be locked).
+
+    Returns ``(id, attempts, max_attempts, problem version, problem updated_at)`` rows
+    in id order: enough to tell whether a job loaded earlier is still as it was.
+    """
     qn, ops = connection.ops.quote_name, connection.ops
     job = qn(GenerationJob._meta.db_table)
+    problem = qn(Problem._meta.db_table)
     through = GenerationBatch.endpoints.through._meta
     link = qn(through.db_table)
     link_batch = qn(through.get_field("generationbatch").column)
@@ -452,14 +471,16 @@ def _claim_update(endpoint: ModelEndpoint, now, limit: int, token: str, exclude_
         f"UPDATE {job} SET status = %s, endpoint_id = %s, claimed_by = %s, "
         f"lease_expires_at = %s, attempts = attempts + 1, started_at = %s, "
         f"next_attempt_at = NULL, partial_text = '', partial_updated_at = NULL "
-        f"WHERE status = %s AND id IN (SELECT id FROM picked) RETURNING id"
+        f"WHERE status = %s AND id IN (SELECT id FROM picked) RETURNING id, attempts, "
+        f"max_attempts, (SELECT p.version FROM {problem} p WHERE p.id = {job}.problem_id), "
+        f"(SELECT p.updated_at FROM {problem} p WHERE p.id = {job}.problem_id)"
     )
     params = [queued, at, endpoint.pk, *([job_id] if job_id is not None else []), limit,
               endpoint.max_concurrency, endpoint.pk, running, at, *exclude_ids,
               running, endpoint.pk, token, lease, at, queued]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return sorted(row[0] for row in cursor.fetchall())
+        return sorted(tuple(row) for row in cursor.fetchall())
 
 
 # --- Running: one runner per task, many calls in flight ---------------------------------
@@ -492,12 +513,26 @@ class _Flight:
             return self._partial
 
 
+@dataclass
+class _Ready:
+    """A waiting job loaded (not claimed) ahead of its claim, with its prompt rendered."""
+
+    job: GenerationJob
+    reusable: bool  # False: its prompt reads rows the claim cannot vouch for (tags)
+    prompt: PromptPreview | None = None  # None until rendered
+    request: object = None
+
+
 class _Runner:
     """Keeps one endpoint's slots busy from one task.
 
     Each call runs in a call thread (HTTP only, no database). When it returns, the runner
     is told at once and claims a replacement (so the server starts its next call within
-    milliseconds); a few writer threads (``QB_RUNNER_WRITERS``, one database connection
+    milliseconds). While calls are in flight the runner loads the next waiting jobs and
+    renders their prompts (without claiming them), so a claim is one short transaction
+    and the request is ready; the claim tells whether the problem changed since (its
+    version and ``updated_at``), and then the job is loaded and rendered again. A few
+    writer threads (``QB_RUNNER_WRITERS``, one database connection
     each) then write the call log, update the breaker, finish the job and create the
     solution, so write-ups run in parallel while database connections stay bounded.
     Inside an open transaction (a test's) other threads could not see the data, so there
@@ -522,6 +557,11 @@ class _Runner:
         self.threaded = not connection.in_atomic_block
         self._lock = threading.Lock()
         self.votes: dict[tuple[int, int], None] = {}
+        self.unwritten: list[_Flight] = []  # returned, not yet handed to the writers
+        self.sent_at = 0.0  # when a call was last handed to a call thread
+        self.ready: dict[int, _Ready] = {}  # waiting jobs loaded before their claim
+        self.prefetch_due = True  # look for more waiting jobs when ``ready`` runs short
+        self._tag_free: dict[int, bool] = {}  # template id -> its prompt uses no tags
         self.batches: set[int] = set()
         self.finished = 0
         self.client = _client_for(endpoint)
@@ -542,6 +582,8 @@ class _Runner:
         finally:
             # On an error here (database gone) the threads still end their calls; the
             # leases lapse and the sweep puts the jobs back.
+            for flight in self.unwritten:  # the writers may still manage
+                self.writeups.put(flight)
             for _ in self.threads:
                 self.inbox.put(None)
             for _ in self.writers:
@@ -555,7 +597,9 @@ class _Runner:
     def _step(self) -> None:
         """Wait for events (or the heartbeat), then act on all that arrived."""
         events = []
-        timeout = 0.0 if self.votes else max(0.0, self.next_beat - time.monotonic())
+        idle_work = self.unwritten or self.votes or self._preparing()
+        timeout = max(0.0, (self.sent_at + self.SEND_WINDOW if idle_work else self.next_beat)
+                      - time.monotonic())
         try:
             started = time.monotonic()
             events.append(self.events.get(timeout=timeout) if timeout else
@@ -564,8 +608,17 @@ class _Runner:
                 events.append(self.events.get_nowait())
         except queue.Empty:
             pass
-        if not events and self.votes:
-            self._vote_next()
+        if not events and idle_work and self._calm():
+            # Calls just handed over are sent first; then, one small piece at a time
+            # (events come first): write-ups to the writers, loading ahead, answer checks.
+            if self.unwritten:
+                for flight in self.unwritten:
+                    self.writeups.put(flight)
+                self.unwritten.clear()
+            elif self._preparing():
+                self._prepare()
+            else:
+                self._vote_next()
         if time.monotonic() - started > 5:
             _refresh_connection()  # a long wait may have outlived the connection
         returned = [f for kind, f in events if kind == "returned"]
@@ -574,9 +627,8 @@ class _Runner:
             try:
                 self._fill()  # first: keep the server busy
             finally:
-                if self.threaded:  # only now: writers would slow the claim (the GIL)
-                    for flight in returned:
-                        self.writeups.put(flight)
+                if self.threaded:  # later: writers would slow the claim and send (the GIL)
+                    self.unwritten.extend(returned)
         if not self.threaded:
             for flight in returned:
                 self._finish(flight)
@@ -588,6 +640,13 @@ class _Runner:
             self._fill()
         if time.monotonic() >= self.next_beat:
             self._beat()
+
+    # A call thread needs the GIL for a few milliseconds to send its request: meanwhile
+    # the runner leaves the GIL to it rather than waking writers or loading ahead.
+    SEND_WINDOW = 0.003
+
+    def _calm(self) -> bool:
+        return time.monotonic() - self.sent_at >= self.SEND_WINDOW
 
     def _done(self, flight: _Flight) -> None:
         self.flights.pop(flight.job.pk, None)
@@ -652,34 +711,109 @@ class _Runner:
     def _start(self, claims: list[_Claim]) -> None:
         if not claims:
             return
-        by_id = {c.job_id: c for c in claims}
-        jobs = (GenerationJob.objects.filter(pk__in=list(by_id))
+        cold = {}
+        for claim in claims:
+            ready = self.ready.pop(claim.job_id, None)
+            if ready is None or not self._still_valid(ready, claim):
+                cold[claim.job_id] = claim
+                continue
+            job = ready.job  # as the claim left it (the rest does not change while queued)
+            job.status, job.endpoint_id, job.claimed_by = (
+                GenerationJob.Status.RUNNING, self.endpoint.pk, claim.token)
+            job.attempts, job.max_attempts = claim.attempts, claim.max_attempts
+            job.next_attempt_at, job.partial_text, job.partial_updated_at = None, "", None
+            self._launch(job, claim, ready.prompt, ready.request)
+        # Claims take the lowest waiting ids: a job loaded ahead below the highest one
+        # claimed here was taken by another runner or is no longer waiting.
+        top = max(c.job_id for c in claims)
+        for pk in [pk for pk in self.ready if pk < top]:
+            del self.ready[pk]
+        self.prefetch_due = True
+        if not cold:
+            return
+        jobs = (GenerationJob.objects.filter(pk__in=list(cold))
                 .select_related("problem", "template", "batch", "created_by"))
         for job in jobs:
-            claim = by_id[job.pk]
+            claim = cold[job.pk]
             if job.claimed_by != claim.token:
                 continue
             prompt = render_job_prompt(template=job.template, problem=job.problem)
-            flight = _Flight(job, claim, prompt)
-            if prompt.error:
-                # Nothing was sent, so there is no call to log: the reason goes on the job.
-                self._complete(flight, None, _Rejected(prompt.error), None)
-                continue
-            from questionbank.webui import GenerationRequest
+            self._launch(job, claim, prompt, self._request(job, prompt))
 
-            request = GenerationRequest(
-                system_prompt=prompt.system, user_input=prompt.user,
-                temperature=job.template.temperature, top_p=job.template.top_p,
-                max_new_tokens=job.template.max_new_tokens,
-                repetition_penalty=job.template.repetition_penalty,
-            )
-            self.flights[job.pk] = flight
-            if len(self.threads) < len(self.flights) - len(self.returned):
-                self._spawn(self.threads, self._thread_main, "qb-call")
-            if self.threaded and len(self.writers) < min(settings.QB_RUNNER_WRITERS,
-                                                         len(self.flights)):
-                self._spawn(self.writers, self._writer_main, "qb-write")
-            self.inbox.put((flight, request))
+    @staticmethod
+    def _still_valid(ready: _Ready, claim: _Claim) -> bool:
+        problem = ready.job.problem
+        return (ready.reusable and ready.prompt is not None and claim.attempts is not None
+                and claim.problem_stamp == (problem.version, problem.updated_at))
+
+    @staticmethod
+    def _request(job: GenerationJob, prompt: PromptPreview):
+        if prompt.error:
+            return None
+        from questionbank.webui import GenerationRequest
+
+        return GenerationRequest(
+            system_prompt=prompt.system, user_input=prompt.user,
+            temperature=job.template.temperature, top_p=job.template.top_p,
+            max_new_tokens=job.template.max_new_tokens,
+            repetition_penalty=job.template.repetition_penalty,
+        )
+
+    def _launch(self, job: GenerationJob, claim: _Claim, prompt: PromptPreview,
+                request) -> None:
+        flight = _Flight(job, claim, prompt)
+        if prompt.error:
+            # Nothing was sent, so there is no call to log: the reason goes on the job.
+            self._complete(flight, None, _Rejected(prompt.error), None)
+            return
+        self.flights[job.pk] = flight
+        if len(self.threads) < len(self.flights) - len(self.returned):
+            self._spawn(self.threads, self._thread_main, "qb-call")
+        if self.threaded and len(self.writers) < min(settings.QB_RUNNER_WRITERS,
+                                                     len(self.flights)):
+            self._spawn(self.writers, self._writer_main, "qb-write")
+        self.inbox.put((flight, request))
+        self.sent_at = time.monotonic()
+
+    # -- loading ahead ----------------------------------------------------------------
+    def _preparing(self) -> bool:
+        """Whether there is work towards the next claims: jobs to load or to render."""
+        if time.monotonic() >= self.stop_claiming_at:
+            return False
+        if any(r.prompt is None and r.reusable for r in self.ready.values()):
+            return True
+        return self.prefetch_due and len(self.ready) < self._ahead()
+
+    def _ahead(self) -> int:
+        """How many waiting jobs to keep loaded: as many as could be claimed at once."""
+        return min(self.cap, self.endpoint.max_concurrency)
+
+    def _prepare(self) -> None:
+        """One small piece of that work (a query, or one prompt), between events."""
+        raw = next((r for r in self.ready.values() if r.prompt is None and r.reusable), None)
+        if raw is not None:
+            job = raw.job
+            raw.prompt = render_job_prompt(template=job.template, problem=job.problem,
+                                           tag_names=[])
+            raw.request = self._request(job, raw.prompt)
+            return
+        self.prefetch_due = False  # until the next claim changes what is waiting
+        jobs = (_eligible(self.endpoint.pk, timezone.now())
+                .filter(pk__gt=max(self.ready, default=0))
+                .select_related("problem", "template", "batch", "created_by")
+                .order_by("pk")[:self._ahead() - len(self.ready)])
+        for job in jobs:
+            self.ready[job.pk] = _Ready(job, reusable=self._tags_unused(job.template))
+
+    def _tags_unused(self, template: PromptTemplate) -> bool:
+        """Tags are rows of their own: a claim cannot tell that they changed, so a prompt
+        that uses them is rendered after the claim, as the job is loaded again."""
+        if template.pk not in self._tag_free:
+            from questionbank.sanitize import template_placeholders
+
+            self._tag_free[template.pk] = "tags" not in template_placeholders(
+                f"{template.system_prompt}\n{template.user_prompt}")
+        return self._tag_free[template.pk]
 
     @staticmethod
     def _spawn(pool: list, target, name: str) -> None:

@@ -299,6 +299,45 @@ def test_concurrency_limit_is_never_exceeded(pipeline, pipeline_standins, db):
     assert set(batch.jobs.values_list("status", flat=True)) == {Status.SUCCEEDED}
 
 
+def test_jobs_loaded_ahead_are_rendered_again_when_the_problem_changed(pipeline, db,
+                                                                       monkeypatch):
+    """The runner loads and renders waiting jobs before claiming them; a problem edited in
+    between is caught by the claim and the prompt sent is the edited one."""
+    from questionbank.services.problems import problem_update
+
+    server, url = start_server(delay=0.1)
+    try:
+        endpoint = make_endpoint(name="ahead", protocol="openai", base_url=url,
+                                 max_concurrency=1, stream=False)
+        problems = [make_problem(title=f"Sum {n}", statement=f"What is {n}+1?",
+                                 reference_answer=str(n + 1)) for n in range(3)]
+        batch = generation.batch_create(
+            problems=problems, template=make_template(user_prompt="{title}: {statement}"),
+            endpoints=[endpoint])
+        renders = []
+        real_render = generation.render_job_prompt
+        monkeypatch.setattr(generation, "render_job_prompt",
+                            lambda **kw: renders.append(kw["problem"].pk) or real_render(**kw))
+        endpoint, claims = generation._claim(endpoint_id=endpoint.pk, limit=1)
+        runner = generation._Runner(endpoint)
+        while runner._preparing():
+            runner._prepare()
+        job_ids = sorted(batch.jobs.values_list("pk", flat=True))
+        assert list(runner.ready) == [job_ids[1]]  # one slot: one job loaded ahead
+        assert batch.jobs.filter(status=Status.QUEUED).count() == 2  # loaded, not claimed
+        problem_update(problem=problems[1], title="Sum edited")  # not a versioned field
+        assert runner.run(claims) == 3
+    finally:
+        server.stop()
+    sent = [r["messages"][-1]["content"] for r in server.requests]
+    assert sent == ["Sum 0: What is 0+1?", "Sum edited: What is 1+1?", "Sum 2: What is 2+1?"]
+    # Problem 1 loaded ahead, problem 0 at its claim, problem 1 again after the edit, then
+    # problem 2 (ahead or at its claim, as the call's timing allows).
+    assert renders == [problems[1].pk, problems[0].pk, problems[1].pk, problems[2].pk]
+    assert set(batch.jobs.values_list("status", flat=True)) == {Status.SUCCEEDED}
+    assert set(batch.jobs.values_list("attempts", flat=True)) == {1}
+
+
 def test_batch_over_two_endpoints_uses_both(pipeline, pipeline_standins, db):
     a = make_endpoint(name="a", base_url=pipeline_standins["plain"], stream=False)
     b = make_endpoint(name="b", base_url=pipeline_standins["wide"], stream=False)
