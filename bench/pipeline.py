@@ -1,6 +1,10 @@
 """Benchmark the generation pipeline on PostgreSQL through a real qcluster, in one run.
 
     .venv/bin/python bench/pipeline.py [--jobs 200] [--service 0.5] [--capacity-jobs 500]
+        [--concurrency 1 8] [--skip-loop] [--skip-capacity] [--warmups 1] [--trace]
+
+``--skip-loop`` and ``--skip-capacity`` leave out the sequential anchor and the capacity
+run (to iterate on one figure); the default run prints every figure.
 
 Uses its own database (qb_bench_pipeline on BENCH_PG, default
 postgres://postgres@127.0.0.1:5432), migrated on start. The model server is the local
@@ -24,6 +28,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -77,6 +82,40 @@ from tests.servers.openai_server import OpenAIServer, start_server  # noqa: E402
 OpenAIServer.request_queue_size = 256
 
 
+_trace: list[tuple[float, float]] = []  # (start, end) of each call, with --trace
+_trace_lock = threading.Lock()
+
+
+def _traced_complete(original):
+    def complete(self, body):
+        start = time.perf_counter()
+        try:
+            return original(self, body)
+        finally:
+            with _trace_lock:
+                _trace.append((start, time.perf_counter()))
+    return complete
+
+
+def print_trace(c: int, start: float, finished: float, created: float, claimed: float
+                ) -> None:
+    """Where the makespan went: to the first calls, between calls, after the last one."""
+    calls = sorted(_trace)
+    starts = [a for a, _ in calls]
+    ends = sorted(b for _, b in calls)
+    first = [(a - start) * 1000 for a in starts[:c]]
+    # The k-th call to end frees the slot that the (k + C)-th call to start takes.
+    gaps = sorted((starts[k + c] - ends[k]) * 1000 for k in range(len(ends) - c))
+    def pct(q):
+        return gaps[min(len(gaps) - 1, int(q * len(gaps)))] if gaps else float("nan")
+    print(f"  trace C={c}: batch_create {created * 1000:.0f} ms, first claim "
+          f"{claimed * 1000:.0f} ms,"
+          f" first calls start {min(first):.0f}-{max(first):.0f} ms after "
+          f"batch_create; gap end->next start ms: mean {sum(gaps) / max(1, len(gaps)):.1f} "
+          f"p50 {pct(0.5):.1f} p90 {pct(0.9):.1f} max {pct(1.0):.1f}; "
+          f"last end -> finished {(finished - ends[-1]) * 1000:.0f} ms", flush=True)
+
+
 def setup_data(n: int):
     call_command("migrate", verbosity=0)
     have = Problem.objects.filter(source="bench").count()
@@ -109,13 +148,18 @@ def stop_cluster(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-def run_batch(problems, template, endpoint, timeout: float) -> float:
-    start = time.perf_counter()
+def run_batch(problems, template, endpoint, timeout: float, trace: int = 0) -> float:
+    _trace.clear()
+    start, wall = time.perf_counter(), time.time()
     batch = batch_create(problems=problems, template=template, endpoints=[endpoint])
+    created = time.perf_counter() - start
     deadline = start + timeout
     while time.perf_counter() < deadline:
         if GenerationBatch.objects.filter(pk=batch.pk, finished_at__isnull=False).exists():
             elapsed = time.perf_counter() - start
+            if trace:
+                first = min(batch.jobs.values_list("started_at", flat=True))
+                print_trace(trace, start, start + elapsed, created, first.timestamp() - wall)
             ok = batch.jobs.filter(status=GenerationJob.Status.SUCCEEDED).count()
             if ok != len(problems):
                 raise SystemExit(f"only {ok} of {len(problems)} jobs succeeded")
@@ -147,8 +191,21 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--capacity-jobs", type=int, default=500)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--skip-loop", action="store_true",
+                        help="leave out the sequential requests.post anchor")
+    parser.add_argument("--skip-capacity", action="store_true",
+                        help="leave out the instant-server capacity run")
+    parser.add_argument("--warmups", type=int, default=1,
+                        help="warm-up batches before each makespan run (the next task goes "
+                        "to the worker that waited longest, so 2 warms both workers)")
+    parser.add_argument("--trace", action="store_true",
+                        help="print where each makespan run lost time (server-side times)")
     args = parser.parse_args()
 
+    if args.trace:
+        from tests.servers.openai_server import Handler
+
+        Handler._complete = _traced_complete(Handler._complete)
     problems, template = setup_data(max(args.jobs, args.capacity_jobs))
     cluster = start_cluster(args.workers)
     rows, capacity = [], None
@@ -157,26 +214,29 @@ def main() -> None:
             server, url = start_server(delay=args.service, concurrency=c)
             try:
                 endpoint = endpoint_for(url, c)
-                clean()
-                run_batch(problems[:c], template, endpoint, 120)  # warm-up: cluster, client
+                for _ in range(args.warmups):
+                    clean()
+                    run_batch(problems[:c], template, endpoint, 120)  # warm-up: cluster, client
                 clean()
                 makespan = run_batch(problems[:args.jobs], template, endpoint,
-                                     args.jobs * args.service * 3 + 60)
-                loop = sequential_loop(url, args.jobs)
+                                     args.jobs * args.service * 3 + 60,
+                                     trace=c if args.trace else 0)
+                loop = None if args.skip_loop else sequential_loop(url, args.jobs)
             finally:
                 server.stop()
             floor = args.jobs * args.service / c
             rows.append((c, floor, makespan, loop))
-        server, url = start_server(delay=0.0, concurrency=64)
-        try:
-            endpoint = endpoint_for(url, 64)
-            clean()
-            run_batch(problems[:20], template, endpoint, 120)
-            clean()
-            seconds = run_batch(problems[:args.capacity_jobs], template, endpoint, 600)
-            capacity = (args.capacity_jobs, seconds)
-        finally:
-            server.stop()
+        if not args.skip_capacity:
+            server, url = start_server(delay=0.0, concurrency=64)
+            try:
+                endpoint = endpoint_for(url, 64)
+                clean()
+                run_batch(problems[:20], template, endpoint, 120)
+                clean()
+                seconds = run_batch(problems[:args.capacity_jobs], template, endpoint, 600)
+                capacity = (args.capacity_jobs, seconds)
+            finally:
+                server.stop()
     finally:
         stop_cluster(cluster)
         clean()
@@ -186,9 +246,12 @@ def main() -> None:
     print(f"{'C':>3} {'floor N*S/C':>12} {'pipeline':>10} {'ratio':>7} "
           f"{'seq. loop (anchor)':>19} {'ratio':>7}")
     for c, floor, makespan, loop in rows:
-        print(f"{c:>3} {floor:>11.2f}s {makespan:>9.2f}s {makespan / floor:>7.3f} "
-              f"{loop:>18.2f}s {loop / floor:>7.3f}")
+        anchor = (f"{loop:>18.2f}s {loop / floor:>7.3f}" if loop is not None
+                  else f"{'(skipped)':>19} {'':>7}")
+        print(f"{c:>3} {floor:>11.2f}s {makespan:>9.2f}s {makespan / floor:>7.3f} {anchor}")
     print("goal: pipeline ratio <= 1.05 at every C")
+    if capacity is None:
+        return
     n, seconds = capacity
     print(f"\nOverhead capacity: instant server (S=0, C=64), N={n} jobs")
     print(f"{'jobs':>6} {'seconds':>8} {'jobs/s':>8}")
