@@ -218,6 +218,9 @@ if QB_BEHIND_PROXY:
 #   workers)) with a margin (shared/docs/django-q2-notes.md). It only matters for a worker
 #   that died, whose task is a harmless no-op by then (the sweep has already acted).
 # - max_attempts 1 + ack_failures: a task that raised is not run again by django-q2.
+# - poll 0.05: how long the ORM broker's pusher sleeps when the queue is empty, so a
+#   batch's first call waits at most 50 ms for its runner (django-q2's 0.2 s default
+#   averaged 100 ms); costs one small SELECT on django_q_ormq per 50 ms while idle.
 # - queue_limit 2, bulk 1: tasks are few (one per endpoint per batch, plus sweeps) and long,
 #   so prefetching more would only let them age towards `retry`.
 # - workers: each runner keeps up to QB_RUNNER_THREADS calls in flight, so one worker
@@ -239,6 +242,7 @@ Q_CLUSTER = {
     "catch_up": False,
     "ack_failures": True,
     "label": "Background tasks",
+    "poll": 0.05,
 }
 if QB_REDIS_URL:
     # django-q2 passes a string `redis` setting to redis.from_url (brokers/redis_broker.py).
