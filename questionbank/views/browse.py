@@ -25,7 +25,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import urlencode as urlencode_filter
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
-from django.utils.html import conditional_escape, escape
+from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import mark_safe
 
 from questionbank import browse_cache, selectors
@@ -227,6 +227,7 @@ def _render_list(request, *, fixed_tag: Tag | None = None):
         "per_page_choices": PER_PAGE_CHOICES,
         "max_query_chars": MAX_QUERY_CHARS,
         "tag_prefix": _url_prefix("browse:tag"),
+        "rows_html": "" if printing else _rows_html(page.object_list, _url_prefix("browse:tag")),
         "print_query": urlencode({**params, "print": 1, "page": page.number,
                                   **({"solutions": 1} if filters.solutions else {})}),
     }
@@ -355,25 +356,28 @@ def problem_detail(request, pk: int):
         return render(request, "browse/problem_detail.html",
                       {"title": title, "article_html": mark_safe(article), **frame})
     return HttpResponse(_anonymous_detail().fill(
-        title=conditional_escape(title), article_html=article,
-        back_url=conditional_escape(frame["back_url"]),
-        back_label=conditional_escape(frame["back_label"]), step_nav=frame["step_nav"],
+        title=title, article_html=mark_safe(article), **frame,
         path=urlencode_filter(request.get_full_path())))
 
 
 class _SplitTemplate:
     """A template rendered once with a marker in each slot and cut at the markers, so a
-    page is a join of constant text and per-request values (escaped by the caller the
-    way the template would have). Used only for anonymous visitors, whose pages differ
-    in nothing else; tests compare its output with the template's own."""
+    page (or a list row) is a join of constant text and per-request values, escaped as
+    the template's autoescaping would. For templates whose only logic is variable output
+    (an anonymous visitor's problem page, a result row); tests compare its output with
+    the template's own, byte for byte. ``request_path_slot`` names the slot that stands
+    for the request's full path (the page's login link uses it)."""
 
-    def __init__(self, template: str, slots: tuple[str, ...], request_path_slot: str):
+    def __init__(self, template: str, slots: tuple[str, ...],
+                 request_path_slot: str | None = None):
         token = secrets.token_hex(6)
         markers = {name: f"qbslot{token}{name.replace('_', '')}x" for name in slots}
-        request = HttpRequest()
-        request.path = request.path_info = markers[request_path_slot]
-        request.META = {"SERVER_NAME": "localhost", "SERVER_PORT": "80"}
-        request.user = AnonymousUser()
+        request = None
+        if request_path_slot:
+            request = HttpRequest()
+            request.path = request.path_info = markers[request_path_slot]
+            request.META = {"SERVER_NAME": "localhost", "SERVER_PORT": "80"}
+            request.user = AnonymousUser()
         context = {name: mark_safe(marker) for name, marker in markers.items()
                    if name != request_path_slot}
         text = render_to_string(template, context, request=request)
@@ -382,8 +386,9 @@ class _SplitTemplate:
         self.parts = [by_marker.get(piece, piece) if i % 2 else piece
                       for i, piece in enumerate(re.split(pattern, text))]
 
-    def fill(self, **values: str) -> str:
-        return "".join(values[p] if i % 2 else p for i, p in enumerate(self.parts))
+    def fill(self, **values) -> str:
+        return mark_safe("".join(conditional_escape(values[p]) if i % 2 else p
+                                 for i, p in enumerate(self.parts)))
 
 
 @lru_cache(maxsize=4)
@@ -395,6 +400,35 @@ def _split_detail(script_prefix: str) -> _SplitTemplate:
 
 def _anonymous_detail() -> _SplitTemplate:
     return _split_detail(get_script_prefix())
+
+
+@lru_cache(maxsize=1)
+def _split_row() -> _SplitTemplate:
+    return _SplitTemplate("browse/_result_row.html", ROW_SLOTS)
+
+
+ROW_SLOTS = ("url", "title", "snippet", "kind", "kind_label", "difficulty",
+             "difficulty_label", "tags")
+
+
+def row_values(row, tag_prefix: str) -> dict:
+    """The slots of ``browse/_result_row.html`` for one list row (selectors.BrowseRow)."""
+    tags = "".join(f'<a class="tag" href="{tag_prefix}{escape(t.slug)}/">{escape(t.name)}</a>'
+                   for t in row.tag_list)
+    return {
+        "url": row.browse_url,
+        "title": row.title_html or row.title,
+        "snippet": format_html('<p class="snippet">{}</p>', row.snippet_html)
+        if row.snippet_html else "",
+        "kind": row.kind, "kind_label": row.get_kind_display(),
+        "difficulty": row.difficulty, "difficulty_label": row.get_difficulty_display(),
+        "tags": mark_safe(tags),
+    }
+
+
+def _rows_html(rows, tag_prefix: str) -> str:
+    split = _split_row()
+    return mark_safe("".join(split.fill(**row_values(row, tag_prefix)) for row in rows))
 
 
 @browse_allowed

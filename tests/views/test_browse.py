@@ -415,3 +415,28 @@ def test_search_says_when_only_the_newest_matches_were_ranked(client, monkeypatc
     html = client.get(f"{LIST}?q=roots&sort=newest").content.decode()
     assert "showing the newest 3." in html
     assert client.get(f"{LIST}?q=roots&page=2").status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["", "?q=roots"])
+def test_result_rows_are_byte_for_byte_the_row_template(client, query):
+    """List rows come from a pre-split copy of browse/_result_row.html: the same markup
+    and escaping as the template itself."""
+    from django.template.loader import render_to_string
+
+    from questionbank.selectors import browse_rows
+    from questionbank.views.browse import row_values
+
+    problem = published_problem(title='Roots <b>of</b> "x" & y', tags=["A&B <i>", "Plain"])
+    html = client.get(LIST + query).content.decode()
+    row = browse_rows([problem.pk])[0]
+    row.browse_url = f"{detail(problem)}?q=roots&pos=0" if query else f"{detail(problem)}?pos=0"
+    if query:
+        from questionbank.search import highlights, parse_query
+
+        row.title_html, row.snippet_html = highlights(parse_query("roots"), [problem.pk])[
+            problem.pk]
+    expected = render_to_string("browse/_result_row.html", row_values(row, "/browse/tags/"))
+    assert expected in html
+    assert "&lt;b&gt;of&lt;/b&gt; &quot;x&quot; &amp; y" in html and "<b>of" not in html
+    assert "A&amp;B &lt;i&gt;" in html
