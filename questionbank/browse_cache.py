@@ -242,6 +242,29 @@ def current_generation() -> int | None:
     return row[0] if row else None
 
 
+def _key(kind: str, generation: int, request) -> str:
+    path = hashlib.blake2b(request.get_full_path().encode(), digest_size=16).hexdigest()
+    return f"browse:{kind}:{connection.settings_dict['NAME']}:{generation}:{path}"
+
+
+def cached_content(request, build):
+    """``build()``'s result (a picklable value: a list page's status, title and content)
+    for this URL, from the cache while the browse generation is unchanged. The content
+    is the same for every visitor (their name and CSRF token are in the page around it),
+    so logged-in students share it too."""
+    if not getattr(settings, "QB_BROWSE_PAGE_CACHE", False) or request.method != "GET":
+        return build()
+    generation = current_generation()
+    if generation is None:
+        return build()
+    key = _key("content", generation, request)
+    hit = cache.get(key)
+    if hit is None:
+        hit = build()
+        cache.set(key, hit, BROWSE_PAGE_SECONDS)
+    return hit
+
+
 def cached_page(view):
     """Serve an anonymous GET from the cache while the browse generation is unchanged."""
 
@@ -253,8 +276,7 @@ def cached_page(view):
         generation = current_generation()
         if generation is None:
             return view(request, *args, **kwargs)
-        path = hashlib.blake2b(request.get_full_path().encode(), digest_size=16).hexdigest()
-        key = f"browse:page:{connection.settings_dict['NAME']}:{generation}:{path}"
+        key = _key("page", generation, request)
         hit = cache.get(key)
         if hit is not None:
             status, content_type, body = hit

@@ -178,7 +178,8 @@ def _search_matches(filters: Filters, tag: Tag | None, unknown_tag: bool):
                                            sort=filters.sort)
 
 
-def _render_list(request, *, fixed_tag: Tag | None = None):
+def _list_page(request, *, fixed_tag: Tag | None = None) -> tuple[str, dict, int]:
+    """The list's template, context and status (a search, a tag page, a worksheet)."""
     filters, tag, unknown_tag, qs, matches = _list_context(request, fixed_tag=fixed_tag)
     printing = request.GET.get("print") == "1"
     number = page_number(request.GET.get("page"))
@@ -231,8 +232,50 @@ def _render_list(request, *, fixed_tag: Tag | None = None):
         "print_query": urlencode({**params, "print": 1, "page": page.number,
                                   **({"solutions": 1} if filters.solutions else {})}),
     }
-    template = "browse/worksheet.html" if printing else "browse/problem_list.html"
-    return render(request, template, context, status=status)
+    template = "browse/worksheet.html" if printing else "browse/_list_content.html"
+    return template, context, status
+
+
+def _render_list(request, *, fixed_tag: Tag | None = None):
+    """A list page: a worksheet is rendered whole; a list's content comes from the cache
+    (browse_cache.cached_content) and is framed for the visitor."""
+    if request.GET.get("print") == "1":
+        template, context, status = _list_page(request, fixed_tag=fixed_tag)
+        return render(request, template, context, status=status)
+
+    def build():
+        template, context, status = _list_page(request, fixed_tag=fixed_tag)
+        filters = context["filters"]
+        title = (fixed_tag.name if fixed_tag else f"Search: {filters.q}" if filters.q
+                 else "Problems")
+        return status, title, render_to_string(template, context)
+
+    status, title, content = browse_cache.cached_content(request, build)
+    if _anonymous(request):
+        html = _split_list(get_script_prefix()).fill(
+            title=title, content_html=mark_safe(content),
+            path=urlencode_filter(request.get_full_path()))
+        return HttpResponse(html, status=status)
+    return render(request, "browse/problem_list.html",
+                  {"title": title, "content_html": mark_safe(content)}, status=status)
+
+
+def _anonymous(request) -> bool:
+    """Nobody is logged in and no message waits: the page around the content is the same
+    for every such visitor. Without a session cookie nobody is logged in (checked first:
+    it costs no session lookup)."""
+    if "messages" in request.COOKIES:
+        return False
+    return (settings.SESSION_COOKIE_NAME not in request.COOKIES
+            or not request.user.is_authenticated)
+
+
+@lru_cache(maxsize=4)
+def _split_list(script_prefix: str) -> _SplitTemplate:
+    return _SplitTemplate("browse/problem_list.html", ("title", "content_html", "path"),
+                          request_path_slot="path")
+
+
 
 
 def _url_prefix(name: str) -> str:
@@ -283,7 +326,6 @@ def home(request):
 
 
 @browse_allowed
-@cached_page
 def problem_list(request):
     """All published problems, or search results, filtered; ``?print=1`` is a worksheet."""
     return _render_list(request)
@@ -296,7 +338,6 @@ def tag_list(request):
 
 
 @browse_allowed
-@cached_page
 def tag_detail(request, slug: str):
     """The list, restricted to one tag (the tag's public page)."""
     tag = get_object_or_404(Tag, slug=slug)
@@ -350,9 +391,7 @@ def problem_detail(request, pk: int):
     except Problem.DoesNotExist:
         raise Http404("There is no published problem with this number.") from None
     frame = _detail_frame(request, pk)
-    # Without a session cookie nobody is logged in (checked first: it costs no lookup).
-    if (settings.SESSION_COOKIE_NAME in request.COOKIES and request.user.is_authenticated) \
-            or "messages" in request.COOKIES:
+    if not _anonymous(request):
         return render(request, "browse/problem_detail.html",
                       {"title": title, "article_html": mark_safe(article), **frame})
     return HttpResponse(_anonymous_detail().fill(

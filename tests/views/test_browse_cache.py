@@ -83,11 +83,20 @@ def test_drafts_do_not_invalidate(client, page_cache):
     assert current_generation() == before
 
 
-def test_logged_in_pages_are_never_cached(client, page_cache):
-    published_problem()
-    client.get(LIST)  # cache the anonymous page
+def test_logged_in_users_share_the_content_in_their_own_page(client, page_cache,
+                                                            monkeypatch):
+    published_problem(title="Shared content")
+    anonymous = client.get(LIST).content.decode()  # caches the list's content
+    assert "Log in" in anonymous
+    from questionbank import selectors
+
+    def no_rows(*args, **kwargs):
+        raise AssertionError("the content should have come from the cache")
+
+    monkeypatch.setattr(selectors, "browse_page_rows", no_rows)
     client.force_login(make_student("cached-student"))
-    assert "cached-student" in client.get(LIST).content.decode()
+    page = client.get(LIST).content.decode()
+    assert "cached-student" in page and "Shared content" in page  # their name, shared rows
 
 
 def test_off_by_default_under_debug(client, settings, django_assert_num_queries):
