@@ -60,20 +60,6 @@ def configure_env(db_url: str) -> dict:
     return env
 
 
-def ensure_database(db_url: str) -> None:
-    from urllib.parse import urlsplit
-
-    import psycopg
-
-    parts = urlsplit(db_url)
-    name = parts.path.lstrip("/")
-    admin = db_url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-            print(f"created database {name}")
-
-
 # --- Data -----------------------------------------------------------------------------
 
 MATHS_WORDS = """
@@ -508,8 +494,11 @@ def main() -> None:
 
     db_url = os.environ.get("QB_BENCH_DATABASE_URL", DEFAULT_URL)
     env = configure_env(db_url)
-    ensure_database(db_url)
     sys.path.insert(0, str(ROOT))
+    from bench._db import ensure_database
+
+    if ensure_database(db_url):
+        print(f"created database {db_url.rsplit('/', 1)[1]}")
     import django
 
     django.setup()

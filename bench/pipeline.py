@@ -45,16 +45,9 @@ os.environ.setdefault("QB_LOG_LEVEL", "WARNING")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "questionbank.settings")
 
 
-def ensure_database() -> None:
-    import psycopg
+from bench._db import ensure_database  # noqa: E402
 
-    with psycopg.connect(f"{BASE}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                            [DB_NAME]).fetchone():
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-
-
-ensure_database()
+ensure_database(os.environ["DATABASE_URL"])
 
 import django  # noqa: E402
 
