@@ -361,7 +361,7 @@ def _detail_frame(request, pk: int) -> dict:
     query = urlencode({**params, **({"pos": pos} if pos is not None else {})})
     query = escape(f"?{query}") if query else ""  # the only variable part: escaped once
     prev = (f'<a class="prev" href="{base}previous/{query}" rel="prev">← Previous problem</a>'
-            if pos != 0 or not filters.active else "<span></span>")  # keeps "next" right
+            if pos != 0 else "<span></span>")  # first in its list; keeps "next" right
     label = "Problems in these results" if filters.active else "More problems"
     step_nav = mark_safe(f'<nav class="prev-next no-print" aria-label="{label}">{prev}'
                          f'<a class="next" href="{base}next/{query}" rel="next">Next problem →'

@@ -173,6 +173,8 @@ def test_previous_and_next_follow_the_list_and_keep_its_filters(client):
     # The first of the results has no "previous".
     first = client.get(f"{detail(c)}?kind=maths&pos=0").content.decode()
     assert 'rel="prev"' not in first and 'rel="next"' in first
+    newest = client.get(f"{detail(c)}?pos=0").content.decode()  # from the unfiltered list
+    assert 'rel="prev"' not in newest and 'rel="next"' in newest
     # Without a position (a shared link) the neighbours are still found.
     assert _step(client, f"{detail(a)}previous/?kind=maths") == f"{detail(b)}?kind=maths"
     # Past the end: back to the same problem, with a message saying so.
