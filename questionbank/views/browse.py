@@ -236,15 +236,21 @@ def _list_page(request, *, fixed_tag: Tag | None = None) -> tuple[str, dict, int
     return template, context, status
 
 
-def _render_list(request, *, fixed_tag: Tag | None = None):
-    """A list page: a worksheet is rendered whole; a list's content comes from the cache
-    (browse_cache.cached_content) and is framed for the visitor."""
+def _render_list(request, *, tag_slug: str | None = None):
+    """A list page (a tag's page when ``tag_slug``; 404 for an unknown tag): a worksheet
+    is rendered whole; a list's content comes from the cache (browse_cache.cached_content,
+    so a cached tag page does not look its tag up) and is framed for the visitor."""
+
+    def page():
+        fixed_tag = get_object_or_404(Tag, slug=tag_slug) if tag_slug is not None else None
+        return fixed_tag, *_list_page(request, fixed_tag=fixed_tag)
+
     if request.GET.get("print") == "1":
-        template, context, status = _list_page(request, fixed_tag=fixed_tag)
+        _, template, context, status = page()
         return render(request, template, context, status=status)
 
     def build():
-        template, context, status = _list_page(request, fixed_tag=fixed_tag)
+        fixed_tag, template, context, status = page()
         filters = context["filters"]
         title = (fixed_tag.name if fixed_tag else f"Search: {filters.q}" if filters.q
                  else "Problems")
@@ -340,8 +346,7 @@ def tag_list(request):
 @browse_allowed
 def tag_detail(request, slug: str):
     """The list, restricted to one tag (the tag's public page)."""
-    tag = get_object_or_404(Tag, slug=slug)
-    return _render_list(request, fixed_tag=tag)
+    return _render_list(request, tag_slug=slug)
 
 
 def _detail_frame(request, pk: int) -> dict:

@@ -237,3 +237,16 @@ def test_render_problem_pages_command_renders_what_is_missing_or_stale():
     assert "rendered 1 of 1" in out.getvalue()
     assert stored_article(stale.pk)[0] == "Stale, renamed"
     assert stored_article(hidden.pk) is None
+
+
+def test_cached_tag_page_is_one_query_and_unknown_tags_stay_404(client, page_cache,
+                                                                django_assert_num_queries):
+    published_problem(title="Tagged one", tags=["Geometry"])
+    url = reverse("browse:tag", args=["geometry"])
+    first = client.get(url)
+    with django_assert_num_queries(1):  # the generation: the tag is not looked up again
+        second = client.get(url)
+    assert second.content == first.content and "Tagged one" in second.content.decode()
+    assert client.get(reverse("browse:tag", args=["no-such-tag"])).status_code == 404
+    Tag.objects.filter(slug="geometry").delete()
+    assert client.get(url).status_code == 404
