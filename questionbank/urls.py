@@ -58,10 +58,12 @@ browse_patterns = [
 ]
 
 urlpatterns = [
+    # The students' pages first: they are most of the traffic, and resolving walks this
+    # list in order.
+    path("browse/", include((browse_patterns, "browse"))),
     path("", accounts.home, name="home"),
     path("login/", accounts.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("teach/", include((teacher_patterns, "teacher"))),
-    path("browse/", include((browse_patterns, "browse"))),
     path("admin/", admin.site.urls),
 ]
