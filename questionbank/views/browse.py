@@ -202,7 +202,6 @@ def _list_page(request, *, fixed_tag: Tag | None = None) -> tuple[str, dict, int
 
     params = filters.params(include_tag=fixed_tag is None)
     query = urlencode(params)
-    list_url = request.path
     marks = highlights(filters.search, [p.pk for p in page.object_list])
     detail_params = filters.params()
     for i, problem in enumerate(page.object_list):
@@ -221,13 +220,11 @@ def _list_page(request, *, fixed_tag: Tag | None = None) -> tuple[str, dict, int
         "unknown_tag": unknown_tag,
         "page": page,
         "query": query,
-        "list_url": list_url,
         "kinds": Problem.Kind.choices,
         "difficulties": Problem.Difficulty.choices,
         "sorts": SORTS,
         "per_page_choices": PER_PAGE_CHOICES,
         "max_query_chars": MAX_QUERY_CHARS,
-        "tag_prefix": _url_prefix("browse:tag"),
         "rows_html": "" if printing else _rows_html(page.object_list, _url_prefix("browse:tag")),
         "print_query": urlencode({**params, "print": 1, "page": page.number,
                                   **({"solutions": 1} if filters.solutions else {})}),
@@ -280,8 +277,6 @@ def _anonymous(request) -> bool:
 def _split_list(script_prefix: str) -> _SplitTemplate:
     return _SplitTemplate("browse/problem_list.html", ("title", "content_html", "path"),
                           request_path_slot="path")
-
-
 
 
 def _url_prefix(name: str) -> str:
