@@ -334,9 +334,9 @@ def article(pk: int) -> tuple[str, str]:
 
 def render_and_store(pk: int) -> tuple[str, str]:
     from django.template.loader import render_to_string
-    from django.urls import reverse
 
     from questionbank import selectors
+    from questionbank.formatting import url_prefix
 
     stamp = problem_stamp(pk)  # before the data it describes (see the module's notes)
     problem = selectors.browse_problem_page(pk=pk)
@@ -346,7 +346,7 @@ def render_and_store(pk: int) -> tuple[str, str]:
         "solution": solution,
         "revision": solution.current_revision if solution else None,
         "tags": problem.tag_list,
-        "tag_prefix": reverse("browse:tag", args=["0"])[:-2],
+        "tag_prefix": url_prefix("browse:tag"),
     })
     store_article(pk, stamp, problem.title, html)
     return problem.title, html

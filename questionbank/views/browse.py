@@ -30,6 +30,7 @@ from django.utils.safestring import mark_safe
 
 from questionbank import browse_cache, selectors
 from questionbank.browse_cache import cached_page
+from questionbank.formatting import url_prefix
 from questionbank.models import Problem, Tag
 from questionbank.permissions import browse_allowed
 from questionbank.search import (
@@ -225,7 +226,7 @@ def _list_page(request, *, fixed_tag: Tag | None = None) -> tuple[str, dict, int
         "sorts": SORTS,
         "per_page_choices": PER_PAGE_CHOICES,
         "max_query_chars": MAX_QUERY_CHARS,
-        "rows_html": "" if printing else _rows_html(page.object_list, _url_prefix("browse:tag")),
+        "rows_html": "" if printing else _rows_html(page.object_list, url_prefix("browse:tag")),
         "print_query": urlencode({**params, "print": 1, "page": page.number,
                                   **({"solutions": 1} if filters.solutions else {})}),
     }
@@ -279,19 +280,10 @@ def _split_list(script_prefix: str) -> _SplitTemplate:
                           request_path_slot="path")
 
 
-def _url_prefix(name: str) -> str:
-    """``/browse/problems/`` for ``/browse/problems/<pk>/``: rows build their links from it
-    instead of calling reverse() per row and per tag (a large share of a list's time)."""
-    return _prefix(name, get_script_prefix())
-
-
-@lru_cache(maxsize=32)
-def _prefix(name: str, script_prefix: str) -> str:
-    return reverse(name, args=["0"])[:-2]
-
-
-def _detail_url(pk: int, params: dict, pos: int | None) -> str:
-    url = f"{_url_prefix('browse:problem-detail')}{pk}/"
+def _detail_url(pk: int, params: dict, pos: int | None, step: str = "") -> str:
+    """A problem page's URL (``step``: "previous/" or "next/" for its step links) carrying
+    the list's filters and the position in it."""
+    url = f"{url_prefix('browse:problem-detail')}{pk}/{step}"
     params = dict(params)
     if pos is not None:
         params["pos"] = pos
@@ -354,18 +346,16 @@ def _detail_frame(request, pk: int) -> dict:
     back_params = dict(params)
     if pos is not None and pos >= filters.per_page:
         back_params["page"] = pos // filters.per_page + 1
-    back_url = list_url = _url_prefix("browse:problem-detail")  # /browse/problems/
+    back_url = url_prefix("browse:problem-detail")  # /browse/problems/: the list
     if back_params:
         back_url += "?" + urlencode(back_params)
-    base = f"{list_url}{pk}/"
-    query = urlencode({**params, **({"pos": pos} if pos is not None else {})})
-    query = escape(f"?{query}") if query else ""  # the only variable part: escaped once
-    prev = (f'<a class="prev" href="{base}previous/{query}" rel="prev">← Previous problem</a>'
+    prev = (f'<a class="prev" href="{escape(_detail_url(pk, params, pos, "previous/"))}" '
+            'rel="prev">← Previous problem</a>'
             if pos != 0 else "<span></span>")  # first in its list; keeps "next" right
+    nxt = escape(_detail_url(pk, params, pos, "next/"))
     label = "Problems in these results" if filters.active else "More problems"
     step_nav = mark_safe(f'<nav class="prev-next no-print" aria-label="{label}">{prev}'
-                         f'<a class="next" href="{base}next/{query}" rel="next">Next problem →'
-                         "</a></nav>")
+                         f'<a class="next" href="{nxt}" rel="next">Next problem →</a></nav>')
     return {"back_url": back_url, "step_nav": step_nav,
             "back_label": "← Back to results" if filters.active else "← All problems"}
 
