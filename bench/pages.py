@@ -448,6 +448,16 @@ def serve_and_load(env: dict, pages: dict, args, workdir: Path, before: dict) ->
         log.close()
 
 
+def forget_articles(ids) -> None:
+    """Drop stored problem articles, so their next view renders them (the 1st-view row)."""
+    from django.db import connection
+
+    from questionbank.browse_cache import PAGES
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {PAGES} WHERE problem_id = ANY(%s)", [list(ids)])
+
+
 DETAIL = "detail (5,000 problems)"
 DETAIL_COLD = "detail, 1st view (5,000)"
 
@@ -514,7 +524,7 @@ def main() -> None:
     else:
         print(f"reusing {args.problems} problems ({have}) in {db_url.rsplit('/', 1)[1]}")
     call_command("collectstatic", interactive=False, verbosity=0)
-    from questionbank.browse_cache import articles_out_of_date, forget_articles
+    from questionbank.browse_cache import articles_out_of_date
 
     targets = pick_targets(random.Random(1))
     explain(targets)

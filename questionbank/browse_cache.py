@@ -203,14 +203,13 @@ def drop_generation_schema(conn) -> None:
                              "qb_browse_bump_d", "qb_browse_bump_t"):
                     cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
             cursor.execute("DROP FUNCTION IF EXISTS qb_browse_bump()")
-            drop_stamp_schema(conn)
         elif conn.vendor == "sqlite":
             cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
                            "AND name LIKE 'qb_browse_%'")
             for (name,) in cursor.fetchall():
                 cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
-            drop_stamp_schema(conn)
         cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
+    drop_stamp_schema(conn)
 
 
 def drop_stamp_schema(conn) -> None:
@@ -382,12 +381,3 @@ def articles_out_of_date(ids=None) -> list[int]:
             params)
         return [row[0] for row in cursor.fetchall()]
 
-
-def forget_articles(ids) -> None:
-    """Drop stored articles (they are rendered again on their next view)."""
-    ids = list(ids)
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start:start + 1000]
-        with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {PAGES} WHERE problem_id IN "
-                           f"({', '.join(['%s'] * len(chunk))})", chunk)
