@@ -674,10 +674,6 @@ class BrowseRow:
         self.tag_list: list[Tag] = []
         self.title_html = self.snippet_html = self.browse_url = None
 
-    @property
-    def id(self) -> int:
-        return self.pk
-
     def get_kind_display(self) -> str:
         return self._KINDS.get(self.kind, self.kind)
 
@@ -690,7 +686,7 @@ def browse_rows(ids) -> list[BrowseRow]:
     queries whatever the number of ids."""
     from django.db import connection
 
-    ids = [pk for pk in ids if pk is not None]
+    ids = list(ids)
     if not ids:
         return []
     marks = ", ".join(["%s"] * len(ids))
