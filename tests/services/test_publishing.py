@@ -72,8 +72,9 @@ def test_the_database_refuses_a_second_published_solution():
     assert Solution.objects.published().count() == 2
 
 
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_publishing_leaves_exactly_one_published(teacher):
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_publishing_leaves_exactly_one_published():
+    teacher = factories.make_teacher("racer")
     problem = factories.make_problem()
     candidates = [make_solution(problem=problem) for _ in range(4)]
     barrier = threading.Barrier(len(candidates))
