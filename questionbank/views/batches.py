@@ -7,7 +7,9 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from questionbank import selectors
@@ -94,16 +96,58 @@ def progress_payload(batch: GenerationBatch) -> dict:
             "truncated": len(text) > PARTIAL_TAIL_CHARS,
             "endpoint": str(job.get("endpoint_name") or job.get("endpoint") or ""),
         })
+    waiting = selectors.batch_waiting(batch=batch)
     eta = raw.get("eta_seconds")
+    done = finished >= total
     return {
         "counts": counts,
         "total": total,
         "finished": finished,
         "percent": round(100 * finished / total) if total else 100,
-        "done": finished >= total,
+        "done": done,
         "cancelled": batch.cancelled_at is not None,
-        "eta": format_duration(eta, empty="") if eta else "",
+        # Nothing of this batch is running: a countdown would be a guess that never moves.
+        "waiting": waiting.is_waiting and not done,
+        "eta": format_duration(eta, empty="") if eta and not waiting.is_waiting else "",
+        "retrying": waiting.retrying,
         "running": running,
+        "servers": [_server_json(server) for server in waiting.servers],
+        "_waiting": waiting,
+    }
+
+
+def _server_json(server: selectors.ServerState) -> dict:
+    return {
+        "name": server.name, "enabled": server.enabled, "paused": server.is_paused,
+        "retry_at": server.paused_until.isoformat() if server.paused_until else None,
+        "failures": server.failures, "last_error": server.last_error,
+        "busy": server.busy, "slots": server.slots,
+    }
+
+
+def _job_json(job: GenerationJob) -> dict:
+    return {
+        "id": job.pk, "problem": job.problem.title, "status": job.status,
+        "attempts": job.attempts, "max_attempts": job.max_attempts,
+        "endpoint": job.endpoint.name if job.endpoint else "",
+        "next_attempt_at": job.next_attempt_at.isoformat() if job.next_attempt_at else None,
+        "error_class": job.error_class, "error": job.last_error,
+    }
+
+
+def _live_context(request, batch: GenerationBatch) -> dict:
+    """What the page's live parts show: the same for the page and for its poll."""
+    progress = progress_payload(batch)
+    page = Paginator(selectors.batch_jobs(batch=batch), JOBS_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return {
+        "batch": batch,
+        "progress": progress,
+        "waiting": progress.pop("_waiting"),
+        "failed": selectors.batch_failed_jobs(batch=batch)[:100],
+        "page": page,
+        "now": timezone.now(),
     }
 
 
@@ -112,25 +156,34 @@ def batch_detail(request, pk: int):
     batch = get_object_or_404(
         GenerationBatch.objects.select_related("template", "created_by", "cancelled_by"), pk=pk
     )
-    progress = progress_payload(batch)
-    jobs = Paginator(selectors.batch_jobs(batch=batch), JOBS_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    context = _live_context(request, batch)
+    poll_url = reverse("teacher:batch-progress", args=[batch.pk])
+    if context["page"].number > 1:
+        poll_url += f"?page={context['page'].number}"
     return render(request, "teacher/batch_detail.html", {
-        "batch": batch,
-        "progress": progress,
-        "failed": selectors.batch_failed_jobs(batch=batch)[:100],
+        **context,
         "endpoints": batch.endpoints.all(),
-        "page": jobs,
+        "templates": selectors.batch_templates(batch=batch),
         "query": "",
-        "poll_url": reverse("teacher:batch-progress", args=[batch.pk]),
+        "poll_url": poll_url,
     })
 
 
 @teacher_required
 def batch_progress_json(request, pk: int):
+    """The poll behind static/js/batch.js: counts, running calls, why jobs wait, and the
+    job rows of the page being looked at, as data and as HTML rendered by the page's own
+    templates (so a live page and a reloaded one cannot differ)."""
     batch = get_object_or_404(GenerationBatch, pk=pk)
-    response = JsonResponse(progress_payload(batch))
+    context = _live_context(request, batch)
+    data = context["progress"]
+    data["jobs"] = [_job_json(job) for job in context["page"]]
+    data["page"] = context["page"].number
+    data["html"] = {
+        "status": render_to_string("teacher/batch_status.html", context, request),
+        "jobs": render_to_string("teacher/batch_jobs.html", context, request),
+    }
+    response = JsonResponse(data)
     response["Cache-Control"] = "no-store"
     return response
 

@@ -180,3 +180,125 @@ def test_batch_page_links_each_attempted_job_to_its_calls_for_its_owner(client, 
     assert f'href="{calls_url}"' in client.get(page_url).content.decode()
     client.force_login(make_teacher("colleague"))
     assert f'href="{calls_url}"' not in client.get(page_url).content.decode()
+
+
+# --- Honest batch pages: why jobs wait, live job rows -------------------------------------------
+
+
+def _poll(client, batch):
+    response = client.get(reverse("teacher:batch-progress", args=[batch.pk]))
+    assert response["Cache-Control"] == "no-store"
+    return response.json()
+
+
+def test_a_paused_server_is_explained_with_failures_last_error_and_next_try(
+        teacher_client, teacher):
+    job = make_job(user=teacher)
+    batch, endpoint = job.batch, job.batch.endpoints.get()
+    retry_at = timezone.now() + timedelta(seconds=95)
+    type(endpoint).objects.filter(pk=endpoint.pk).update(
+        paused_until=retry_at, consecutive_failures=3,
+        last_error="The model server at http://gpu:7860 refused the connection: is the "
+                   "WEBUI running?")
+    GenerationJob.objects.filter(pk=job.pk).update(
+        attempts=3, next_attempt_at=timezone.now() + timedelta(seconds=30),
+        error_class="ConnectFailed",
+        last_error="Attempt 3 of 4 failed: The model server at http://gpu:7860 refused the "
+                   "connection: is the WEBUI running? It will be tried again at 14:05:10.")
+    at = timezone.localtime(retry_at).strftime("%H:%M:%S")
+    page = teacher_client.get(batch.get_absolute_url()).content.decode()
+    data = _poll(teacher_client, batch)
+    for body in (page, data["html"]["status"]):
+        assert "Nothing of this batch is running now." in body
+        assert "paused after 3 failures in a row" in body
+        assert "refused the connection: is the WEBUI running?" in body
+        assert "Next try at <strong><time datetime=" in body and f">{at}</time>" in body
+        assert "waiting</strong>: no server is taking work" in body and "left" not in body
+    assert data["waiting"] is True and data["eta"] == ""
+    (server,) = data["servers"]
+    assert server["paused"] and server["failures"] == 3 and server["retry_at"]
+    # The job's row is in the JSON, as data and as the page's own row.
+    (row,) = data["jobs"]
+    assert (row["id"], row["status"], row["attempts"], row["error_class"]) == (
+        job.pk, "queued", 3, "ConnectFailed")
+    for body in (page, data["html"]["jobs"]):
+        assert "Waiting to retry" in body and "next try at" in body
+        assert "Attempt 3 of 4 failed" in body
+
+
+def test_no_enabled_server_is_explained(teacher_client, teacher):
+    job = make_job(user=teacher)
+    endpoint_update(endpoint=job.batch.endpoints.get(), enabled=False)
+    data = _poll(teacher_client, job.batch)
+    body = data["html"]["status"]
+    assert "No model server of this batch is enabled" in body and "switched off" in body
+    assert "waiting</strong>: no server is enabled" in body
+    assert data["waiting"] and data["servers"][0]["enabled"] is False
+
+
+def test_all_servers_busy_is_explained_with_other_batches(teacher_client, teacher):
+    endpoint = factories.make_endpoint(name="one-at-a-time", max_concurrency=1)
+    other = make_job(user=teacher, endpoint=endpoint)
+    GenerationJob.objects.filter(pk=other.pk).update(
+        status="running", endpoint=endpoint, started_at=timezone.now(),
+        lease_expires_at=timezone.now() + timedelta(seconds=60))
+    job = make_job(user=teacher, endpoint=endpoint)
+    data = _poll(teacher_client, job.batch)
+    body = data["html"]["status"]
+    assert "All servers are busy" in body
+    assert "“one-at-a-time” runs 1 of 1 call at a time (1 for other batches)" in body
+    assert "waiting</strong>: all servers are busy" in body
+    assert data["servers"][0]["busy"] == 1 and data["servers"][0]["slots"] == 1
+
+
+def test_ready_jobs_nobody_takes_are_flagged_only_after_a_while(teacher_client, teacher):
+    job = make_job(user=teacher)
+    assert "no worker has taken" not in _poll(teacher_client, job.batch)["html"]["status"]
+    GenerationJob.objects.filter(pk=job.pk).update(
+        created_at=timezone.now() - timedelta(minutes=2))
+    body = _poll(teacher_client, job.batch)["html"]["status"]
+    assert "1 job could start and a server is free, but no worker has taken it yet" in body
+
+
+def test_job_rows_in_the_poll_follow_the_jobs(teacher_client, teacher):
+    job = make_job(user=teacher)
+    data = _poll(teacher_client, job.batch)
+    assert [(r["status"], r["attempts"]) for r in data["jobs"]] == [("queued", 0)]
+    assert ">Waiting</span>" in data["html"]["jobs"]
+    GenerationJob.objects.filter(pk=job.pk).update(
+        status="running", attempts=1, started_at=timezone.now(), endpoint=job.batch.endpoints
+        .get(), lease_expires_at=timezone.now() + timedelta(seconds=60))
+    data = _poll(teacher_client, job.batch)
+    assert [(r["status"], r["attempts"]) for r in data["jobs"]] == [("running", 1)]
+    assert ">Running</span>" in data["html"]["jobs"] and data["waiting"] is False
+    assert "data-waiting" not in data["html"]["status"]
+
+
+def test_a_running_batch_counts_down_and_a_waiting_one_does_not(teacher_client, teacher):
+    endpoint = factories.make_endpoint(max_concurrency=2)
+    batch = generation_batch(teacher, endpoint, n=3)
+    first, second, third = batch.jobs.order_by("id")
+    now = timezone.now()
+    GenerationJob.objects.filter(pk=first.pk).update(
+        status="succeeded", started_at=now - timedelta(seconds=30), finished_at=now)
+    GenerationJob.objects.filter(pk=second.pk).update(
+        status="running", started_at=now, endpoint=endpoint,
+        lease_expires_at=now + timedelta(seconds=60))
+    data = _poll(teacher_client, batch)
+    assert data["eta"] and not data["waiting"]
+    assert "left" in data["html"]["status"]
+    GenerationJob.objects.filter(pk=second.pk).update(status="failed", finished_at=now)
+    type(endpoint).objects.filter(pk=endpoint.pk).update(
+        paused_until=now + timedelta(minutes=2), consecutive_failures=3, last_error="down")
+    data = _poll(teacher_client, batch)
+    assert data["eta"] == "" and data["waiting"]
+    assert "left" not in data["html"]["status"] and "Retry all failed" in data["html"]["jobs"]
+    assert third.pk in [r["id"] for r in data["jobs"]]
+
+
+def generation_batch(user, endpoint, *, n):
+    from questionbank.services.generation import batch_create
+
+    return batch_create(problems=[factories.make_problem() for _ in range(n)],
+                        template=factories.make_template(), endpoints=[endpoint],
+                        samples=1, created_by=user)
