@@ -286,6 +286,14 @@ def templates_for_generation(*, kind: str | None = None) -> QuerySet[PromptTempl
     return qs.order_by("name")
 
 
+def default_template_for_generation(*, kind: str) -> PromptTemplate | None:
+    """The template a mixed selection's ``kind`` problems start with: the first (by name)
+    made for that kind, else the first for any problem."""
+    return (templates_for_generation(kind=kind)
+            .order_by(Case(When(kind=kind, then=Value(0)), default=Value(1)), "name", "pk")
+            .first())
+
+
 def endpoints_for_generation() -> QuerySet[ModelEndpoint]:
     """Enabled endpoints (paused ones included: their jobs wait for the pause to end)."""
     return ModelEndpoint.objects.enabled().order_by("name")

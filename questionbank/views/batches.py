@@ -36,20 +36,24 @@ def _problem_ids(request) -> list[int]:
 
 @teacher_required
 def generate(request):
-    """Choose template, servers and samples for one problem or a selection, then start."""
+    """Choose template(s), servers and samples for one problem or a selection, then start.
+
+    A mixed maths + programming selection gets one template choice per kind."""
     ids = _problem_ids(request)
-    problems = list(Problem.objects.filter(pk__in=ids).only("id", "title", "kind", "status"))
-    kinds = {p.kind for p in problems}
-    kind = kinds.pop() if len(kinds) == 1 else None
+    problems = list(Problem.objects.filter(pk__in=ids).only("id", "title", "kind", "status")
+                    .order_by("pk"))
+    kinds: dict[str, int] = {}
+    for p in problems:
+        kinds[p.kind] = kinds.get(p.kind, 0) + 1
     if request.method == "POST":
-        form = GenerateForm(request.POST, kind=kind)
+        form = GenerateForm(request.POST, kinds=kinds)
         if form.is_valid():
             data = form.cleaned_data
             try:
                 batch = generation.batch_create(
-                    problems=list(data["problems"]), template=data["template"],
-                    endpoints=list(data["endpoints"]), samples=data["samples"],
-                    created_by=request.user, name=data["name"],
+                    problems=list(data["problems"]), endpoints=list(data["endpoints"]),
+                    samples=data["samples"], created_by=request.user, name=data["name"],
+                    **form.batch_templates(),
                 )
             except (ValueError, ValidationError) as exc:
                 text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
@@ -60,15 +64,16 @@ def generate(request):
                                           "queued. This page updates as answers arrive.")
                 return redirect(batch)
     else:
-        form = GenerateForm(kind=kind, initial={"problems": [p.pk for p in problems]})
+        form = GenerateForm(kinds=kinds, initial={"problems": [p.pk for p in problems]})
     archived = [p for p in problems if p.status == Problem.Status.ARCHIVED]
     return render(request, "teacher/generate.html", {
         "form": form,
         "problems": problems,
         "archived": archived,
-        "mixed_kinds": len({p.kind for p in problems}) > 1,
+        "kinds": [(Problem.Kind(k).label.lower(), n) for k, n in sorted(kinds.items())],
+        "mixed_kinds": len(kinds) > 1,
         "no_endpoints": not form.fields["endpoints"].queryset.exists(),
-        "no_templates": not form.fields["template"].queryset.exists(),
+        "no_templates": not form.has_templates(),
     })
 
 

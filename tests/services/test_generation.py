@@ -671,3 +671,23 @@ def test_language_placeholder_carries_the_problems_language(db):
     problem = make_problem(language="fr", statement="Calculez $2+2$.")
     template = make_template(user_prompt="[{language}] {statement}")
     assert prompt_preview(template=template, problem=problem).user.startswith("[fr] Calculez")
+
+
+def test_batch_create_with_a_template_per_kind(db):
+    from questionbank.services.generation import batch_create
+
+    endpoint = make_endpoint()
+    maths_t, code_t = make_template(kind="maths"), make_template(kind="programming")
+    maths = [make_problem(kind="maths"), make_problem(kind="maths")]
+    code = make_problem(kind="programming")
+    batch = batch_create(problems=[*maths, code], endpoints=[endpoint],
+                         templates_by_kind={"maths": maths_t, "programming": code_t})
+    assert {(j.problem.kind, j.template_id) for j in batch.jobs.select_related("problem")} == {
+        ("maths", maths_t.pk), ("programming", code_t.pk)}
+    assert batch.template == maths_t  # the one most of its problems use
+    with pytest.raises(ValueError, match="Choose a template for the programming problems."):
+        batch_create(problems=[code], endpoints=[endpoint], templates_by_kind={"maths": maths_t})
+    # A kind's template must still suit it, whatever the caller passed.
+    with pytest.raises(ValueError, match="is for maths problems"):
+        batch_create(problems=[code], endpoints=[endpoint],
+                     templates_by_kind={"programming": maths_t})

@@ -302,3 +302,80 @@ def generation_batch(user, endpoint, *, n):
     return batch_create(problems=[factories.make_problem() for _ in range(n)],
                         template=factories.make_template(), endpoints=[endpoint],
                         samples=1, created_by=user)
+
+
+# --- Mixed maths + programming selections ---------------------------------------------------
+
+
+def test_a_mixed_selection_offers_one_template_per_kind_preset_to_its_default(teacher_client):
+    factories.make_endpoint()
+    anything = factories.make_template(name="Any problem", kind="any")
+    algebra = factories.make_template(name="Algebra steps", kind="maths")
+    code = factories.make_template(name="Code review", kind="programming")
+    maths = [factories.make_problem(kind="maths") for _ in range(2)]
+    program = factories.make_problem(kind="programming", title="FizzBuzz")
+    page = teacher_client.get(reverse("teacher:generate"),
+                              {"problems": ",".join(str(p.pk) for p in [*maths, program])})
+    form = page.context["form"]
+    assert "template" not in form.fields
+    assert form["template_maths"].value() == algebra.pk
+    assert form["template_programming"].value() == code.pk
+    assert set(form.fields["template_maths"].queryset) == {anything, algebra}
+    assert set(form.fields["template_programming"].queryset) == {anything, code}
+    body = page.content.decode()
+    assert "Template for the 2 maths problems" in body
+    assert "Template for the 1 programming problem" in body
+    assert "mixes 2 maths and 1 programming problems" in body
+    assert "only templates for any kind" not in body  # the old, contradicted message
+    assert 'disabled' not in body.split("Start generation")[0].rsplit("<button", 1)[1]
+
+
+def test_a_mixed_selection_starts_in_one_go_with_the_right_template_per_kind(
+        teacher_client, teacher):
+    endpoint = factories.make_endpoint()
+    algebra = factories.make_template(name="Algebra steps", kind="maths", samples=2)
+    code = factories.make_template(name="Code review", kind="programming", samples=1)
+    maths = [factories.make_problem(kind="maths") for _ in range(2)]
+    program = factories.make_problem(kind="programming")
+    response = teacher_client.post(reverse("teacher:generate"), {
+        "problems": [p.pk for p in [*maths, program]], "template_maths": algebra.pk,
+        "template_programming": code.pk, "endpoints": [endpoint.pk]}, follow=True)
+    batch = GenerationBatch.objects.get()
+    assert response.redirect_chain[-1][0] == batch.get_absolute_url()
+    assert "Generation started: 5 jobs queued." in response.content.decode()
+    got = sorted(batch.jobs.values_list("problem__kind", "template__name", "sample_index"))
+    assert got == [("maths", "Algebra steps", 0), ("maths", "Algebra steps", 0),
+                   ("maths", "Algebra steps", 1), ("maths", "Algebra steps", 1),
+                   ("programming", "Code review", 0)]
+    body = response.content.decode()
+    assert "Algebra steps (v1)" in body and "Code review (v1)" in body  # both named
+
+
+def test_a_mixed_selection_refuses_a_template_of_the_wrong_kind_in_words(teacher_client):
+    endpoint = factories.make_endpoint()
+    algebra = factories.make_template(name="Algebra steps", kind="maths")
+    factories.make_template(name="Code review", kind="programming")
+    maths, program = factories.make_problem(kind="maths"), factories.make_problem(
+        kind="programming")
+    body = teacher_client.post(reverse("teacher:generate"), {
+        "problems": [maths.pk, program.pk], "template_maths": algebra.pk,
+        "template_programming": algebra.pk, "endpoints": [endpoint.pk]}).content.decode()
+    assert "That template has been edited meanwhile" in body  # not offered for that kind
+    body = teacher_client.post(reverse("teacher:generate"), {
+        "problems": [maths.pk, program.pk], "template_maths": algebra.pk,
+        "endpoints": [endpoint.pk]}).content.decode()
+    assert "Choose a template for the programming problems." in body
+    assert not GenerationBatch.objects.exists()
+
+
+def test_a_mixed_selection_from_the_problem_list_reaches_a_working_form(teacher_client):
+    factories.make_endpoint()
+    factories.make_template(name="Any problem", kind="any")
+    maths, program = factories.make_problem(kind="maths"), factories.make_problem(
+        kind="programming")
+    response = teacher_client.post(reverse("teacher:problem-bulk"), {
+        "action": "generate", "problems": [maths.pk, program.pk]}, follow=True)
+    form = response.context["form"]
+    # With only a template for any problem, both kinds are preset to it.
+    assert form["template_maths"].value() == form["template_programming"].value()
+    assert not response.context["no_templates"]
