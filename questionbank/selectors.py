@@ -107,11 +107,9 @@ def dashboard_counts() -> dict:
 
 
 def recent_batches(*, limit: int = 5) -> QuerySet[GenerationBatch]:
-    return GenerationBatch.objects.select_related("template", "created_by").annotate(
-        n_jobs=Count("jobs"),
-        n_done=Count("jobs", filter=Q(jobs__status=GenerationJob.Status.SUCCEEDED)),
-        n_failed=Count("jobs", filter=Q(jobs__status=GenerationJob.Status.FAILED)),
-    )[:limit]
+    """The newest batches with their counts. The order is explicit: Django drops
+    ``Meta.ordering`` from queries with GROUP BY, which showed the oldest five."""
+    return teacher_batch_list()[:limit]
 
 
 # --- Review, templates, batches (teacher pages) -------------------------------------------

@@ -379,3 +379,16 @@ def test_a_mixed_selection_from_the_problem_list_reaches_a_working_form(teacher_
     # With only a template for any problem, both kinds are preset to it.
     assert form["template_maths"].value() == form["template_programming"].value()
     assert not response.context["no_templates"]
+
+
+def test_dashboard_recent_batches_are_the_newest_five_newest_first(teacher_client, teacher):
+    batches = [make_job(user=teacher).batch for _ in range(7)]
+    for age, batch in enumerate(reversed(batches)):  # the last made is the newest
+        GenerationBatch.objects.filter(pk=batch.pk).update(
+            created_at=timezone.now() - timedelta(minutes=age))
+    page = teacher_client.get(reverse("teacher:dashboard"))
+    assert [b.pk for b in page.context["batches"]] == [b.pk for b in batches[::-1][:5]]
+    body = page.content.decode()
+    assert body.index(f'href="{batches[-1].get_absolute_url()}"') < body.index(
+        f'href="{batches[-2].get_absolute_url()}"')
+    assert f'href="{batches[0].get_absolute_url()}"' not in body
