@@ -220,16 +220,29 @@ class ProblemBulkForm(forms.Form):
         "required": "Choose what to do with the selected problems.",
         "invalid_choice": "Choose what to do with the selected problems from the list."})
     problems = forms.ModelMultipleChoiceField(
-        queryset=Problem.objects.all(),
-        error_messages={"required": "Tick at least one problem first."},
+        queryset=Problem.objects.all(), required=False,
+        error_messages={"invalid_choice": "One of the ticked problems no longer exists; "
+                                          "reload the list and tick again."},
     )
+    all_matching = forms.BooleanField(
+        required=False, label="All problems matching the filters, on every page")
     tags = TagListField(required=False, help_text="For “Add tags”: comma-separated.")
+    # The list's filters, sent along so "all matching" means what the teacher saw.
+    FILTERS = ("q", "kind", "status", "tag", "difficulty")
 
     def clean(self):
         data = super().clean()
+        if not data.get("all_matching") and not data.get("problems") and \
+                "problems" not in self.errors:
+            self.add_error("problems", "Tick at least one problem first.")
         if data.get("action") == "tag" and not data.get("tags"):
             self.add_error("tags", "Type the tags to add, separated by commas.")
         return data
+
+    def filters(self) -> dict[str, str]:
+        """The list's filters as posted (``filter_<name>``), for ``all_matching``."""
+        return {name: str(self.data.get(f"filter_{name}", "")).strip()
+                for name in self.FILTERS}
 
 
 class SolutionEditForm(forms.Form):

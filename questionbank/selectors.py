@@ -349,6 +349,12 @@ def batch_failed_jobs(*, batch: GenerationBatch) -> QuerySet[GenerationJob]:
     return batch_jobs(batch=batch).filter(status=GenerationJob.Status.FAILED)
 
 
+def teacher_problem_ids(**filters) -> list[int]:
+    """Every problem the teacher's list shows with these filters, on all its pages (for
+    "select all N matching"), in the list's order."""
+    return list(teacher_problem_list(**filters).values_list("pk", flat=True))
+
+
 @dataclass(frozen=True)
 class ServerState:
     """One of a batch's model servers as the batch page explains it."""

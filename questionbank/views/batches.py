@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from questionbank import selectors
 from questionbank.formatting import format_duration
-from questionbank.forms import GenerateForm
+from questionbank.forms import GenerateForm, ProblemBulkForm
 from questionbank.models import GenerationBatch, GenerationJob, Problem
 from questionbank.permissions import teacher_required
 from questionbank.services import generation
@@ -26,6 +26,10 @@ JOBS_PAGE_SIZE = 50
 
 def _problem_ids(request) -> list[int]:
     source = request.POST if request.method == "POST" else request.GET
+    if request.method == "GET" and source.get("matching"):
+        # "Select all N matching" on the problem list: the list's filters, not N ids.
+        return selectors.teacher_problem_ids(
+            **{name: source.get(name, "").strip() for name in ProblemBulkForm.FILTERS})
     ids = []
     for value in source.getlist("problems"):
         for part in str(value).split(","):

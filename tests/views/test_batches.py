@@ -392,3 +392,52 @@ def test_dashboard_recent_batches_are_the_newest_five_newest_first(teacher_clien
     assert body.index(f'href="{batches[-1].get_absolute_url()}"') < body.index(
         f'href="{batches[-2].get_absolute_url()}"')
     assert f'href="{batches[0].get_absolute_url()}"' not in body
+
+
+# --- Select all N matching (across pages) ---------------------------------------------------
+
+
+def test_select_all_matching_applies_to_every_page_of_the_filtered_list(teacher_client):
+    maths = [factories.make_problem(kind="maths", status="draft") for _ in range(27)]
+    other = factories.make_problem(kind="programming", status="draft")
+    page = teacher_client.get(reverse("teacher:problem-list"), {"kind": "maths"})
+    body = page.content.decode()
+    assert page.context["page"].paginator.num_pages == 2
+    assert "Select all 27 matching problems, on every page" in body
+    assert 'name="filter_kind" value="maths"' in body
+    response = teacher_client.post(reverse("teacher:problem-bulk"), {
+        "action": "status:ready", "all_matching": "1", "filter_kind": "maths",
+        "filter_q": "", "next": "/teach/problems/?kind=maths"}, follow=True)
+    assert "27 of 27 problems marked ready." in response.content.decode()
+    assert Problem.objects.filter(pk__in=[p.pk for p in maths], status="ready").count() == 27
+    assert Problem.objects.get(pk=other.pk).status == "draft"
+
+
+def test_select_all_matching_then_generate_takes_every_matching_problem(teacher_client):
+    factories.make_endpoint()
+    factories.make_template(name="Any problem", kind="any")
+    ready = [factories.make_problem(kind=k, status="ready") for k in ["maths"] * 20 +
+             ["programming"] * 10]
+    factories.make_problem(status="draft")
+    response = teacher_client.post(reverse("teacher:problem-bulk"), {
+        "action": "generate", "all_matching": "1", "filter_status": "ready"})
+    assert response["Location"] == f"{reverse('teacher:generate')}?matching=1&status=ready"
+    page = teacher_client.get(response["Location"])
+    assert sorted(p.pk for p in page.context["problems"]) == sorted(p.pk for p in ready)
+    form = page.context["form"]
+    assert sorted(form["problems"].value()) == sorted(p.pk for p in ready)
+    body = page.content.decode()
+    assert "For 30 problems" in body and "mixes 20 maths and 10 programming" in body
+    # Starting it works in one go: the form posts the ids it shows.
+    endpoint = form.fields["endpoints"].queryset.get()
+    any_template = form.fields["template_maths"].queryset.get()
+    response = teacher_client.post(reverse("teacher:generate"), {
+        "problems": [p.pk for p in ready], "template_maths": any_template.pk,
+        "template_programming": any_template.pk, "endpoints": [endpoint.pk]})
+    assert GenerationBatch.objects.get().jobs.count() == 30
+
+
+def test_bulk_without_a_tick_or_all_matching_says_so(teacher_client):
+    response = teacher_client.post(reverse("teacher:problem-bulk"), {"action": "status:ready"},
+                                   follow=True)
+    assert "Tick at least one problem first." in response.content.decode()
