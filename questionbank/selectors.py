@@ -399,6 +399,7 @@ class BatchWaiting:
     next_retry_at: object
     servers: list[ServerState]
     ready_for: float = 0.0  # seconds the longest-ready job has been ready
+    failed_before: int = 0  # queued jobs that have failed an attempt already
 
     # Ready jobs normally start within a second or two; only after this long with nothing
     # running does the page say no worker has taken them.
@@ -439,6 +440,24 @@ class BatchWaiting:
                 and any(not s.is_full for s in self.usable))
 
     @property
+    def resume_at(self):
+        """When a server takes work again, if none does now: the earliest end of a pause
+        (``None`` when a server is usable now, or when none is enabled)."""
+        if self.usable:
+            return None
+        return min((s.paused_until for s in self.paused), default=None)
+
+    @property
+    def next_start_at(self):
+        """When the next waiting job can start, if none can now: a retry time that falls
+        inside a pause counts from the pause's end."""
+        if self.ready and not self.resume_at:
+            return None
+        times = [t for t in (self.resume_at, self.next_retry_at if not self.ready else None)
+                 if t is not None]
+        return max(times) if times else None
+
+    @property
     def is_waiting(self) -> bool:
         """Jobs remain and none of this batch's calls is running."""
         return bool(self.queued) and not self.running
@@ -447,7 +466,8 @@ class BatchWaiting:
     def has_news(self) -> bool:
         """Anything worth a sentence on the page."""
         return bool(self.queued) and bool(
-            self.paused or self.disabled or self.all_busy or self.retrying or self.stalled)
+            self.paused or self.disabled or self.all_busy or self.retrying or self.stalled
+            or self.failed_before)
 
 
 def batch_waiting(*, batch: GenerationBatch, now=None) -> BatchWaiting:
@@ -457,7 +477,8 @@ def batch_waiting(*, batch: GenerationBatch, now=None) -> BatchWaiting:
     s = GenerationJob.Status
     jobs = GenerationJob.objects.filter(batch=batch)
     queued = jobs.filter(status=s.QUEUED).aggregate(
-        n=Count("id"), retrying=Count("id", filter=Q(next_attempt_at__gt=now)))
+        n=Count("id"), retrying=Count("id", filter=Q(next_attempt_at__gt=now)),
+        failed_before=Count("id", filter=Q(attempts__gt=0)))
     ready_since = (jobs.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
                                status=s.QUEUED)
                    .aggregate(t=Min(Coalesce("next_attempt_at", "created_at")))["t"])
@@ -483,6 +504,7 @@ def batch_waiting(*, batch: GenerationBatch, now=None) -> BatchWaiting:
         queued=queued["n"], running=jobs.filter(status=s.RUNNING).count(),
         retrying=queued["retrying"], next_retry_at=next_retry_at, servers=servers,
         ready_for=(now - ready_since).total_seconds() if ready_since else 0.0,
+        failed_before=queued["failed_before"],
     )
 
 

@@ -77,6 +77,8 @@
       swap("jobs", data.html.jobs);
     }
     setText("[data-live-state]", data.waiting ? "Waiting…" : "Working…");
+    var dot = document.querySelector("[data-live-dot]");
+    if (dot) dot.classList.toggle("waiting", !!data.waiting);
   }
 
   var failures = 0;

@@ -213,7 +213,11 @@ def test_a_paused_server_is_explained_with_failures_last_error_and_next_try(
         assert "paused after 3 failures in a row" in body
         assert "refused the connection: is the WEBUI running?" in body
         assert "Next try at <strong><time datetime=" in body and f">{at}</time>" in body
-        assert "waiting</strong>: no server is taking work" in body and "left" not in body
+        assert f"waiting</strong>: the server is paused, next try at {at}" in body
+        assert "left" not in body
+        # The retry due in 30 s falls inside the pause: the page does not promise it.
+        assert "1 job has failed an attempt and waits to be tried again once the server " \
+            "takes work again" in body
     assert data["waiting"] is True and data["eta"] == ""
     (server,) = data["servers"]
     assert server["paused"] and server["failures"] == 3 and server["retry_at"]
@@ -222,8 +226,21 @@ def test_a_paused_server_is_explained_with_failures_last_error_and_next_try(
     assert (row["id"], row["status"], row["attempts"], row["error_class"]) == (
         job.pk, "queued", 3, "ConnectFailed")
     for body in (page, data["html"]["jobs"]):
-        assert "Waiting to retry" in body and "next try at" in body
+        assert "Waiting to retry" in body and f"waits for the paused server, until {at}" in body
         assert "Attempt 3 of 4 failed" in body
+
+
+def test_a_retry_time_is_shown_when_a_server_can_take_the_job(teacher_client, teacher):
+    job = make_job(user=teacher)
+    at = timezone.now() + timedelta(seconds=40)
+    GenerationJob.objects.filter(pk=job.pk).update(
+        attempts=1, next_attempt_at=at, last_error="Attempt 1 of 4 failed: timed out.")
+    data = _poll(teacher_client, job.batch)
+    hms = timezone.localtime(at).strftime("%H:%M:%S")
+    assert f"waiting</strong>: next try at {hms}" in data["html"]["status"]
+    assert f"1 job waits to be tried again after a failed attempt, the next at <strong>{hms}" \
+        in data["html"]["status"]
+    assert f"next try at {hms}" in data["html"]["jobs"]
 
 
 def test_no_enabled_server_is_explained(teacher_client, teacher):
