@@ -11,6 +11,7 @@ from django.db.models import (
     Count,
     F,
     IntegerField,
+    Max,
     Min,
     OuterRef,
     Prefetch,
@@ -339,10 +340,14 @@ def batch_jobs(*, batch: GenerationBatch) -> QuerySet[GenerationJob]:
 
 
 def batch_templates(*, batch: GenerationBatch) -> list[PromptTemplate]:
-    """The templates a batch's jobs use (one per kind for a mixed selection), batch's first."""
-    ids = set(batch.jobs.values_list("template_id", flat=True).distinct()) or {batch.template_id}
-    return sorted(PromptTemplate.objects.filter(pk__in=ids),
-                  key=lambda t: (t.pk != batch.template_id, t.name))
+    """The templates a batch's jobs use (one per kind for a mixed selection), the batch's
+    own first; each with ``answers``, the answers per problem it was asked for."""
+    answers = dict(batch.jobs.values_list("template_id").annotate(n=Max("sample_index") + 1)
+                   .values_list("template_id", "n"))
+    templates = list(PromptTemplate.objects.filter(pk__in=set(answers) or {batch.template_id}))
+    for t in templates:
+        t.answers = answers.get(t.pk, batch.samples)
+    return sorted(templates, key=lambda t: (t.pk != batch.template_id, t.name))
 
 
 def batch_failed_jobs(*, batch: GenerationBatch) -> QuerySet[GenerationJob]:

@@ -365,7 +365,9 @@ def test_a_mixed_selection_starts_in_one_go_with_the_right_template_per_kind(
                    ("maths", "Algebra steps", 1), ("maths", "Algebra steps", 1),
                    ("programming", "Code review", 0)]
     body = response.content.decode()
-    assert "Algebra steps (v1)" in body and "Code review (v1)" in body  # both named
+    # Both templates named, each with its own answers per problem.
+    assert "Algebra steps (v1)</a> (maths, 2 answers per problem)" in body
+    assert "Code review (v1)</a> (programming, 1 answer per problem)" in body
 
 
 def test_a_mixed_selection_refuses_a_template_of_the_wrong_kind_in_words(teacher_client):
