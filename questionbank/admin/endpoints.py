@@ -71,10 +71,12 @@ class ModelEndpointForm(forms.ModelForm):
 
 @dataclass(frozen=True)
 class HealthStatus:
-    """One verdict on a server: ``level`` ok / warning / error / unknown, and a sentence."""
+    """One verdict on a server: ``level`` ok / warning / error / unknown, a short
+    sentence, and ``detail`` (the last error in full, when there is one)."""
 
     level: str
     text: str
+    detail: str = ""
 
 
 def endpoint_health(endpoint: ModelEndpoint, *, last_call_at=None, last_call_outcome: str = "",
@@ -93,17 +95,16 @@ def endpoint_health(endpoint: ModelEndpoint, *, last_call_at=None, last_call_out
         return HealthStatus("unknown", "disabled: no jobs are sent to it")
     if endpoint.paused_until and endpoint.paused_until > now:
         at = timezone.localtime(endpoint.paused_until).strftime("%H:%M:%S")
-        why = f"; last error: {endpoint.last_error[:160]}" if endpoint.last_error else ""
         plural = "s" if failures != 1 else ""
         return HealthStatus("error", f"paused after {failures} failure{plural} in a row, "
-                                     f"next try at {at}{why}")
+                                     f"next try at {at}", endpoint.last_error)
     if failures >= settings.QB_BREAKER_THRESHOLD:
         return HealthStatus("warning", f"on trial after {failures} failures in a row: the next "
                                        "call decides whether it pauses again")
     if failures:
-        why = f" ({endpoint.last_error[:160]})" if endpoint.last_error else ""
         calls = "call" if failures == 1 else f"{failures} calls"
-        return HealthStatus("warning", f"failing: the last {calls} failed{why}")
+        return HealthStatus("warning", f"failing: the last {calls} failed",
+                            endpoint.last_error)
     check = endpoint.last_checked_at
     if last_call_at is not None and (check is None or last_call_at >= check):
         if last_call_outcome == CallLog.Outcome.SUCCESS:
@@ -180,8 +181,13 @@ class ModelEndpointAdmin(admin.ModelAdmin):
             obj, last_call_at=getattr(obj, "last_call_at", None),
             last_call_outcome=getattr(obj, "last_call_outcome", "") or "",
             last_call_error=getattr(obj, "last_call_error", "") or "")
-        return format_html('<span class="qb-health qb-health-{}">{}</span>', status.level,
-                           status.text)
+        if not status.detail:
+            return format_html('<span class="qb-health qb-health-{}">{}</span>', status.level,
+                               status.text)
+        return format_html('<span class="qb-health qb-health-{}" title="{}">{}</span><br>'
+                           '<small>Last error: {}</small>', status.level, status.detail,
+                           status.text, status.detail[:120] + ("…" if len(status.detail) > 120
+                                                                else ""))
 
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in _FIELDS if name in form.cleaned_data}
