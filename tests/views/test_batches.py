@@ -460,3 +460,22 @@ def test_bulk_without_a_tick_or_all_matching_says_so(teacher_client):
     response = teacher_client.post(reverse("teacher:problem-bulk"), {"action": "status:ready"},
                                    follow=True)
     assert "Tick at least one problem first." in response.content.decode()
+
+
+def test_the_poll_costs_the_same_queries_for_a_small_and_a_large_batch(teacher_client, teacher):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    endpoint = factories.make_endpoint()
+    counts = []
+    for n in (3, 60):
+        batch = generation_batch(teacher, endpoint, n=n)
+        GenerationJob.objects.filter(batch=batch).update(
+            attempts=1, last_error="Attempt 1 of 4 failed: timed out.",
+            next_attempt_at=timezone.now() + timedelta(seconds=30))
+        teacher_client.get(reverse("teacher:batch-progress", args=[batch.pk]))  # warm up
+        with CaptureQueriesContext(connection) as queries:
+            data = _poll(teacher_client, batch)
+        assert len(data["jobs"]) == min(n, 50)
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
