@@ -87,8 +87,9 @@ def batch_list(request):
     return render(request, "teacher/batch_list.html", {"page": page, "query": ""})
 
 
-def progress_payload(batch: GenerationBatch) -> dict:
-    """The batch's progress as JSON-safe values, for the page and its poll."""
+def progress_payload(batch: GenerationBatch, waiting: selectors.BatchWaiting) -> dict:
+    """The batch's progress as JSON-safe values, for the page and its poll; ``waiting``
+    is ``selectors.batch_waiting`` for the batch."""
     raw = selectors.batch_progress(batch)
     counts = {status: int(raw.get("counts", {}).get(status, 0))
               for status in GenerationJob.Status.values}
@@ -105,7 +106,6 @@ def progress_payload(batch: GenerationBatch) -> dict:
             "truncated": len(text) > PARTIAL_TAIL_CHARS,
             "endpoint": str(job.get("endpoint_name") or job.get("endpoint") or ""),
         })
-    waiting = selectors.batch_waiting(batch=batch)
     eta = raw.get("eta_seconds")
     done = finished >= total
     return {
@@ -121,7 +121,6 @@ def progress_payload(batch: GenerationBatch) -> dict:
         "retrying": waiting.retrying,
         "running": running,
         "servers": [_server_json(server) for server in waiting.servers],
-        "_waiting": waiting,
     }
 
 
@@ -146,14 +145,14 @@ def _job_json(job: GenerationJob) -> dict:
 
 def _live_context(request, batch: GenerationBatch) -> dict:
     """What the page's live parts show: the same for the page and for its poll."""
-    progress = progress_payload(batch)
+    waiting = selectors.batch_waiting(batch=batch)
     page = Paginator(selectors.batch_jobs(batch=batch), JOBS_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     return {
         "batch": batch,
-        "progress": progress,
-        "waiting": progress.pop("_waiting"),
+        "progress": progress_payload(batch, waiting),
+        "waiting": waiting,
         "failed": selectors.batch_failed_jobs(batch=batch)[:100],
         "page": page,
         "now": timezone.now(),
