@@ -203,57 +203,75 @@ def _kick_endpoints(endpoints) -> None:
             _enqueue("questionbank.tasks.run_endpoint", endpoint.pk)
 
 
-def batch_create(*, problems, template: PromptTemplate, endpoints, samples: int | None = None,
-                 created_by=None, name: str = "") -> GenerationBatch:
-    """Create a batch: ``problems`` x ``samples`` jobs through ``template`` on ``endpoints``.
+def batch_create(*, problems, template: PromptTemplate | None = None, endpoints,
+                 samples: int | None = None, created_by=None, name: str = "",
+                 templates_by_kind: dict[str, PromptTemplate] | None = None
+                 ) -> GenerationBatch:
+    """Create a batch: ``problems`` x ``samples`` jobs on ``endpoints``.
 
-    Rows are written in one transaction and runner tasks are enqueued when it commits.
-    Each job goes to whichever of the endpoints has a free slot. ``samples`` defaults to
-    the template's. Raises ``ValueError`` with a sentence for the teacher when the
-    request cannot be run (no problems, no enabled endpoint, archived problems, a
-    template meant for another kind of problem, samples out of range).
+    Each problem goes through ``template``, or through ``templates_by_kind[problem.kind]``
+    when given (a mixed maths + programming selection in one go: a kind missing there
+    falls back to ``template``). Rows are written in one transaction and runner tasks are
+    enqueued when it commits. Each job goes to whichever of the endpoints has a free
+    slot. ``samples`` defaults to each problem's template's. Raises ``ValueError`` with a
+    sentence for the teacher when the request cannot be run (no problems, no template
+    for a kind, no enabled endpoint, archived problems, a template meant for another
+    kind of problem, samples out of range).
     """
     problems = list(problems)
     endpoints = list(endpoints)
-    samples = template.samples if samples is None else int(samples)
+    by_kind = {kind: t for kind, t in (templates_by_kind or {}).items() if t is not None}
     if not problems:
         raise ValueError("Choose at least one problem to generate solutions for.")
+    missing = sorted({p.kind for p in problems} - set(by_kind)) if template is None else []
+    if missing:
+        labels = " and ".join(Problem.Kind(kind).label.lower() for kind in missing)
+        raise ValueError(f"Choose a template for the {labels} problems.")
     if not endpoints:
         raise ValueError("Choose at least one model server to generate with.")
     disabled = [e.name for e in endpoints if not e.enabled]
     if disabled:
         raise ValueError(f"The model server {', '.join(disabled)} is disabled; enable it in "
                          "the admin or choose another one.")
-    if not 1 <= samples <= 16:
+    chosen = {p.pk: by_kind.get(p.kind, template) for p in problems}
+    counts = {pk: t.samples if samples is None else int(samples) for pk, t in chosen.items()}
+    if not all(1 <= n <= 16 for n in counts.values()):
         raise ValueError("Samples per problem must be between 1 and 16.")
     archived = [p for p in problems if p.status == Problem.Status.ARCHIVED]
     if archived:
         raise ValueError(f"{len(archived)} of the chosen problems are archived "
                          f"(e.g. “{archived[0].title}”); unarchive them or leave them out.")
-    unsuited = [p for p in problems if not template.suits(p.kind)]
+    unsuited = [p for p in problems if not chosen[p.pk].suits(p.kind)]
     if unsuited:
+        wrong = chosen[unsuited[0].pk]
         raise ValueError(
-            f"The template “{template.name}” is for {template.get_kind_display().lower()} "
+            f"The template “{wrong.name}” is for {wrong.get_kind_display().lower()} "
             f"problems, but {len(unsuited)} chosen problems are not (e.g. "
             f"“{unsuited[0].title}”); choose a template for any problem or leave them out.")
     if len({p.pk for p in problems}) != len(problems):
         problems = list({p.pk: p for p in problems}.values())
+    # The batch row names one template: the one most of its problems use.
+    usage: dict[int, int] = {}
+    for t in chosen.values():
+        usage[t.pk] = usage.get(t.pk, 0) + 1
+    main = next(t for t in chosen.values() if t.pk == max(usage, key=usage.__getitem__))
 
     from questionbank.sanitize import detect_non_english
 
     with transaction.atomic():
         batch = GenerationBatch.objects.create(
-            name=name[:200], template=template, samples=samples, created_by=created_by
+            name=name[:200], template=main, samples=max(counts.values()),
+            created_by=created_by,
         )
         batch.endpoints.set(endpoints)
         jobs = []
         for problem in problems:
             warning = detect_non_english(f"{problem.title}\n{problem.statement}")
-            for index in range(samples):
+            for index in range(counts[problem.pk]):
                 jobs.append(GenerationJob(
-                    batch=batch, problem=problem, template=template, sample_index=index,
-                    problem_version=problem.version, created_by=created_by,
-                    max_attempts=settings.QB_JOB_MAX_ATTEMPTS,
+                    batch=batch, problem=problem, template=chosen[problem.pk],
+                    sample_index=index, problem_version=problem.version,
+                    created_by=created_by, max_attempts=settings.QB_JOB_MAX_ATTEMPTS,
                     warnings=[warning] if warning else [],
                 ))
         GenerationJob.objects.bulk_create(jobs, batch_size=500)

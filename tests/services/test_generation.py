@@ -218,6 +218,25 @@ def test_transient_failures_are_retried_then_succeed(pipeline, pipeline_standins
     assert standin.consecutive_failures == 0
 
 
+def test_a_reply_cut_off_mid_stream_is_named_so_not_a_connection_failure(pipeline,
+                                                                         fault_server, db):
+    # The real fault server answers HTTP 200, streams the beginning, then resets.
+    fault_server.generator, fault_server.mode = True, "cut-stream"
+    endpoint = make_endpoint(name="cut", base_url=fault_server.base_url, stream=True)
+    batch = generation.batch_create(problems=[make_problem()], template=make_template(),
+                                    endpoints=[endpoint])
+    assert generation.endpoint_run(endpoint_id=endpoint.pk) == 1
+    job = batch.jobs.get()
+    assert job.status == Status.QUEUED and job.error_class == "ReplyCutOff"
+    assert job.last_error.startswith("Attempt 1 of 4 failed: The model server at ")
+    assert "started its reply (HTTP 200) but it stopped after" in job.last_error
+    assert "connect" not in job.last_error.lower()
+    log = CallLog.objects.get(job=job)
+    assert (log.error_class, log.response_status, log.retryable) == ("ReplyCutOff", 200, True)
+    endpoint.refresh_from_db()
+    assert endpoint.consecutive_failures == 1  # a server failure: the breaker counts it
+
+
 def test_transient_failures_give_up_after_the_bound(pipeline, standin):
     pipeline.QB_JOB_MAX_ATTEMPTS = 2
     pipeline.QB_BREAKER_THRESHOLD = 10
@@ -652,3 +671,23 @@ def test_language_placeholder_carries_the_problems_language(db):
     problem = make_problem(language="fr", statement="Calculez $2+2$.")
     template = make_template(user_prompt="[{language}] {statement}")
     assert prompt_preview(template=template, problem=problem).user.startswith("[fr] Calculez")
+
+
+def test_batch_create_with_a_template_per_kind(db):
+    from questionbank.services.generation import batch_create
+
+    endpoint = make_endpoint()
+    maths_t, code_t = make_template(kind="maths"), make_template(kind="programming")
+    maths = [make_problem(kind="maths"), make_problem(kind="maths")]
+    code = make_problem(kind="programming")
+    batch = batch_create(problems=[*maths, code], endpoints=[endpoint],
+                         templates_by_kind={"maths": maths_t, "programming": code_t})
+    assert {(j.problem.kind, j.template_id) for j in batch.jobs.select_related("problem")} == {
+        ("maths", maths_t.pk), ("programming", code_t.pk)}
+    assert batch.template == maths_t  # the one most of its problems use
+    with pytest.raises(ValueError, match="Choose a template for the programming problems."):
+        batch_create(problems=[code], endpoints=[endpoint], templates_by_kind={"maths": maths_t})
+    # A kind's template must still suit it, whatever the caller passed.
+    with pytest.raises(ValueError, match="is for maths problems"):
+        batch_create(problems=[code], endpoints=[endpoint],
+                     templates_by_kind={"programming": maths_t})
