@@ -10,8 +10,8 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from questionbank.models import Problem, Solution
-from questionbank.selectors import browse_tag_counts_key
 from questionbank.services.problems import problems_set_status
+from questionbank.services.solutions import solution_transition
 from tests.browse_helpers import STATES, published_problem, with_solution
 from tests.factories import make_problem, make_student, make_teacher
 
@@ -29,10 +29,14 @@ def result_titles(response) -> list[str]:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_tag_counts():
-    cache.delete(browse_tag_counts_key())
+def _fresh_tag_counts(settings):
+    # Each test's writes are rolled back, so the next test meets the same browse
+    # generations again: tag counts cached by one test must not reach another.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "browse-view-tests"}}
+    cache.clear()
     yield
-    cache.delete(browse_tag_counts_key())
+    cache.clear()
 
 
 # --- Visibility: every solution state x every role ------------------------------------
@@ -332,7 +336,7 @@ PAGES = {
     "tag": ("/browse/tags/common/?per_page=50", 3),          # tag, rows, tags
     "filtered": (f"{LIST}?per_page=50&tag=common&kind=maths", 3),
     "worksheet": (f"{LIST}?per_page=50&print=1&solutions=1", 3),  # rows, tags, solutions
-    "home": (reverse("browse:home"), 2),                     # recent rows, tags (counts cached)
+    "home": (reverse("browse:home"), 3),   # recent rows, tags, generation (counts cached by it)
 }
 
 
@@ -466,3 +470,39 @@ def test_anonymous_list_is_byte_for_byte_the_template(client, rf, query):
         "title": title, "content_html": mark_safe(render_to_string(template, context))},
         request=request)
     assert response.content.decode() == expected
+
+
+# --- Issue 12: help text, tag counts current on publish ------------------------------------
+
+HELP = ('Every word must appear. Use "quotes" for a phrase, -word to leave a word out, '
+        "and OR between two words to accept either.")
+
+
+@pytest.mark.django_db
+def test_search_help_names_every_operator(client):
+    published_problem()
+    for url in (reverse("browse:home"), LIST, LIST + "?q=roots"):
+        html = client.get(url).content.decode().replace("&quot;", '"')
+        assert HELP in html, url
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page_cache", [False, True])
+def test_tag_index_and_popular_tags_are_current_after_a_publish(client, settings, page_cache):
+    settings.QB_BROWSE_PAGE_CACHE = page_cache
+    published_problem(tags=["Algebra"])
+
+    def counts() -> tuple[str, str]:
+        index = client.get(reverse("browse:tag-list")).content.decode()
+        home = client.get(reverse("browse:home")).content.decode()
+        tags = re.search(r'<ul class="tag-cloud">(.*?)</ul>', home, re.S)
+        return (re.search(r"Algebra</a> <span[^>]*>([^<]*)</span>", index)[1],
+                re.sub(r"\s+", " ", re.sub("<[^>]+>", " ", tags[1])).strip() if tags else "")
+
+    assert counts() == ("1 problem", "Algebra 1")
+    solution = with_solution(make_problem(tags=["Algebra", "Geometry"]), "in_review")
+    assert counts() == ("1 problem", "Algebra 1")  # a draft changes nothing students see
+    solution_transition(solution=solution, target=Solution.Status.PUBLISHED, user=None)
+    assert counts() == ("2 problems", "Algebra 2 Geometry 1")
+    solution_transition(solution=solution, target=Solution.Status.DRAFT, user=None)
+    assert counts() == ("1 problem", "Algebra 1")
