@@ -122,11 +122,24 @@ def _local_name(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+# Operators whose limits go under and over in display maths, as TeX does (\lim_{x \to 0}),
+# and beside them in inline maths (movablelimits); latex2mathml writes msub for the words.
+_LIMIT_OPERATORS = frozenset(
+    {"lim", "liminf", "limsup", "max", "min", "sup", "inf", "det", "gcd", "Pr",
+     "∑", "∏", "∐", "⋃", "⋂", "⋁", "⋀", "⨁", "⨂", "⨀", "⨄"}
+)  # fmt: skip
+_UNDER_OVER = {"msub": "munder", "msubsup": "munderover"}
+
+
 def _serialize_mathml(element: Element, out: list[str]) -> None:
     """Write ``element`` as MathML through the allowlist, escaping every text node."""
     tag = _local_name(element.tag)
     attributes: dict[str, str] = {}
     text = _decode_text(element.text)
+    if tag in _UNDER_OVER and len(element) and _local_name(element[0].tag) == "mo" and (
+            _decode_text(element[0].text) in _LIMIT_OPERATORS):
+        tag = _UNDER_OVER[tag]
+        element[0].set("movablelimits", "true")
     if tag == "menclose":
         # Not in MathML Core: Chromium would drop the box of \boxed{}.
         if "box" in element.get("notation", "").split():

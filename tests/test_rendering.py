@@ -443,3 +443,24 @@ def test_answer_math_filter_in_a_template():
     html = Template(r"{% load maths %}{{ a|answer_math }} {{ b|answer_math }}").render(
         Context({"a": r"6\sqrt{3}", "b": "<b>"}))
     assert "<msqrt>" in html and "&lt;b&gt;" in html and "<b>" not in html
+
+
+@pytest.mark.parametrize(("tex", "expected"), [
+    (r"\lim_{x \to 0} f(x)", '<munder><mo movablelimits="true">lim</mo>'),
+    (r"\max_{i} a_i", '<munder><mo movablelimits="true">max</mo>'),
+    (r"\bigcup_{i=1}^{n} A_i", '<munderover><mo movablelimits="true">⋃</mo>'),
+    (r"\sum_{k=1}^{n} k", '<munderover><mo( movablelimits="true")?>∑</mo>'),
+    (r"\int_0^1 x\,dx", "<msubsup><mo>∫</mo>"),  # integrals keep their limits beside
+    (r"x_1^2", "<msubsup><mi>x</mi>"),
+])
+def test_limits_go_under_and_over_operators(tex, expected):
+    for display in (True, False):
+        assert re.search(expected, render_markdown(f"$${tex}$$" if display else f"${tex}$"))
+
+
+def test_maths_font_is_shipped_with_its_licence():
+    css = (REPO / "static/css/math.css").read_text()
+    font = re.search(r'url\("\.\./(fonts/[^"]+\.otf)"\)', css)[1]
+    data = (REPO / "static" / font).read_bytes()
+    assert data[:4] == b"OTTO" and b"MATH" in data[:1024]  # OpenType with a MATH table
+    assert "SIL Open Font License" in (REPO / "static/fonts/OFL.txt").read_text()
