@@ -504,7 +504,9 @@ def test_tag_index_and_popular_tags_are_current_after_a_publish(client, settings
                 re.sub(r"\s+", " ", re.sub("<[^>]+>", " ", tags[1])).strip() if tags else "")
 
     assert counts() == ("1 problem", "Algebra 1")
-    solution = with_solution(make_problem(tags=["Algebra", "Geometry"]), "in_review")
+    # The answer agrees with the reference: publishing needs no confirmation (issue 12).
+    solution = with_solution(make_problem(tags=["Algebra", "Geometry"], reference_answer="4"),
+                             "in_review", final_answer="4")
     assert counts() == ("1 problem", "Algebra 1")  # a draft changes nothing students see
     solution_transition(solution=solution, target=Solution.Status.PUBLISHED, user=None)
     assert counts() == ("2 problems", "Algebra 2 Geometry 1")
