@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models import (
     Avg,
     Case,
@@ -24,6 +25,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from questionbank import browse_cache
 from questionbank.models import (
     CallLog,
     GenerationBatch,
@@ -787,15 +789,14 @@ def job_calls_for(*, user, pk: int):
 
 # Columns a list row shows: never the statement, its HTML or the test cases.
 BROWSE_ROW_FIELDS = ("id", "title", "kind", "difficulty", "created_at")
-# The tag counts are an aggregate over every published problem: cached, not per request.
-BROWSE_TAG_COUNTS_SECONDS = 300
 
 
-def browse_tag_counts_key() -> str:
-    """Per database, so test runs and dev servers sharing the file cache never mix."""
+def browse_tag_counts_key(generation: int) -> str:
+    """Per database (test runs and dev servers sharing the file cache never mix) and per
+    browse generation (any publish, edit or tag change makes a new key at once)."""
     from django.db import connection
 
-    return f"browse:tag-counts:v1:{connection.settings_dict['NAME']}"
+    return f"browse:tag-counts:v2:{connection.settings_dict['NAME']}:{generation}"
 
 
 def _browse_tags_prefetch() -> Prefetch:
@@ -1065,18 +1066,19 @@ def browse_neighbours(*, problem: Problem, qs: QuerySet[Problem], sort: str,
 
 def browse_tag_counts() -> list[dict]:
     """Tags with at least one published problem, most used first: ``name``, ``slug``,
-    ``n``. Cached for BROWSE_TAG_COUNTS_SECONDS (a count over every published problem)."""
-    from django.core.cache import cache
-
-    key = browse_tag_counts_key()
-    data = cache.get(key)
+    ``n``. A count over every published problem, so it is cached, keyed by the browse
+    generation (browse_cache): current after every publish, counted once per change."""
+    generation = browse_cache.current_generation()
+    key = browse_tag_counts_key(generation) if generation is not None else None
+    data = cache.get(key) if key else None
     if data is None:
         published = Problem.objects.published().values("pk")
         data = list(
             Tag.objects.annotate(n=Count("problems", filter=Q(problems__in=published)))
             .filter(n__gt=0).order_by("-n", "name").values("name", "slug", "n")
         )
-        cache.set(key, data, BROWSE_TAG_COUNTS_SECONDS)
+        if key:
+            cache.set(key, data, browse_cache.BROWSE_PAGE_SECONDS)
     return data
 
 
