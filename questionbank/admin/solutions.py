@@ -14,6 +14,7 @@ from questionbank.models import (
     SolutionRevision,
     SolutionTransition,
 )
+from questionbank.services.generation import batch_create
 from questionbank.services.solutions import publish_concerns, solutions_transition
 
 from .jobs import ReadOnlyMixin
@@ -194,8 +195,6 @@ class SolutionAdmin(admin.ModelAdmin):
                   permissions=["change"])
     def regenerate(self, request, queryset):
         """One batch per template, with its current version, on the solutions' servers."""
-        from questionbank.services.generation import batch_create
-
         groups = defaultdict(lambda: {"problems": {}, "endpoints": set()})
         skipped = 0
         for solution in queryset.select_related("problem", "template", "endpoint"):
