@@ -15,6 +15,8 @@ from django.utils import timezone
 
 from questionbank.models import GenerationBatch, GenerationJob, ModelEndpoint
 
+from .breaker import endpoint_breaker
+
 
 def _worker_id() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}"
@@ -58,7 +60,7 @@ def claim_jobs(*, endpoint_id: int, limit: int, exclude_ids=(), job_id: int | No
     a time. ``exclude_ids`` are this runner's jobs whose calls have already returned but
     are not yet written up: their slots are free on the server. When the breaker is open
     nothing is claimed; after the cool-down exactly one job is claimed as the probe, and
-    ``paused_until`` moves one cool-down ahead so no other worker probes meanwhile.
+    the breaker (its state on the locked row) keeps the others out one more cool-down.
 
     Two statements: the lock, then one conditional UPDATE that counts the busy slots,
     picks the waiting jobs (SKIP LOCKED on PostgreSQL) and claims them. The count runs in
@@ -73,18 +75,21 @@ def claim_jobs(*, endpoint_id: int, limit: int, exclude_ids=(), job_id: int | No
     now = timezone.now()
     with transaction.atomic():
         endpoint = _lock_endpoint(endpoint_id)
-        if endpoint is None or (endpoint.paused_until and endpoint.paused_until > now):
+        if endpoint is None:
+            return None, []
+        mode = endpoint_breaker(endpoint.pk).acquire()
+        if mode is None:  # paused, or its probe is out
             return endpoint, []
-        probe = endpoint.consecutive_failures >= settings.QB_BREAKER_THRESHOLD
+        probe = mode == "probe"
         if probe:
             limit = 1
         token = f"{_worker_id()}/{uuid.uuid4().hex[:12]}"
         rows = _claim_update(endpoint, now, limit, token, exclude_ids, job_id)
         if not rows:
+            transaction.set_rollback(True)  # no probe went out: the breaker stays as it was
             return endpoint, []
         if probe:
-            endpoint.paused_until = now + timedelta(seconds=settings.QB_BREAKER_COOLDOWN_SECONDS)
-            endpoint.save(update_fields=["paused_until"])
+            endpoint.refresh_from_db()
     return endpoint, [Claim(job_id=pk, token=token, probe=probe) for pk in rows]
 
 

@@ -9,7 +9,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from questionbank.answers import extract_final_answer
@@ -18,6 +17,8 @@ from questionbank.rendering import split_reasoning
 from questionbank.services.calllogs import calllog_record
 from questionbank.services.solutions import solution_create
 from questionbank.webui import backoff_delay
+
+from .breaker import endpoint_breaker
 
 logger = logging.getLogger(__name__)
 
@@ -89,35 +90,27 @@ def call_log(*, endpoint: ModelEndpoint, flight, result, error) -> CallLog:
 
 
 def breaker_record(*, endpoint: ModelEndpoint, probe: bool, error) -> ModelEndpoint:
-    """Shared breaker state on the endpoint row: server failures count, success resets.
+    """The breaker learns how the call went: a server failure counts, success resets.
 
     Only retryable errors count: a refused input (4xx, a ``gr.Error`` with a message,
-    a layout mismatch) says nothing about the server's health. Returns the endpoint as
-    stored.
+    a layout mismatch) says nothing about the server's health, except that a probe that
+    got any answer shows the server is up again. Returns the endpoint as stored.
     """
-    pk = endpoint.pk
-    if error is None:
-        ModelEndpoint.objects.filter(
-            Q(consecutive_failures__gt=0) | Q(paused_until__isnull=False), pk=pk
-        ).update(consecutive_failures=0, paused_until=None, last_error="")
+    if error is not None and not error.retryable and not probe:
         return endpoint
-    if not error.retryable:
-        if probe:  # the server answered: it is up again
-            ModelEndpoint.objects.filter(pk=pk).update(
-                consecutive_failures=0, paused_until=None, last_error="")
-        return endpoint
-    now = timezone.now()
     with transaction.atomic():
-        endpoint = ModelEndpoint.objects.select_for_update().get(pk=pk)
-        endpoint.consecutive_failures += 1
-        endpoint.last_error = error.message[:2000]
-        fields = ["consecutive_failures", "last_error"]
-        if endpoint.consecutive_failures >= settings.QB_BREAKER_THRESHOLD:
-            endpoint.paused_until = now + timedelta(
-                seconds=settings.QB_BREAKER_COOLDOWN_SECONDS)
-            fields.append("paused_until")
-        endpoint.save(update_fields=fields)
-    return endpoint
+        locked = ModelEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        breaker = endpoint_breaker(locked.pk)
+        if error is None or not error.retryable:
+            breaker.record_success()
+            last_error = ""
+        else:
+            breaker.record_failure()
+            last_error = error.message[:2000]
+        if locked.last_error != last_error:
+            ModelEndpoint.objects.filter(pk=locked.pk).update(last_error=last_error)
+        locked.refresh_from_db()
+    return locked
 
 
 def _job_fields(job: GenerationJob, error, now) -> dict:

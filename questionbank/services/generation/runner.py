@@ -18,7 +18,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from questionbank.models import GenerationBatch, GenerationJob, ModelEndpoint, Problem
@@ -27,6 +27,7 @@ from questionbank.services.solutions import problem_vote
 from questionbank.webui import Client, WebUIError
 
 from .batches import batch_mark_finished, kick_endpoints
+from .breaker import endpoint_breaker
 from .claims import Claim, claim_jobs, eligible
 from .outcomes import Rejected, Unexpected, breaker_record, call_log, job_complete
 from .prompts import PromptPreview, generation_request, render_job_prompt
@@ -289,9 +290,10 @@ class Runner:
                 GenerationJob.objects.filter(pk=flight.job.pk, claimed_by=flight.claim.token
                                              ).update(partial_text=text, partial_updated_at=now)
         if any(f.claim.probe for f in active):  # a long probe keeps the breaker half-open
-            ModelEndpoint.objects.filter(
-                pk=self.endpoint.pk, consecutive_failures__gte=settings.QB_BREAKER_THRESHOLD
-            ).update(paused_until=now + timedelta(seconds=settings.QB_BREAKER_COOLDOWN_SECONDS))
+            with transaction.atomic():
+                list(ModelEndpoint.objects.select_for_update().filter(pk=self.endpoint.pk)
+                     .values_list("pk"))  # the breaker's transitions hold the row lock
+                endpoint_breaker(self.endpoint.pk).hold_probe()
 
     def _vote_next(self) -> None:
         with self._lock:
