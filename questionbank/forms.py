@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 
-from questionbank.models import Problem, PromptTemplate, Tag
+from questionbank import selectors
+from questionbank.models import Problem, PromptTemplate, Solution, Tag
 
 
 class LoginForm(AuthenticationForm):
@@ -159,8 +161,6 @@ class GenerateForm(forms.Form):
 
     def __init__(self, *args, kind: str | None = None, kinds: dict[str, int] | None = None,
                  **kwargs):
-        from questionbank import selectors
-
         super().__init__(*args, **kwargs)
         kinds = dict(kinds or ({kind: 0} if kind else {}))
         self.kinds = kinds
@@ -290,8 +290,6 @@ class SolutionBulkForm(forms.Form):
     confirmed = forms.BooleanField(required=False)
 
     def __init__(self, *args, **kwargs):
-        from questionbank.models import Solution
-
         super().__init__(*args, **kwargs)
         self.fields["solutions"].queryset = Solution.objects.all()
 
@@ -342,8 +340,6 @@ class ImportForm(forms.Form):
     format = forms.ChoiceField(label="Format", choices=_IMPORT_FORMATS, required=False)
 
     def clean_file(self):
-        from django.conf import settings
-
         upload = self.cleaned_data["file"]
         limit = settings.QB_IMPORT_MAX_BYTES
         if upload.size > limit:

@@ -14,6 +14,7 @@ from questionbank.models import (
     SolutionRevision,
     SolutionTransition,
 )
+from questionbank.rendering import render_markdown
 from questionbank.services.generation import batch_create
 from questionbank.services.solutions import publish_concerns, solutions_transition
 
@@ -108,8 +109,6 @@ class SolutionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Reasoning trace")
     def rendered_reasoning(self, obj):
-        from questionbank.rendering import render_markdown
-
         if not obj.reasoning:
             return "-"
         return format_html('<details><summary>Show</summary><div class="qb-rendered">{}</div>'

@@ -10,6 +10,9 @@ from django.urls import reverse
 from django.utils.text import slugify
 
 
+from .solutions import Solution
+
+
 class Tag(models.Model):
     """A flat label. Flat, not a tree: teachers filter by several tags at once, and
     Moodle's category paths import as one tag per path ("Algebra/Quadratics")."""
@@ -47,8 +50,6 @@ class ProblemQuerySet(models.QuerySet):
 
     def published(self):
         """Problems a student may see: those with at least one published solution."""
-        from .solutions import Solution
-
         return self.filter(
             models.Exists(
                 Solution.objects.filter(
