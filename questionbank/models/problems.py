@@ -9,7 +9,6 @@ from django.db import models
 from django.urls import reverse
 from django.utils.text import slugify
 
-
 from .solutions import Solution
 
 
