@@ -44,17 +44,20 @@ class ProblemForm(forms.ModelForm):
     test_cases = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "class": "mono"}),
-        help_text='Programming problems: JSON list of {"input": "...", "output": "..."}.',
+        help_text='Programming problems: JSON list of {"input": "...", "output": "..."}; add '
+                  '"tolerance": 1e-6 to a test whose numbers may be off by that much.',
     )
 
     class Meta:
         model = Problem
         fields = ("title", "kind", "status", "difficulty", "tags", "statement",
-                  "reference_answer", "test_cases", "source", "language")
+                  "reference_answer", "test_cases", "reference_solution", "judge_cpu_seconds",
+                  "judge_memory_mb", "source", "language")
         widgets = {
             "statement": forms.Textarea(attrs={"rows": 14, "class": "mono",
                                                "data-preview": "statement"}),
             "reference_answer": forms.TextInput(attrs={"class": "mono"}),
+            "reference_solution": forms.Textarea(attrs={"rows": 6, "class": "mono"}),
         }
 
     def __init__(self, *args, **kwargs):
@@ -82,6 +85,13 @@ class ProblemForm(forms.ModelForm):
             raise forms.ValidationError(
                 'Test cases must be a list like [{"input": "1 2", "output": "3"}].'
             )
+        for n, case in enumerate(value, 1):
+            tolerance = case.get("tolerance")
+            if tolerance is not None and (isinstance(tolerance, bool) or not isinstance(
+                    tolerance, int | float) or tolerance < 0):
+                raise forms.ValidationError(
+                    f"Test {n}: the tolerance must be a positive number such as 1e-6, "
+                    f"not {json.dumps(tolerance)}.")
         return value
 
     def service_fields(self) -> dict:

@@ -29,3 +29,4 @@ from .extract import extract_program as extract_program
 from .languages import languages as languages
 from .sandbox import Limits as Limits
 from .sandbox import Sandbox as Sandbox
+from .vote import vote_by_tests as vote_by_tests

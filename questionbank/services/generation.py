@@ -50,10 +50,12 @@ from django.db import IntegrityError, close_old_connections, connection, transac
 from django.db.models import F, Q
 from django.utils import timezone
 
+from questionbank.judge import vote_by_tests
 from questionbank.models import (
     CallLog,
     GenerationBatch,
     GenerationJob,
+    JudgeRun,
     ModelEndpoint,
     Problem,
     PromptTemplate,
@@ -1052,14 +1054,34 @@ def _verdict(answer: str | None, reference: str | None) -> str:
         verdict(answer or None, reference or None), Solution.Verdict.UNCHECKED)
 
 
+def _test_signatures(solutions: list[Solution]) -> list[tuple[bool, ...] | None]:
+    """Per solution, which tests its latest finished judge run passed (None: not judged,
+    or this server could not judge it)."""
+    signatures: dict[int, tuple[bool, ...] | None] = {}
+    runs = (JudgeRun.objects.filter(revision__solution__in=solutions,
+                                    status=JudgeRun.Status.DONE)
+            .order_by("revision__solution_id", "-revision__number", "-id")
+            .values_list("revision__solution_id", "outcome", "results"))
+    for solution_id, outcome, results in runs:
+        if solution_id in signatures:
+            continue
+        judged = outcome in (JudgeRun.Outcome.PASSED, JudgeRun.Outcome.FAILED,
+                             JudgeRun.Outcome.ERROR)
+        signatures[solution_id] = tuple(
+            r.get("verdict") == "passed" for r in results) if judged else None
+    return [signatures.get(s.pk) for s in solutions]
+
+
 def solutions_vote(*, batch_id: int, problem_id: int) -> None:
     """Check the answers of one problem's samples in a batch against each other.
 
     Maths: answers are grouped by mathematical equivalence; each solution gets its
     group, its group's share of the samples and, against the reference answer, a verdict
     (agrees / disagrees / could not check); the first of the largest group is marked
-    best. Programming: "not checked". The problem row is locked so two workers finishing
-    samples of the same problem vote one after the other.
+    best. Programming: samples are grouped by which tests they pass (their latest judge
+    run) and the one passing the most tests is best; the answer verdict stays "not
+    checked", the judge's verdict is shown beside it. The problem row is locked so two
+    workers finishing samples of the same problem vote one after the other.
     """
     from questionbank.answers import vote
 
@@ -1070,9 +1092,12 @@ def solutions_vote(*, batch_id: int, problem_id: int) -> None:
         if not solutions:
             return
         if problem.kind == Problem.Kind.PROGRAMMING:
-            for s in solutions:
-                s.verdict, s.majority_share, s.answer_group, s.is_best = (
-                    Solution.Verdict.NOT_CHECKED, None, None, False)
+            result = vote_by_tests(_test_signatures(solutions))
+            for i, s in enumerate(solutions):
+                judged = result.groups[i] is not None
+                s.verdict, s.answer_group = Solution.Verdict.NOT_CHECKED, result.groups[i]
+                s.majority_share = result.shares[i] if judged else None
+                s.is_best = judged and i == result.best
         else:
             result = vote([s.final_answer or None for s in solutions])
             reference = problem.reference_answer.strip() or None

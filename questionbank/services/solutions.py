@@ -9,6 +9,7 @@ from django.db import transaction
 
 from questionbank.models import Solution, SolutionRevision
 from questionbank.models.solutions import IllegalTransition
+from questionbank.services.judge import judge_revision_queue
 
 
 class EditConflict(Exception):
@@ -40,6 +41,7 @@ def solution_create(*, problem, body: str, author=None, note: str = "", **fields
     )
     solution.current_revision = revision
     solution.save(update_fields=["current_revision"])
+    judge_revision_queue(revision=revision, problem=problem)
     return solution
 
 
@@ -66,6 +68,7 @@ def solution_add_revision(
     )
     locked.current_revision = revision
     locked.save(update_fields=["current_revision", "updated_at"])
+    judge_revision_queue(revision=revision, problem=locked.problem)
     solution.current_revision = revision
     if locked.status == Solution.Status.PUBLISHED:
         _warm_page_on_commit(locked.problem_id)
