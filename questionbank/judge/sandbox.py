@@ -111,13 +111,14 @@ def _preexec(limits: Limits):
 
 
 def _gone(pid: int) -> bool:
+    """Whether the sandbox's init has ended: its PID namespace then has no process left (a
+    zombie counts as ended; who reaps it is up to the host's init)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
         return True
-    except PermissionError:
-        return False
-    return False
+    return stat[stat.rfind(b")") + 2:][:1] in (b"Z", b"X")
 
 
 class Sandbox:
@@ -247,9 +248,11 @@ def _collect(proc: subprocess.Popen, status_read: int, limits: Limits,
         # No CPU time from rusage: bwrap's monitor learns the exit status through an
         # event fd and never reaps the sandbox's init, so its children's usage is lost.
         proc.wait()
-        if outcome.killed_for and child_pid:
-            # The sandbox's init dies from --die-with-parent just after bwrap: wait for
-            # it, so no process of this run outlives the call.
+        if child_pid:
+            # bwrap returns as soon as its init reports the exit status, and the init ends
+            # the namespace's other processes (or, after a kill, dies from
+            # --die-with-parent) just after: wait for it, so nothing of this run outlives
+            # the call.
             until = time.monotonic() + 2
             while not _gone(child_pid) and time.monotonic() < until:
                 time.sleep(0.005)
