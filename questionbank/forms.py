@@ -62,12 +62,25 @@ class ProblemForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        for name in ("judge_cpu_seconds", "judge_memory_mb"):
+            self.fields[name].required = False
         if self.instance.pk:
             self.initial["tags"] = ", ".join(t.name for t in self.instance.tags.all())
             self.initial["test_cases"] = (
                 json.dumps(self.instance.test_cases, indent=2, ensure_ascii=False)
                 if self.instance.test_cases else ""
             )
+
+    def _limit_or_default(self, name: str):
+        # Left empty (or posted by a script that predates the field): the model's default.
+        value = self.cleaned_data.get(name)
+        return Problem._meta.get_field(name).default if value is None else value
+
+    def clean_judge_cpu_seconds(self):
+        return self._limit_or_default("judge_cpu_seconds")
+
+    def clean_judge_memory_mb(self):
+        return self._limit_or_default("judge_memory_mb")
 
     def clean_test_cases(self):
         raw = (self.cleaned_data.get("test_cases") or "").strip()
