@@ -13,15 +13,15 @@ What the program gets (one ``bwrap`` call per run):
 - an empty environment (``--clearenv``; bwrap itself is started with only ``PATH`` so not
   even its own ``/proc/1/environ`` carries the worker's secrets), ``--new-session`` (no
   terminal injection) and ``--die-with-parent``;
-- limits set before bwrap starts (CPU seconds, address space, file size, open files, no
-  core dumps) and, inside the sandbox, the process count: RLIMIT_NPROC counts every
+- limits set by ``prlimit`` before bwrap starts (CPU seconds, address space, file size,
+  open files, no core dumps) and, inside the sandbox, the process count: RLIMIT_NPROC counts every
   process of a user, so set outside it would count the worker user's own processes; set
   inside the fresh user namespace it counts only the program's;
 - a wall clock: past it, the sandbox's init is killed, which ends its whole PID
   namespace, and bwrap with it.
 
-Run as root (a container), the worker starts bwrap as ``nobody``: the program is then an
-unprivileged user outside the sandbox too.
+Run as root (a container), the worker starts bwrap as ``nobody`` (``setpriv``): the
+program is then an unprivileged user outside the sandbox too.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import contextlib
 import json
 import math
 import os
-import resource
+import select
 import selectors
 import shutil
 import signal
@@ -95,30 +95,22 @@ class RunOutcome:
         return None
 
 
-def _preexec(limits: Limits):
+def _host_limits(limits: Limits) -> list[str]:
+    """prlimit's options for the limits set before bwrap starts (they pass to the program)."""
     cpu = max(1, math.ceil(limits.cpu_seconds))
-    memory = limits.memory_mb * MIB
-    size = limits.file_size_mb * MIB
-
-    def apply() -> None:  # runs in the forked child, after the switch to nobody
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-    return apply
+    memory, size = limits.memory_mb * MIB, limits.file_size_mb * MIB
+    return [f"--cpu={cpu}:{cpu + 1}", f"--as={memory}:{memory}", f"--fsize={size}:{size}",
+            f"--nofile={limits.open_files}:{limits.open_files}", "--core=0:0"]
 
 
-def _gone(pid: int) -> bool:
-    """Whether the sandbox's init has ended: its PID namespace then has no process left (a
-    zombie counts as ended; who reaps it is up to the host's init)."""
+def _pidfd(pid: int | None) -> int | None:
+    """A pidfd for the sandbox's init (None if it has already gone)."""
+    if pid is None:
+        return None
     try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            stat = handle.read()
+        return os.pidfd_open(pid)
     except OSError:
-        return True
-    return stat[stat.rfind(b")") + 2:][:1] in (b"Z", b"X")
+        return None
 
 
 class Sandbox:
@@ -132,13 +124,14 @@ class Sandbox:
         self.prlimit = prlimit if prlimit is not None else (
             shutil.which("prlimit", path="/usr/bin:/bin") or "")
         self.as_nobody = os.geteuid() == 0
+        self.setpriv = shutil.which("setpriv", path="/usr/bin:/bin") or ""
 
     def unavailable(self) -> str | None:
         """None when programs can run here; else a sentence for the teacher."""
         if not self.bwrap or not os.access(self.bwrap, os.X_OK):
             return "not available on this server: install bubblewrap"
-        if not self.prlimit:
-            return "not available on this server: install util-linux (prlimit)"
+        if not self.prlimit or (self.as_nobody and not self.setpriv):
+            return "not available on this server: install util-linux (prlimit, setpriv)"
         return _probe(self.bwrap, self.prlimit, self.as_nobody)
 
     def workdir(self) -> tempfile.TemporaryDirectory:
@@ -157,7 +150,13 @@ class Sandbox:
 
     def argv(self, command: list[str], *, box: str, writable_box: bool, limits: Limits,
              status_fd: int) -> list[str]:
-        args = [self.bwrap, "--unshare-all", "--unshare-user", "--disable-userns",
+        # The host side, exec'd in turn (no preexec_fn, so Python can vfork the worker,
+        # much cheaper than fork for a big process): limits, then nobody, then bwrap.
+        args = [self.prlimit, *_host_limits(limits), "--"]
+        if self.as_nobody:
+            args += [self.setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                     "--"]
+        args += [self.bwrap, "--unshare-all", "--unshare-user", "--disable-userns",
                 "--die-with-parent", "--new-session", "--cap-drop", "ALL",
                 "--hostname", "sandbox", "--clearenv",
                 "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
@@ -190,9 +189,7 @@ class Sandbox:
                               status_fd=status_write),
                     stdin=feed, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                     pass_fds=(status_write,), env={"PATH": "/usr/bin:/bin"},
-                    start_new_session=True, preexec_fn=_preexec(limits),
-                    **({"user": NOBODY, "group": NOBODY, "extra_groups": []}
-                       if self.as_nobody else {}),
+                    start_new_session=True,
                 )
             except OSError as exc:
                 os.close(status_read)
@@ -208,7 +205,7 @@ def _collect(proc: subprocess.Popen, status_read: int, limits: Limits,
     outcome = RunOutcome()
     stdout, stderr, status = bytearray(), bytearray(), bytearray()
     stderr_seen = 0
-    child_pid = None
+    child_pid = init = None
     selector = selectors.DefaultSelector()
     selector.register(proc.stdout, selectors.EVENT_READ, "stdout")
     selector.register(proc.stderr, selectors.EVENT_READ, "stderr")
@@ -236,7 +233,9 @@ def _collect(proc: subprocess.Popen, status_read: int, limits: Limits,
                         outcome.killed_for = "stderr"
                 else:
                     status += data
-                    child_pid = child_pid or _child_pid(status)
+                    if child_pid is None:
+                        child_pid = _child_pid(status)
+                        init = _pidfd(child_pid)
             if outcome.killed_for:
                 break
     finally:
@@ -248,14 +247,15 @@ def _collect(proc: subprocess.Popen, status_read: int, limits: Limits,
         # No CPU time from rusage: bwrap's monitor learns the exit status through an
         # event fd and never reaps the sandbox's init, so its children's usage is lost.
         proc.wait()
-        if child_pid:
+        if init is not None:
             # bwrap returns as soon as its init reports the exit status, and the init ends
             # the namespace's other processes (or, after a kill, dies from
             # --die-with-parent) just after: wait for it, so nothing of this run outlives
-            # the call.
-            until = time.monotonic() + 2
-            while not _gone(child_pid) and time.monotonic() < until:
-                time.sleep(0.005)
+            # the call. A pidfd turns readable when its process has ended.
+            try:
+                select.select([init], [], [], 2)
+            finally:
+                os.close(init)
         try:
             while chunk := os.read(status_read, 65536):
                 status += chunk
