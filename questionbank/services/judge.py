@@ -80,12 +80,13 @@ def judge_revision_queue(*, revision: SolutionRevision, problem: Problem | None 
                          requested_by=None, force: bool = False) -> JudgeRun | None:
     """Queue the judging of a revision's code; None when there is nothing new to judge.
 
-    Only programming problems are judged. Unless ``force`` (a teacher asked), a revision
-    whose code, tests and limits are those of the solution's last run is not judged again,
-    so editing the explanation around the code costs nothing.
+    Only programming problems with tests are judged. Unless ``force`` (a teacher asked), a
+    revision whose code, tests and limits are those of the solution's last run is not
+    judged again, so editing the explanation around the code costs nothing.
     """
     problem = problem or revision.solution.problem
-    if problem.kind != Problem.Kind.PROGRAMMING:
+    if problem.kind != Problem.Kind.PROGRAMMING or not (
+            force or judge.tests_from_json(problem.test_cases)):
         return None
     code_hash, tests_hash = _code_hash(revision.body), _tests_hash(problem)
     if not force:

@@ -16,7 +16,7 @@ from questionbank.services.judge import _tests_hash
 register = template.Library()
 
 # Short marks for the samples-by-tests grid.
-_MARKS = {"passed": "✓", "wrong_answer": "✗", "time_limit": "⏱", "memory_limit": "M",
+_MARKS = {"passed": "✓", "wrong_answer": "✗", "time_limit": "T", "memory_limit": "M",
           "runtime_error": "!", "output_limit": "O", "could_not_run": "–"}
 
 

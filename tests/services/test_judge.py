@@ -57,11 +57,15 @@ def test_a_new_programming_solution_is_judged_and_stored(sync, django_capture_on
     assert judge_service.judge_publish_concern(solution) == "fails 2 of 3 tests"
 
 
-def test_maths_solutions_are_not_judged(sync, django_capture_on_commit_callbacks):
+def test_maths_solutions_and_problems_without_tests_are_not_judged(
+        sync, django_capture_on_commit_callbacks):
     problem = make_problem()
     solution = create(problem, "The answer is $\\boxed{3}$.", django_capture_on_commit_callbacks)
+    untested = create(make_problem(kind=Problem.Kind.PROGRAMMING, test_cases=[]), GOOD,
+                      django_capture_on_commit_callbacks)
     assert not JudgeRun.objects.exists()
     assert judge_service.judge_publish_concern(solution) is None
+    assert judge_service.judge_publish_concern(untested) is None
 
 
 @needs_sandbox
@@ -206,3 +210,14 @@ def test_changed_tests_make_the_teacher_forced_run_count(sync, django_capture_on
     with django_capture_on_commit_callbacks(execute=True):
         judge_service.judge_revision_queue(revision=solution.current_revision, force=True)
     assert judge_service.judge_publish_concern(solution) == "fails 1 of 1 tests"
+
+
+@needs_sandbox
+def test_invalid_utf8_and_nul_output_is_stored_on_every_database(
+        sync, django_capture_on_commit_callbacks):
+    body = "```python\nimport sys\nsys.stdout.buffer.write(b'3\\x00\\xff\\n')\n```"
+    solution = create(programming(), body, django_capture_on_commit_callbacks)
+    run = JudgeRun.objects.get(revision__solution=solution)
+    assert run.outcome == JudgeRun.Outcome.FAILED
+    assert run.results[0]["verdict"] == "wrong_answer"
+    assert "\ufffd" in run.results[0]["got"]
