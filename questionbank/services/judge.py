@@ -39,6 +39,7 @@ __all__ = [
     "judge_publish_concern",
     "judge_reference_queue",
     "judge_revision_queue",
+    "judge_run_outdated",
     "judge_runs_work",
     "judge_sweep",
 ]
@@ -220,6 +221,17 @@ def judge_latest_run(*, solution: Solution) -> JudgeRun | None:
     """The run that judged the solution's current code (its latest run)."""
     return (JudgeRun.objects.filter(revision__solution_id=solution.pk)
             .order_by("-revision__number", "-id").first())
+
+
+def judge_run_outdated(*, run: JudgeRun, problem: Problem) -> bool:
+    """Whether a finished run checked other tests or limits than the problem has now (or,
+    for a reference run, another reference solution): the page then offers to run again."""
+    if not run.is_finished:
+        return False
+    if run.revision_id is None and run.code_hash != _code_hash(problem.reference_solution,
+                                                               "python"):
+        return True
+    return run.tests_hash != _tests_hash(problem)
 
 
 def judge_publish_concern(solution: Solution) -> str | None:

@@ -11,7 +11,7 @@ from django import template
 from questionbank import selectors
 from questionbank.judge import VERDICT_LABELS, tests_from_json
 from questionbank.models import JudgeRun, Problem
-from questionbank.services.judge import _tests_hash
+from questionbank.services.judge import judge_run_outdated
 
 register = template.Library()
 
@@ -45,7 +45,7 @@ def judge_panel(context, solution):
         "n_tests": len(tests_from_json(problem.test_cases)),
         "run": run,
         "rows": _rows(run),
-        "stale": run is not None and run.is_finished and run.tests_hash != _tests_hash(problem),
+        "stale": run is not None and judge_run_outdated(run=run, problem=problem),
         "samples": samples if len(samples) > 1 else [],
         "test_numbers": range(1, max((len(rows) for _, rows, _ in samples), default=0) + 1),
     }
@@ -64,5 +64,5 @@ def judge_reference(context, problem):
         "n_tests": len(tests_from_json(problem.test_cases)),
         "run": run,
         "rows": _rows(run),
-        "stale": run is not None and run.is_finished and run.tests_hash != _tests_hash(problem),
+        "stale": run is not None and judge_run_outdated(run=run, problem=problem),
     }

@@ -124,3 +124,14 @@ def test_the_problem_form_takes_limits_a_reference_solution_and_tolerances(teach
     assert (problem.judge_cpu_seconds, problem.judge_memory_mb) == (1.5, 64)
     assert problem.reference_solution == "print(3)"
     assert problem.test_cases[0]["tolerance"] == 1e-6
+
+
+def test_a_check_made_on_other_tests_or_another_reference_says_so(teacher_client):
+    problem = programming(reference_solution="print(3)")
+    teacher_client.post(reverse("teacher:problem-judge-reference", args=[problem.pk]))
+    JudgeRun.objects.update(status=JudgeRun.Status.DONE, outcome="passed", passed=2, total=2,
+                            message="Passes all 2 tests.")
+    url = reverse("teacher:problem-detail", args=[problem.pk])
+    assert "changed after this check" not in teacher_client.get(url).content.decode()
+    Problem.objects.filter(pk=problem.pk).update(reference_solution="print(4)")
+    assert "changed after this check" in teacher_client.get(url).content.decode()
