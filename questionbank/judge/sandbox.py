@@ -13,10 +13,10 @@ What the program gets (one ``bwrap`` call per run):
 - an empty environment (``--clearenv``; bwrap itself is started with only ``PATH`` so not
   even its own ``/proc/1/environ`` carries the worker's secrets), ``--new-session`` (no
   terminal injection) and ``--die-with-parent``;
-- limits set by ``prlimit`` before bwrap starts (CPU seconds, address space, file size,
-  open files, no core dumps) and, inside the sandbox, the process count: RLIMIT_NPROC counts every
-  process of a user, so set outside it would count the worker user's own processes; set
-  inside the fresh user namespace it counts only the program's;
+- limits set by ``prlimit`` inside the sandbox, just before the program starts: CPU
+  seconds, address space, processes, file size, open files, no core dumps. Inside,
+  because RLIMIT_NPROC counts every process of a user: set outside, it would count the
+  worker user's own processes; in the fresh user namespace it counts only the program's;
 - a wall clock: past it, the sandbox's init is killed, which ends its whole PID
   namespace, and bwrap with it.
 
@@ -95,11 +95,11 @@ class RunOutcome:
         return None
 
 
-def _host_limits(limits: Limits) -> list[str]:
-    """prlimit's options for the limits set before bwrap starts (they pass to the program)."""
-    cpu = max(1, math.ceil(limits.cpu_seconds))
+def _prlimit_options(limits: Limits) -> list[str]:
+    cpu = max(1, math.ceil(limits.cpu_seconds))  # whole seconds: SIGXCPU, then SIGKILL
     memory, size = limits.memory_mb * MIB, limits.file_size_mb * MIB
     return [f"--cpu={cpu}:{cpu + 1}", f"--as={memory}:{memory}", f"--fsize={size}:{size}",
+            f"--nproc={limits.processes}:{limits.processes}",
             f"--nofile={limits.open_files}:{limits.open_files}", "--core=0:0"]
 
 
@@ -150,9 +150,9 @@ class Sandbox:
 
     def argv(self, command: list[str], *, box: str, writable_box: bool, limits: Limits,
              status_fd: int) -> list[str]:
-        # The host side, exec'd in turn (no preexec_fn, so Python can vfork the worker,
-        # much cheaper than fork for a big process): limits, then nobody, then bwrap.
-        args = [self.prlimit, *_host_limits(limits), "--"]
+        # setpriv, not Popen(user=...): with no preexec step Python can vfork the worker,
+        # much cheaper than fork for a big process.
+        args = []
         if self.as_nobody:
             args += [self.setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
                      "--"]
@@ -170,8 +170,7 @@ class Sandbox:
                  "--size", str(limits.tmpfs_mb * MIB), "--tmpfs", "/tmp",
                  "--bind" if writable_box else "--ro-bind", box, "/box",
                  "--remount-ro", "/", "--chdir", "/tmp", "--json-status-fd", str(status_fd),
-                 "--", self.prlimit, f"--nproc={limits.processes}:{limits.processes}", "--",
-                 *command]
+                 "--", self.prlimit, *_prlimit_options(limits), "--", *command]
         return args
 
     def run(self, command: list[str], *, box: str, stdin: bytes = b"", limits: Limits,
