@@ -128,6 +128,9 @@ class PromptTemplateForm(forms.ModelForm):
 # --- Review, generation, templates (teacher pages) --------------------------------------
 
 
+TEMPLATE_EDITED = "That template has been edited meanwhile: choose it again from the list."
+
+
 class EndpointChoiceField(forms.ModelMultipleChoiceField):
     """Endpoints labelled with their state, so a paused one says so before it is chosen."""
 
@@ -140,7 +143,14 @@ class EndpointChoiceField(forms.ModelMultipleChoiceField):
 
 
 class GenerateForm(forms.Form):
-    """Template, endpoint(s) and samples for a generation batch of one or more problems."""
+    """Template(s), endpoint(s) and samples for a generation batch of one or more problems.
+
+    ``kinds`` maps each kind of problem in the selection to how many there are. One kind
+    (or none known): one ``template`` field offering that kind's templates and those for
+    any problem. Several kinds (a mixed maths + programming selection): one field per
+    kind, ``template_<kind>``, each offering what suits that kind and preset to its
+    default template, so the whole selection is generated in one go.
+    """
 
     problems = forms.ModelMultipleChoiceField(
         queryset=Problem.objects.all(), widget=forms.MultipleHiddenInput,
@@ -152,8 +162,7 @@ class GenerateForm(forms.Form):
         queryset=PromptTemplate.objects.none(), empty_label=None,
         help_text="The prompt sent to the model. Each template has its own sampling settings.",
         error_messages={"required": "Choose a prompt template.",
-                        "invalid_choice": "That template has been edited meanwhile: choose "
-                                          "it again from the list."},
+                        "invalid_choice": TEMPLATE_EDITED},
     )
     endpoints = EndpointChoiceField(
         queryset=None, widget=forms.CheckboxSelectMultiple, label="Model servers",
@@ -171,16 +180,55 @@ class GenerateForm(forms.Form):
     name = forms.CharField(required=False, max_length=200, label="Batch name",
                            help_text="Optional, to find the batch again later.")
 
-    def __init__(self, *args, kind: str | None = None, **kwargs):
+    def __init__(self, *args, kind: str | None = None, kinds: dict[str, int] | None = None,
+                 **kwargs):
         from questionbank import selectors
 
         super().__init__(*args, **kwargs)
-        self.fields["template"].queryset = selectors.templates_for_generation(kind=kind)
+        kinds = dict(kinds or ({kind: 0} if kind else {}))
+        self.kinds = kinds
+        if len(kinds) > 1:
+            del self.fields["template"]
+            for each, count in sorted(kinds.items()):
+                label = Problem.Kind(each).label.lower()
+                field = forms.ModelChoiceField(
+                    queryset=selectors.templates_for_generation(kind=each), empty_label=None,
+                    label=f"Template for the {count} {label} problem{'s' if count != 1 else ''}",
+                    help_text=(f"Offers templates for {label} problems and for any problem; "
+                               f"preset to the usual one for {label}."),
+                    error_messages={"required": f"Choose a template for the {label} problems.",
+                                    "invalid_choice": TEMPLATE_EDITED},
+                )
+                self.fields[f"template_{each}"] = field
+                default = selectors.default_template_for_generation(kind=each)
+                if default is not None:
+                    self.initial.setdefault(f"template_{each}", default.pk)
+            # The page's order: templates first, then servers, samples and name.
+            self.order_fields(["problems", *[f"template_{k}" for k in sorted(kinds)]])
+        else:
+            self.fields["template"].queryset = selectors.templates_for_generation(
+                kind=next(iter(kinds), None))
         endpoints = selectors.endpoints_for_generation()
         self.fields["endpoints"].queryset = endpoints
         self.fields["samples"].widget.attrs["placeholder"] = "the template's setting"
         if not self.is_bound and len(endpoints) == 1:
             self.initial.setdefault("endpoints", [endpoints[0].pk])
+
+    @property
+    def template_fields(self) -> list[str]:
+        return [name for name in self.fields if name == "template"
+                or name.startswith("template_")]
+
+    def has_templates(self) -> bool:
+        """Whether every template field has something to offer."""
+        return all(self.fields[name].queryset.exists() for name in self.template_fields)
+
+    def batch_templates(self) -> dict:
+        """``batch_create``'s template arguments from the cleaned data."""
+        data = self.cleaned_data
+        if "template" in self.fields:
+            return {"template": data["template"]}
+        return {"templates_by_kind": {kind: data[f"template_{kind}"] for kind in self.kinds}}
 
 
 class ProblemBulkForm(forms.Form):
@@ -195,16 +243,29 @@ class ProblemBulkForm(forms.Form):
         "required": "Choose what to do with the selected problems.",
         "invalid_choice": "Choose what to do with the selected problems from the list."})
     problems = forms.ModelMultipleChoiceField(
-        queryset=Problem.objects.all(),
-        error_messages={"required": "Tick at least one problem first."},
+        queryset=Problem.objects.all(), required=False,
+        error_messages={"invalid_choice": "One of the ticked problems no longer exists; "
+                                          "reload the list and tick again."},
     )
+    all_matching = forms.BooleanField(
+        required=False, label="All problems matching the filters, on every page")
     tags = TagListField(required=False, help_text="For “Add tags”: comma-separated.")
+    # The list's filters, sent along so "all matching" means what the teacher saw.
+    FILTERS = ("q", "kind", "status", "tag", "difficulty")
 
     def clean(self):
         data = super().clean()
+        if not data.get("all_matching") and not data.get("problems") and \
+                "problems" not in self.errors:
+            self.add_error("problems", "Tick at least one problem first.")
         if data.get("action") == "tag" and not data.get("tags"):
             self.add_error("tags", "Type the tags to add, separated by commas.")
         return data
+
+    def filters(self) -> dict[str, str]:
+        """The list's filters as posted (``filter_<name>``), for ``all_matching``."""
+        return {name: str(self.data.get(f"filter_{name}", "")).strip()
+                for name in self.FILTERS}
 
 
 class SolutionEditForm(forms.Form):
@@ -214,6 +275,12 @@ class SolutionEditForm(forms.Form):
         help_text="Markdown. Maths in $...$ or $$...$$; code in ``` fences.",
         error_messages={"required": "The explanation cannot be empty. To withdraw a solution, "
                                     "reject it instead."},
+    )
+    final_answer = forms.CharField(
+        required=False, max_length=300, label="Final answer",
+        help_text="Leave empty to take it from the text (the last \\boxed{…} or "
+        "\"Final answer: …\"). Type one to set it yourself; it is checked against the "
+        "reference answer either way.",
     )
     note = forms.CharField(required=False, max_length=300, label="What did you change?",
                            help_text="Optional; shown in the revision history.")
@@ -241,6 +308,9 @@ class SolutionBulkForm(forms.Form):
         queryset=None, error_messages={"required": "Tick at least one solution first."},
     )
     reason = forms.CharField(required=False, max_length=2000, label="Reason (for rejecting)")
+    # The second, explicit step of a bulk publish: these were held back for a reason the
+    # teacher has now read.
+    confirmed = forms.BooleanField(required=False)
 
     def __init__(self, *args, **kwargs):
         from questionbank.models import Solution

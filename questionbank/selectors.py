@@ -11,6 +11,8 @@ from django.db.models import (
     Count,
     F,
     IntegerField,
+    Max,
+    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -19,6 +21,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from questionbank.models import (
@@ -70,8 +73,12 @@ def teacher_problem_detail(*, pk: int) -> Problem:
 
 
 def problem_solutions(*, problem: Problem) -> QuerySet[Solution]:
-    return problem.solutions.select_related("template", "current_revision", "endpoint").order_by(
-        "-is_best", "-created_at"
+    """A problem's solutions: the one students see first, then the best candidate, newest."""
+    shown_first = Case(When(status=Solution.Status.PUBLISHED, then=Value(0)), default=Value(1),
+                       output_field=IntegerField())
+    return problem.solutions.select_related(
+        "template", "current_revision", "endpoint", "status_changed_by").order_by(
+        shown_first, "-is_best", "-created_at"
     )
 
 
@@ -106,11 +113,9 @@ def dashboard_counts() -> dict:
 
 
 def recent_batches(*, limit: int = 5) -> QuerySet[GenerationBatch]:
-    return GenerationBatch.objects.select_related("template", "created_by").annotate(
-        n_jobs=Count("jobs"),
-        n_done=Count("jobs", filter=Q(jobs__status=GenerationJob.Status.SUCCEEDED)),
-        n_failed=Count("jobs", filter=Q(jobs__status=GenerationJob.Status.FAILED)),
-    )[:limit]
+    """The newest batches with their counts. The order is explicit: Django drops
+    ``Meta.ordering`` from queries with GROUP BY, which showed the oldest five."""
+    return teacher_batch_list()[:limit]
 
 
 # --- Review, templates, batches (teacher pages) -------------------------------------------
@@ -299,6 +304,14 @@ def templates_for_generation(*, kind: str | None = None) -> QuerySet[PromptTempl
     return qs.order_by("name")
 
 
+def default_template_for_generation(*, kind: str) -> PromptTemplate | None:
+    """The template a mixed selection's ``kind`` problems start with: the first (by name)
+    made for that kind, else the first for any problem."""
+    return (templates_for_generation(kind=kind)
+            .order_by(Case(When(kind=kind, then=Value(0)), default=Value(1)), "name", "pk")
+            .first())
+
+
 def endpoints_for_generation() -> QuerySet[ModelEndpoint]:
     """Enabled endpoints (paused ones included: their jobs wait for the pause to end)."""
     return ModelEndpoint.objects.enabled().order_by("name")
@@ -345,8 +358,178 @@ def batch_jobs(*, batch: GenerationBatch) -> QuerySet[GenerationJob]:
     )
 
 
+def batch_templates(*, batch: GenerationBatch) -> list[PromptTemplate]:
+    """The templates a batch's jobs use (one per kind for a mixed selection), the batch's
+    own first; each with ``answers``, the answers per problem it was asked for."""
+    answers = dict(batch.jobs.values_list("template_id").annotate(n=Max("sample_index") + 1)
+                   .values_list("template_id", "n"))
+    templates = list(PromptTemplate.objects.filter(pk__in=set(answers) or {batch.template_id}))
+    for t in templates:
+        t.answers = answers.get(t.pk, batch.samples)
+    return sorted(templates, key=lambda t: (t.pk != batch.template_id, t.name))
+
+
 def batch_failed_jobs(*, batch: GenerationBatch) -> QuerySet[GenerationJob]:
     return batch_jobs(batch=batch).filter(status=GenerationJob.Status.FAILED)
+
+
+def teacher_problem_ids(**filters) -> list[int]:
+    """Every problem the teacher's list shows with these filters, on all its pages (for
+    "select all N matching"), in the list's order."""
+    return list(teacher_problem_list(**filters).values_list("pk", flat=True))
+
+
+@dataclass(frozen=True)
+class ServerState:
+    """One of a batch's model servers as the batch page explains it."""
+
+    name: str
+    enabled: bool
+    paused_until: object  # datetime or None
+    failures: int  # consecutive failures (the breaker's count)
+    last_error: str
+    busy: int  # calls in flight on it now, for any batch
+    slots: int  # its concurrency limit
+    busy_here: int  # of ``busy``, calls for this batch
+
+    @property
+    def is_paused(self) -> bool:
+        return self.paused_until is not None
+
+    @property
+    def is_full(self) -> bool:
+        return self.busy >= self.slots
+
+    @property
+    def busy_elsewhere(self) -> int:
+        return self.busy - self.busy_here
+
+
+@dataclass(frozen=True)
+class BatchWaiting:
+    """Why a batch's queued jobs are not running, for the batch page and its poll.
+
+    ``servers`` are the batch's model servers; the lists sort them by why they take no
+    work: ``paused`` (breaker open after failures), ``disabled``, ``full`` (every slot in
+    use). ``no_server`` means none is enabled. ``retrying`` queued jobs wait for their
+    retry time after a failed attempt, the next at ``next_retry_at``; ``ready`` queued
+    jobs could start now. ``stalled`` means ready jobs, a free slot and nothing running:
+    no worker has taken them (the sweep kicks one within a minute).
+    """
+
+    queued: int
+    running: int
+    retrying: int
+    next_retry_at: object
+    servers: list[ServerState]
+    ready_for: float = 0.0  # seconds the longest-ready job has been ready
+    failed_before: int = 0  # queued jobs that have failed an attempt already
+
+    # Ready jobs normally start within a second or two; only after this long with nothing
+    # running does the page say no worker has taken them.
+    STALL_SECONDS = 20
+
+    @property
+    def ready(self) -> int:
+        return self.queued - self.retrying
+
+    @property
+    def paused(self) -> list[ServerState]:
+        return [s for s in self.servers if s.enabled and s.is_paused]
+
+    @property
+    def disabled(self) -> list[ServerState]:
+        return [s for s in self.servers if not s.enabled]
+
+    @property
+    def usable(self) -> list[ServerState]:
+        return [s for s in self.servers if s.enabled and not s.is_paused]
+
+    @property
+    def full(self) -> list[ServerState]:
+        return [s for s in self.usable if s.is_full]
+
+    @property
+    def no_server(self) -> bool:
+        return bool(self.queued) and not any(s.enabled for s in self.servers)
+
+    @property
+    def all_busy(self) -> bool:
+        usable = self.usable
+        return bool(self.ready) and bool(usable) and all(s.is_full for s in usable)
+
+    @property
+    def stalled(self) -> bool:
+        return (bool(self.ready) and not self.running and self.ready_for > self.STALL_SECONDS
+                and any(not s.is_full for s in self.usable))
+
+    @property
+    def resume_at(self):
+        """When a server takes work again, if none does now: the earliest end of a pause
+        (``None`` when a server is usable now, or when none is enabled)."""
+        if self.usable:
+            return None
+        return min((s.paused_until for s in self.paused), default=None)
+
+    @property
+    def next_start_at(self):
+        """When the next waiting job can start, if none can now: a retry time that falls
+        inside a pause counts from the pause's end."""
+        if self.ready and not self.resume_at:
+            return None
+        times = [t for t in (self.resume_at, self.next_retry_at if not self.ready else None)
+                 if t is not None]
+        return max(times) if times else None
+
+    @property
+    def is_waiting(self) -> bool:
+        """Jobs remain and none of this batch's calls is running."""
+        return bool(self.queued) and not self.running
+
+    @property
+    def has_news(self) -> bool:
+        """Anything worth a sentence on the page."""
+        return bool(self.queued) and bool(
+            self.paused or self.disabled or self.all_busy or self.retrying or self.stalled
+            or self.failed_before)
+
+
+def batch_waiting(*, batch: GenerationBatch, now=None) -> BatchWaiting:
+    """Why ``batch``'s waiting jobs wait: its servers' breakers, switches and slots, and
+    its jobs' retry times (a handful of small queries, whatever the batch's size)."""
+    now = now or timezone.now()
+    s = GenerationJob.Status
+    jobs = GenerationJob.objects.filter(batch=batch)
+    queued = jobs.filter(status=s.QUEUED).aggregate(
+        n=Count("id"), retrying=Count("id", filter=Q(next_attempt_at__gt=now)),
+        failed_before=Count("id", filter=Q(attempts__gt=0)))
+    ready_since = (jobs.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+                               status=s.QUEUED)
+                   .aggregate(t=Min(Coalesce("next_attempt_at", "created_at")))["t"])
+    next_retry_at = None
+    if queued["retrying"]:
+        next_retry_at = (jobs.filter(status=s.QUEUED, next_attempt_at__gt=now)
+                         .order_by("next_attempt_at").values_list("next_attempt_at",
+                                                                  flat=True).first())
+    live = Q(jobs__status=s.RUNNING, jobs__lease_expires_at__gt=now)
+    servers = [
+        ServerState(
+            name=e.name, enabled=e.enabled,
+            paused_until=e.paused_until if e.paused_until and e.paused_until > now else None,
+            failures=e.consecutive_failures, last_error=e.last_error, busy=e.n_busy,
+            slots=e.max_concurrency, busy_here=e.n_busy_here,
+        )
+        for e in batch.endpoints.annotate(
+            n_busy=Count("jobs", filter=live),
+            n_busy_here=Count("jobs", filter=live & Q(jobs__batch=batch)),
+        ).order_by("name")
+    ]
+    return BatchWaiting(
+        queued=queued["n"], running=jobs.filter(status=s.RUNNING).count(),
+        retrying=queued["retrying"], next_retry_at=next_retry_at, servers=servers,
+        ready_for=(now - ready_since).total_seconds() if ready_since else 0.0,
+        failed_before=queued["failed_before"],
+    )
 
 
 # --- Call logs (audit; issue 7) -----------------------------------------------------------
@@ -962,8 +1145,10 @@ def batch_progress(batch) -> dict:
                                                output_field=DurationField())))["d"]
         )
         if mean is not None:
+            # Only servers that can take work now count: a paused or disabled one
+            # runs nothing, and counting it made the estimate too short.
             parallel = max(1, min(remaining, sum(e.max_concurrency for e in endpoints
-                                                 if e.enabled) or 1))
+                                                 if e.enabled and not e.is_paused) or 1))
             eta = remaining * mean.total_seconds() / parallel
             if running:  # the running ones are partly done already
                 eta = max(0.0, eta - sum(r["elapsed_seconds"] for r in running) / parallel)

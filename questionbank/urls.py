@@ -36,7 +36,6 @@ teacher_patterns = [
     path("solutions/<int:pk>/revert/", solutions.solution_revert_view, name="solution-revert"),
     path("solutions/<int:pk>/status/", solutions.solution_transition_view,
          name="solution-transition"),
-    path("solutions/<int:pk>/best/", solutions.solution_best, name="solution-best"),
     path("solutions/<int:pk>/compare/<int:other>/", solutions.solution_compare,
          name="solution-compare"),
     path("solutions/<int:pk>/judge/", judge_views.solution_judge, name="solution-judge"),

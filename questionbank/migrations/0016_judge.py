@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("django_q", "0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more"),
-        ('questionbank', '0012_browse_problem_pages'),
+        ('questionbank', '0014_one_published_solution'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -7,6 +7,22 @@ from django.conf import settings
 from django.db import models
 
 
+class JudgeRunQuerySet(models.QuerySet):
+    def signatures(self, solutions) -> list[tuple[bool, ...] | None]:
+        """Per solution, test by test, whether its code's latest finished run passed
+        (None: not judged, or this server could not judge it), for the vote."""
+        found: dict[int, tuple[bool, ...] | None] = {}
+        rows = (self.filter(revision__solution__in=solutions, status=JudgeRun.Status.DONE)
+                .order_by("revision__solution_id", "-revision__number", "-id")
+                .values_list("revision__solution_id", "outcome", "results"))
+        judged = (JudgeRun.Outcome.PASSED, JudgeRun.Outcome.FAILED, JudgeRun.Outcome.ERROR)
+        for solution_id, outcome, results in rows:
+            if solution_id not in found:
+                found[solution_id] = (tuple(r.get("verdict") == "passed" for r in results)
+                                      if outcome in judged else None)
+        return [found.get(s.pk) for s in solutions]
+
+
 class JudgeRun(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "Waiting"
@@ -52,6 +68,8 @@ class JudgeRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = JudgeRunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]

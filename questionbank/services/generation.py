@@ -50,17 +50,15 @@ from django.db import IntegrityError, close_old_connections, connection, transac
 from django.db.models import F, Q
 from django.utils import timezone
 
-from questionbank.judge import vote_by_tests
 from questionbank.models import (
     CallLog,
     GenerationBatch,
     GenerationJob,
-    JudgeRun,
     ModelEndpoint,
     Problem,
     PromptTemplate,
-    Solution,
 )
+from questionbank.services.solutions import problem_vote, solution_create
 
 logger = logging.getLogger(__name__)
 
@@ -205,57 +203,75 @@ def _kick_endpoints(endpoints) -> None:
             _enqueue("questionbank.tasks.run_endpoint", endpoint.pk)
 
 
-def batch_create(*, problems, template: PromptTemplate, endpoints, samples: int | None = None,
-                 created_by=None, name: str = "") -> GenerationBatch:
-    """Create a batch: ``problems`` x ``samples`` jobs through ``template`` on ``endpoints``.
+def batch_create(*, problems, template: PromptTemplate | None = None, endpoints,
+                 samples: int | None = None, created_by=None, name: str = "",
+                 templates_by_kind: dict[str, PromptTemplate] | None = None
+                 ) -> GenerationBatch:
+    """Create a batch: ``problems`` x ``samples`` jobs on ``endpoints``.
 
-    Rows are written in one transaction and runner tasks are enqueued when it commits.
-    Each job goes to whichever of the endpoints has a free slot. ``samples`` defaults to
-    the template's. Raises ``ValueError`` with a sentence for the teacher when the
-    request cannot be run (no problems, no enabled endpoint, archived problems, a
-    template meant for another kind of problem, samples out of range).
+    Each problem goes through ``template``, or through ``templates_by_kind[problem.kind]``
+    when given (a mixed maths + programming selection in one go: a kind missing there
+    falls back to ``template``). Rows are written in one transaction and runner tasks are
+    enqueued when it commits. Each job goes to whichever of the endpoints has a free
+    slot. ``samples`` defaults to each problem's template's. Raises ``ValueError`` with a
+    sentence for the teacher when the request cannot be run (no problems, no template
+    for a kind, no enabled endpoint, archived problems, a template meant for another
+    kind of problem, samples out of range).
     """
     problems = list(problems)
     endpoints = list(endpoints)
-    samples = template.samples if samples is None else int(samples)
+    by_kind = {kind: t for kind, t in (templates_by_kind or {}).items() if t is not None}
     if not problems:
         raise ValueError("Choose at least one problem to generate solutions for.")
+    missing = sorted({p.kind for p in problems} - set(by_kind)) if template is None else []
+    if missing:
+        labels = " and ".join(Problem.Kind(kind).label.lower() for kind in missing)
+        raise ValueError(f"Choose a template for the {labels} problems.")
     if not endpoints:
         raise ValueError("Choose at least one model server to generate with.")
     disabled = [e.name for e in endpoints if not e.enabled]
     if disabled:
         raise ValueError(f"The model server {', '.join(disabled)} is disabled; enable it in "
                          "the admin or choose another one.")
-    if not 1 <= samples <= 16:
+    chosen = {p.pk: by_kind.get(p.kind, template) for p in problems}
+    counts = {pk: t.samples if samples is None else int(samples) for pk, t in chosen.items()}
+    if not all(1 <= n <= 16 for n in counts.values()):
         raise ValueError("Samples per problem must be between 1 and 16.")
     archived = [p for p in problems if p.status == Problem.Status.ARCHIVED]
     if archived:
         raise ValueError(f"{len(archived)} of the chosen problems are archived "
                          f"(e.g. “{archived[0].title}”); unarchive them or leave them out.")
-    unsuited = [p for p in problems if not template.suits(p.kind)]
+    unsuited = [p for p in problems if not chosen[p.pk].suits(p.kind)]
     if unsuited:
+        wrong = chosen[unsuited[0].pk]
         raise ValueError(
-            f"The template “{template.name}” is for {template.get_kind_display().lower()} "
+            f"The template “{wrong.name}” is for {wrong.get_kind_display().lower()} "
             f"problems, but {len(unsuited)} chosen problems are not (e.g. "
             f"“{unsuited[0].title}”); choose a template for any problem or leave them out.")
     if len({p.pk for p in problems}) != len(problems):
         problems = list({p.pk: p for p in problems}.values())
+    # The batch row names one template: the one most of its problems use.
+    usage: dict[int, int] = {}
+    for t in chosen.values():
+        usage[t.pk] = usage.get(t.pk, 0) + 1
+    main = next(t for t in chosen.values() if t.pk == max(usage, key=usage.__getitem__))
 
     from questionbank.sanitize import detect_non_english
 
     with transaction.atomic():
         batch = GenerationBatch.objects.create(
-            name=name[:200], template=template, samples=samples, created_by=created_by
+            name=name[:200], template=main, samples=max(counts.values()),
+            created_by=created_by,
         )
         batch.endpoints.set(endpoints)
         jobs = []
         for problem in problems:
             warning = detect_non_english(f"{problem.title}\n{problem.statement}")
-            for index in range(samples):
+            for index in range(counts[problem.pk]):
                 jobs.append(GenerationJob(
-                    batch=batch, problem=problem, template=template, sample_index=index,
-                    problem_version=problem.version, created_by=created_by,
-                    max_attempts=settings.QB_JOB_MAX_ATTEMPTS,
+                    batch=batch, problem=problem, template=chosen[problem.pk],
+                    sample_index=index, problem_version=problem.version,
+                    created_by=created_by, max_attempts=settings.QB_JOB_MAX_ATTEMPTS,
                     warnings=[warning] if warning else [],
                 ))
         GenerationJob.objects.bulk_create(jobs, batch_size=500)
@@ -558,7 +574,7 @@ class _Runner:
         self.writers: list[threading.Thread] = []  # one database connection each
         self.threaded = not connection.in_atomic_block
         self._lock = threading.Lock()
-        self.votes: dict[tuple[int, int], None] = {}
+        self.votes: dict[int, None] = {}  # problems whose candidates need a vote
         self.unwritten: list[_Flight] = []  # returned, not yet handed to the writers
         self.sent_at = 0.0  # when a call was last handed to a call thread
         self.ready: dict[int, _Ready] = {}  # waiting jobs loaded before their claim
@@ -939,9 +955,10 @@ class _Runner:
                                claim.token)
                 return
             if error is None and self._create_solution(flight, result, log) and \
-                    job.batch.samples > 1:
+                    job.problem.kind == Problem.Kind.MATHS:
+                # The best-candidate mark is chosen across all of the problem's solutions.
                 with self._lock:
-                    self.votes[(job.batch_id, job.problem_id)] = None
+                    self.votes[job.problem_id] = None
         with self._lock:
             self.batches.add(job.batch_id)
             self.finished += 1
@@ -949,26 +966,17 @@ class _Runner:
     def _create_solution(self, flight: _Flight, result, log: CallLog) -> bool:
         from questionbank.answers import extract_final_answer
         from questionbank.rendering import split_reasoning
-        from questionbank.services.solutions import solution_create
 
         job = flight.job
         reasoning, explanation = split_reasoning(result.text)
         final = extract_final_answer(explanation) or extract_final_answer(result.text)
-        programming = job.problem.kind == Problem.Kind.PROGRAMMING
-        checks = {"verdict": Solution.Verdict.NOT_CHECKED if programming
-                  else Solution.Verdict.UNCHECKED}
-        if job.batch.samples == 1 and not programming:
-            # A single sample is its own majority: no vote round trip needed.
-            checks = {"verdict": _verdict(final, job.problem.reference_answer),
-                      "answer_group": 0 if final else None,
-                      "majority_share": 1.0 if final else 0.0, "is_best": bool(final)}
         try:
             with transaction.atomic():
                 solution_create(
                     problem=job.problem, body=explanation or result.text, reasoning=reasoning,
                     final_answer=final or "", job=job, problem_version=flight.problem_version,
                     template=job.template, endpoint=self.endpoint, call_log=log,
-                    from_standin=self.endpoint.is_standin, **checks,
+                    from_standin=self.endpoint.is_standin,
                 )
         except IntegrityError:  # Solution.job is one-to-one: this job already has one
             logger.warning("job %s already has a solution; not adding another", job.pk)
@@ -999,9 +1007,9 @@ class _Runner:
 
     def _vote_next(self) -> None:
         with self._lock:
-            key = next(iter(self.votes))
-            del self.votes[key]
-        solutions_vote(batch_id=key[0], problem_id=key[1])
+            problem_id = next(iter(self.votes))
+            del self.votes[problem_id]
+        problem_vote(problem_id=problem_id)
 
 
 class _Rejected(Exception):
@@ -1041,77 +1049,6 @@ def _refresh_connection() -> None:
     (not inside a transaction: tests run in one, and it must not be closed there)."""
     if not connection.in_atomic_block:
         close_old_connections()
-
-
-def _verdict(answer: str | None, reference: str | None) -> str:
-    """agrees / disagrees / unchecked (no answer, no reference, or not parseable maths)."""
-    from questionbank.answers import AGREES, DISAGREES, verdict
-
-    answer, reference = (answer or "").strip(), (reference or "").strip()
-    if answer and answer.replace(" ", "") == reference.replace(" ", ""):
-        return Solution.Verdict.AGREES  # the same text: no need to ask SymPy
-    return {AGREES: Solution.Verdict.AGREES, DISAGREES: Solution.Verdict.DISAGREES}.get(
-        verdict(answer or None, reference or None), Solution.Verdict.UNCHECKED)
-
-
-def _test_signatures(solutions: list[Solution]) -> list[tuple[bool, ...] | None]:
-    """Per solution, which tests its latest finished judge run passed (None: not judged,
-    or this server could not judge it)."""
-    signatures: dict[int, tuple[bool, ...] | None] = {}
-    runs = (JudgeRun.objects.filter(revision__solution__in=solutions,
-                                    status=JudgeRun.Status.DONE)
-            .order_by("revision__solution_id", "-revision__number", "-id")
-            .values_list("revision__solution_id", "outcome", "results"))
-    for solution_id, outcome, results in runs:
-        if solution_id in signatures:
-            continue
-        judged = outcome in (JudgeRun.Outcome.PASSED, JudgeRun.Outcome.FAILED,
-                             JudgeRun.Outcome.ERROR)
-        signatures[solution_id] = tuple(
-            r.get("verdict") == "passed" for r in results) if judged else None
-    return [signatures.get(s.pk) for s in solutions]
-
-
-def solutions_vote(*, batch_id: int, problem_id: int) -> None:
-    """Check the answers of one problem's samples in a batch against each other.
-
-    Maths: answers are grouped by mathematical equivalence; each solution gets its
-    group, its group's share of the samples and, against the reference answer, a verdict
-    (agrees / disagrees / could not check); the first of the largest group is marked
-    best. Programming: samples are grouped by which tests they pass (their latest judge
-    run) and the one passing the most tests is best; the answer verdict stays "not
-    checked", the judge's verdict is shown beside it. The problem row is locked so two
-    workers finishing samples of the same problem vote one after the other.
-    """
-    from questionbank.answers import vote
-
-    with transaction.atomic():
-        problem = Problem.objects.select_for_update().get(pk=problem_id)
-        solutions = list(Solution.objects.filter(job__batch_id=batch_id, problem_id=problem_id)
-                         .order_by("job__sample_index", "pk"))
-        if not solutions:
-            return
-        if problem.kind == Problem.Kind.PROGRAMMING:
-            result = vote_by_tests(_test_signatures(solutions))
-            for i, s in enumerate(solutions):
-                judged = result.groups[i] is not None
-                s.verdict, s.answer_group = Solution.Verdict.NOT_CHECKED, result.groups[i]
-                s.majority_share = result.shares[i] if judged else None
-                s.is_best = judged and i == result.best
-        else:
-            result = vote([s.final_answer or None for s in solutions])
-            reference = problem.reference_answer.strip() or None
-            checked: dict[str, str] = {}
-            for i, s in enumerate(solutions):
-                s.answer_group = result.groups[i]
-                s.majority_share = result.shares[i]
-                s.is_best = i == result.best and result.groups[i] is not None
-                answer = s.final_answer or ""
-                if answer not in checked:
-                    checked[answer] = _verdict(answer, reference)
-                s.verdict = checked[answer]
-        Solution.objects.bulk_update(
-            solutions, ["verdict", "majority_share", "answer_group", "is_best"])
 
 
 # --- Entry points for tasks -------------------------------------------------------------

@@ -11,8 +11,8 @@ concurrency, and the verdicts are stored in ``JudgeRun``.
   finds no free slot returns at once, so judging ties up at most that many workers and
   never starves generation; the task holding a slot keeps taking queued runs for up to
   ``QB_JUDGE_BUDGET_SECONDS``, and the judge sweep (every minute) is the safety net.
-- **The vote**: when the model's own code of a sample is judged, the samples of its
-  batch are voted again (``generation.solutions_vote``), grouped by pass/fail signature.
+- **The vote**: when a solution's code is judged, the problem's candidates vote again
+  (``solutions.problem_vote``), programming ones grouped by their pass/fail signature.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from django.utils import timezone
 
 from questionbank import judge
 from questionbank.models import JudgeRun, Problem, Solution, SolutionRevision
-from questionbank.services.generation import _enqueue, _worker_id, solutions_vote
+from questionbank.services.generation import _enqueue, _worker_id
+from questionbank.services.solutions import problem_vote
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +165,7 @@ def _judge(run: JudgeRun, token: str) -> judge.Report:
 
 
 def _execute(run_id: int, token: str) -> None:
-    run = JudgeRun.objects.select_related("problem", "revision__solution__job").get(pk=run_id)
+    run = JudgeRun.objects.select_related("problem", "revision").get(pk=run_id)
     report = _judge(run, token)
     done = JudgeRun.objects.filter(pk=run.pk, claimed_by=token,
                                    status=JudgeRun.Status.RUNNING).update(
@@ -176,11 +177,9 @@ def _execute(run_id: int, token: str) -> None:
     if not done:
         logger.warning("judge run %s: claim %s was lost; result discarded", run.pk, token)
         return
-    revision = run.revision
-    if revision is not None and revision.number == 1 and revision.author_id is None and \
-            revision.solution.job_id:
-        # The model's own code of a generated sample: the samples vote again on it.
-        solutions_vote(batch_id=revision.solution.job.batch_id, problem_id=run.problem_id)
+    if run.revision_id is not None:
+        # The candidates' grouping by passed tests changed: they vote again.
+        problem_vote(problem_id=run.problem_id)
 
 
 def judge_runs_work(*, first_id: int | None = None) -> int:

@@ -6,12 +6,13 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from questionbank import selectors
 from questionbank.formatting import flash_form_errors, safe_next
 from questionbank.forms import ProblemBulkForm, ProblemForm
-from questionbank.models import GenerationJob, Problem
+from questionbank.models import GenerationJob, Problem, Solution
 from questionbank.permissions import teacher_required
 from questionbank.services.problems import (
     problem_create,
@@ -57,15 +58,26 @@ def problem_list(request):
 @teacher_required
 @require_POST
 def problem_bulk(request):
-    """Bulk actions on ticked problems: generate, change status, add tags."""
+    """Bulk actions on ticked problems, or on all matching the list's filters: generate,
+    change status, add tags."""
     back = safe_next(request, reverse("teacher:problem-list"))
     form = ProblemBulkForm(request.POST)
     if not form.is_valid():
         flash_form_errors(request, form)
         return redirect(back)
     action = form.cleaned_data["action"]
-    problems = list(form.cleaned_data["problems"])
+    filters = form.filters()
+    if form.cleaned_data["all_matching"]:
+        if action == "generate":
+            query = urlencode({"matching": "1", **{k: v for k, v in filters.items() if v}})
+            return redirect(f"{reverse('teacher:generate')}?{query}")
+        problems = list(Problem.objects.filter(pk__in=selectors.teacher_problem_ids(**filters)))
+    else:
+        problems = list(form.cleaned_data["problems"])
     n = len(problems)
+    if not n:
+        messages.info(request, "No problem matches these filters any more; nothing was done.")
+        return redirect(back)
     if action == "generate":
         ids = ",".join(str(pk) for pk in sorted(p.pk for p in problems))
         return redirect(f"{reverse('teacher:generate')}?problems={ids}")
@@ -89,9 +101,11 @@ def problem_detail(request, pk: int):
         problem = selectors.teacher_problem_detail(pk=pk)
     except Problem.DoesNotExist:
         problem = get_object_or_404(Problem, pk=pk)
+    solutions = list(selectors.problem_solutions(problem=problem))
     return render(request, "teacher/problem_detail.html", {
         "problem": problem,
-        "solutions": selectors.problem_solutions(problem=problem),
+        "solutions": solutions,
+        "shown": next((s for s in solutions if s.status == Solution.Status.PUBLISHED), None),
         "jobs": selectors.problem_jobs(problem=problem),
         "generate_url": f"{reverse('teacher:generate')}?problems={problem.pk}",
     })

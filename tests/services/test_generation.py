@@ -17,7 +17,7 @@ from questionbank.models import CallLog, GenerationJob, ModelEndpoint, Problem, 
 from questionbank.services import generation
 from questionbank.services.calllogs import calllog_verify
 from questionbank.services.endpoints import endpoint_update
-from questionbank.services.solutions import solution_create
+from questionbank.services.solutions import problem_vote, solution_create
 from tests.conftest import PIPELINE_STANDIN_AUTH
 from tests.factories import make_endpoint, make_problem, make_teacher, make_template
 from tests.servers.fault_server import refused_port
@@ -216,6 +216,25 @@ def test_transient_failures_are_retried_then_succeed(pipeline, pipeline_standins
     assert job.solution.call_log == logs[-1]
     standin.refresh_from_db()
     assert standin.consecutive_failures == 0
+
+
+def test_a_reply_cut_off_mid_stream_is_named_so_not_a_connection_failure(pipeline,
+                                                                         fault_server, db):
+    # The real fault server answers HTTP 200, streams the beginning, then resets.
+    fault_server.generator, fault_server.mode = True, "cut-stream"
+    endpoint = make_endpoint(name="cut", base_url=fault_server.base_url, stream=True)
+    batch = generation.batch_create(problems=[make_problem()], template=make_template(),
+                                    endpoints=[endpoint])
+    assert generation.endpoint_run(endpoint_id=endpoint.pk) == 1
+    job = batch.jobs.get()
+    assert job.status == Status.QUEUED and job.error_class == "ReplyCutOff"
+    assert job.last_error.startswith("Attempt 1 of 4 failed: The model server at ")
+    assert "started its reply (HTTP 200) but it stopped after" in job.last_error
+    assert "connect" not in job.last_error.lower()
+    log = CallLog.objects.get(job=job)
+    assert (log.error_class, log.response_status, log.retryable) == ("ReplyCutOff", 200, True)
+    endpoint.refresh_from_db()
+    assert endpoint.consecutive_failures == 1  # a server failure: the breaker counts it
 
 
 def test_transient_failures_give_up_after_the_bound(pipeline, standin):
@@ -553,9 +572,9 @@ def _solutions_with_answers(problem, answers, endpoint):
 
 def test_vote_groups_equivalent_forms_and_marks_the_best(pipeline, standin):
     problem = make_problem(reference_answer="0.5")
-    batch = _solutions_with_answers(problem, [r"\frac{1}{3}", r"\frac{1}{2}", "0.5", ""],
+    _solutions_with_answers(problem, [r"\frac{1}{3}", r"\frac{1}{2}", "0.5", ""],
                                     standin)
-    generation.solutions_vote(batch_id=batch.pk, problem_id=problem.pk)
+    problem_vote(problem_id=problem.pk)
     got = list(Solution.objects.filter(problem=problem).order_by("job__sample_index")
                .values_list("answer_group", "majority_share", "is_best", "verdict"))
     assert got == [
@@ -568,8 +587,8 @@ def test_vote_groups_equivalent_forms_and_marks_the_best(pipeline, standin):
 
 def test_vote_with_roots_and_without_reference(pipeline, standin):
     problem = make_problem(reference_answer="")
-    batch = _solutions_with_answers(problem, [r"2\sqrt{2}", r"\sqrt{8}", "3"], standin)
-    generation.solutions_vote(batch_id=batch.pk, problem_id=problem.pk)
+    _solutions_with_answers(problem, [r"2\sqrt{2}", r"\sqrt{8}", "3"], standin)
+    problem_vote(problem_id=problem.pk)
     got = list(Solution.objects.filter(problem=problem).order_by("job__sample_index")
                .values_list("answer_group", "is_best", "verdict"))
     assert got == [(0, True, "unchecked"), (0, False, "unchecked"), (1, False, "unchecked")]
@@ -652,3 +671,23 @@ def test_language_placeholder_carries_the_problems_language(db):
     problem = make_problem(language="fr", statement="Calculez $2+2$.")
     template = make_template(user_prompt="[{language}] {statement}")
     assert prompt_preview(template=template, problem=problem).user.startswith("[fr] Calculez")
+
+
+def test_batch_create_with_a_template_per_kind(db):
+    from questionbank.services.generation import batch_create
+
+    endpoint = make_endpoint()
+    maths_t, code_t = make_template(kind="maths"), make_template(kind="programming")
+    maths = [make_problem(kind="maths"), make_problem(kind="maths")]
+    code = make_problem(kind="programming")
+    batch = batch_create(problems=[*maths, code], endpoints=[endpoint],
+                         templates_by_kind={"maths": maths_t, "programming": code_t})
+    assert {(j.problem.kind, j.template_id) for j in batch.jobs.select_related("problem")} == {
+        ("maths", maths_t.pk), ("programming", code_t.pk)}
+    assert batch.template == maths_t  # the one most of its problems use
+    with pytest.raises(ValueError, match="Choose a template for the programming problems."):
+        batch_create(problems=[code], endpoints=[endpoint], templates_by_kind={"maths": maths_t})
+    # A kind's template must still suit it, whatever the caller passed.
+    with pytest.raises(ValueError, match="is for maths problems"):
+        batch_create(problems=[code], endpoints=[endpoint],
+                     templates_by_kind={"programming": maths_t})

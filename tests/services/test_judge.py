@@ -8,11 +8,10 @@ import pytest
 from django.utils import timezone
 
 from questionbank import judge, selectors
-from questionbank.models import GenerationBatch, GenerationJob, JudgeRun, Problem, Solution
+from questionbank.models import JudgeRun, Problem, Solution
 from questionbank.services import judge as judge_service
-from questionbank.services.generation import solutions_vote
 from questionbank.services.solutions import solution_add_revision, solution_create
-from tests.factories import make_problem, make_teacher, make_template
+from tests.factories import make_problem, make_teacher
 
 pytestmark = pytest.mark.django_db
 
@@ -151,15 +150,9 @@ def test_a_crash_in_the_judge_does_not_stop_the_next_run(sync, monkeypatch,
 @needs_sandbox
 def test_samples_vote_by_their_test_signature(sync, django_capture_on_commit_callbacks):
     problem = programming()
-    template = make_template(kind=Problem.Kind.PROGRAMMING)
-    batch = GenerationBatch.objects.create(template=template, samples=3)
-    solutions = []
-    for index, body in enumerate([WRONG, GOOD, WRONG]):
-        job = GenerationJob.objects.create(batch=batch, problem=problem, template=template,
-                                           sample_index=index, problem_version=1,
-                                           status=GenerationJob.Status.SUCCEEDED)
-        solutions.append(create(problem, body, django_capture_on_commit_callbacks, job=job))
-    solutions_vote(batch_id=batch.pk, problem_id=problem.pk)
+    solutions = [create(problem, body, django_capture_on_commit_callbacks)
+                 for body in (WRONG, GOOD, WRONG)]
+    # Each finished run made the candidates vote again: nothing else to call.
     rows = {s.pk: s for s in Solution.objects.filter(problem=problem)}
     wrong_a, good, wrong_b = (rows[s.pk] for s in solutions)
     assert good.is_best and not wrong_a.is_best and not wrong_b.is_best
