@@ -247,5 +247,6 @@ def judge_publish_concern(solution: Solution) -> str | None:
     if run.outcome == JudgeRun.Outcome.FAILED:
         return f"fails {run.failed} of {run.total} tests"
     if run.outcome == JudgeRun.Outcome.ERROR:
-        return f"could not be run against the tests ({run.message.rstrip('.')})"
+        why = run.message.removeprefix("Could not run: ").rstrip(".")
+        return f"could not be run against the tests: {why[:1].lower()}{why[1:]}"
     return None

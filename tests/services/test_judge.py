@@ -92,7 +92,7 @@ def test_no_code_block_could_not_run(sync, django_capture_on_commit_callbacks):
     assert run.outcome == JudgeRun.Outcome.ERROR
     assert run.message == "Could not run: no code block."
     assert judge_service.judge_publish_concern(solution) == (
-        "could not be run against the tests (Could not run: no code block)")
+        "could not be run against the tests: no code block")
 
 
 def test_without_bubblewrap_the_page_says_so_and_nothing_runs(sync, monkeypatch,
