@@ -46,27 +46,43 @@ class ProblemForm(forms.ModelForm):
     test_cases = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "class": "mono"}),
-        help_text='Programming problems: JSON list of {"input": "...", "output": "..."}.',
+        help_text='Programming problems: JSON list of {"input": "...", "output": "..."}; add '
+                  '"tolerance": 1e-6 to a test whose numbers may be off by that much.',
     )
 
     class Meta:
         model = Problem
         fields = ("title", "kind", "status", "difficulty", "tags", "statement",
-                  "reference_answer", "test_cases", "source", "language")
+                  "reference_answer", "test_cases", "reference_solution", "judge_cpu_seconds",
+                  "judge_memory_mb", "source", "language")
         widgets = {
             "statement": forms.Textarea(attrs={"rows": 14, "class": "mono",
                                                "data-preview": "statement"}),
             "reference_answer": forms.TextInput(attrs={"class": "mono"}),
+            "reference_solution": forms.Textarea(attrs={"rows": 6, "class": "mono"}),
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        for name in ("judge_cpu_seconds", "judge_memory_mb"):
+            self.fields[name].required = False
         if self.instance.pk:
             self.initial["tags"] = ", ".join(t.name for t in self.instance.tags.all())
             self.initial["test_cases"] = (
                 json.dumps(self.instance.test_cases, indent=2, ensure_ascii=False)
                 if self.instance.test_cases else ""
             )
+
+    def _limit_or_default(self, name: str):
+        # Left empty (or posted by a script that predates the field): the model's default.
+        value = self.cleaned_data.get(name)
+        return Problem._meta.get_field(name).default if value is None else value
+
+    def clean_judge_cpu_seconds(self):
+        return self._limit_or_default("judge_cpu_seconds")
+
+    def clean_judge_memory_mb(self):
+        return self._limit_or_default("judge_memory_mb")
 
     def clean_test_cases(self):
         raw = (self.cleaned_data.get("test_cases") or "").strip()
@@ -84,6 +100,13 @@ class ProblemForm(forms.ModelForm):
             raise forms.ValidationError(
                 'Test cases must be a list like [{"input": "1 2", "output": "3"}].'
             )
+        for n, case in enumerate(value, 1):
+            tolerance = case.get("tolerance")
+            if tolerance is not None and (isinstance(tolerance, bool) or not isinstance(
+                    tolerance, int | float) or tolerance < 0):
+                raise forms.ValidationError(
+                    f"Test {n}: the tolerance must be a positive number such as 1e-6, "
+                    f"not {json.dumps(tolerance)}.")
         return value
 
     def service_fields(self) -> dict:

@@ -71,6 +71,14 @@ QB_RUNNER_WRITERS = env_int("QB_RUNNER_WRITERS", 4, minimum=1, maximum=32)
 QB_RUNNER_BUDGET_SECONDS = env_int("QB_RUNNER_BUDGET_SECONDS", 600, minimum=10)
 # The longest one model call may take, whatever an endpoint's own deadline says.
 QB_CALL_MAX_SECONDS = env_int("QB_CALL_MAX_SECONDS", 2 * 3600, minimum=10)
+# --- Code judge (services/judge.py, questionbank/judge/) ---
+# Programs judged at once across all workers: each holds one worker while its tests run,
+# so judging never takes the workers generation needs.
+QB_JUDGE_CONCURRENCY = env_int("QB_JUDGE_CONCURRENCY", 1, minimum=1, maximum=16)
+# A judging task takes queued runs for this long, then hands over to a fresh task.
+QB_JUDGE_BUDGET_SECONDS = env_int("QB_JUDGE_BUDGET_SECONDS", 300, minimum=10)
+# A running judge run's lease, renewed after every test; the sweep requeues lapsed ones.
+QB_JUDGE_LEASE_SECONDS = env_int("QB_JUDGE_LEASE_SECONDS", 120, minimum=10)
 # Run tasks in-process instead of through the queue (tests, debugging).
 QB_TASKS_SYNC = env_bool("QB_TASKS_SYNC", False)
 

@@ -7,7 +7,7 @@ the source of truth and the sweep recovers what a lost task would have done.
 
 from __future__ import annotations
 
-from questionbank.services import generation
+from questionbank.services import generation, judge
 from questionbank.services.calllogs import calllog_purge_due
 
 
@@ -24,6 +24,16 @@ def run_job(job_id: int) -> int:
 def sweep() -> dict:
     """Requeue jobs whose worker died and start runners where slots are free."""
     return generation.jobs_sweep()
+
+
+def judge_runs(run_id: int) -> int:
+    """Judge queued programs while a judging slot is free (``run_id`` first, 0: any)."""
+    return judge.judge_runs_work(first_id=run_id or None)
+
+
+def judge_sweep() -> dict:
+    """Requeue judge runs whose worker died and start judging where runs wait."""
+    return judge.judge_sweep()
 
 
 def purge_call_logs() -> str:

@@ -8,7 +8,8 @@ from questionbank.models import Problem, Tag
 from questionbank.services.problems import problem_create, problem_update, problems_set_status
 
 _FIELDS = ("title", "kind", "statement", "reference_answer", "test_cases", "difficulty",
-           "source", "language", "status", "external_id")
+           "source", "language", "status", "external_id", "reference_solution",
+           "judge_cpu_seconds", "judge_memory_mb")
 
 
 @admin.register(Tag)
@@ -40,6 +41,8 @@ class ProblemAdmin(ProblemInterchangeMixin, admin.ModelAdmin):
         (None, {"fields": ("title", "kind", "status", "difficulty", "tags")}),
         ("Statement", {"fields": ("statement", "statement_preview", "reference_answer",
                                   "test_cases")}),
+        ("Code check (programming)", {"fields": ("reference_solution", "judge_cpu_seconds",
+                                                 "judge_memory_mb")}),
         ("Origin", {"fields": ("source", "language", "external_id", "version", "created_by",
                                "created_at", "updated_at")}),
     )

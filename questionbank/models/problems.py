@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils.text import slugify
@@ -86,6 +87,24 @@ class Problem(models.Model):
         default=list,
         blank=True,
         help_text='Programming problems: a list of {"input": ..., "output": ...}.',
+    )
+    reference_solution = models.TextField(
+        blank=True,
+        help_text="Programming problems: your own solution, to check the tests with. A "
+        "Markdown code block (```python, ```c or ```cpp); text without one is read as "
+        "Python 3. Students never see it.",
+    )
+    judge_cpu_seconds = models.FloatField(
+        "CPU time limit (seconds)",
+        default=2.0,
+        validators=[MinValueValidator(0.1), MaxValueValidator(30)],
+        help_text="Per test, when the code is checked.",
+    )
+    judge_memory_mb = models.PositiveIntegerField(
+        "Memory limit (MB)",
+        default=256,
+        validators=[MinValueValidator(16), MaxValueValidator(4096)],
+        help_text="Per test, when the code is checked.",
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="problems")
     difficulty = models.PositiveSmallIntegerField(

@@ -18,7 +18,7 @@ from questionbank.models import GenerationBatch, GenerationJob, ModelEndpoint
 from .breaker import endpoint_breaker
 
 
-def _worker_id() -> str:
+def worker_id() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}"
 
 
@@ -83,7 +83,7 @@ def claim_jobs(*, endpoint_id: int, limit: int, exclude_ids=(), job_id: int | No
         probe = mode == "probe"
         if probe:
             limit = 1
-        token = f"{_worker_id()}/{uuid.uuid4().hex[:12]}"
+        token = f"{worker_id()}/{uuid.uuid4().hex[:12]}"
         rows = _claim_update(endpoint, now, limit, token, exclude_ids, job_id)
         if not rows:
             transaction.set_rollback(True)  # no probe went out: the breaker stays as it was
