@@ -6,6 +6,13 @@ because Moodle's MathJax filter and our renderer both read TeX. Outside maths, t
 characters Markdown would misread (``*``, ``_`` at word edges, backticks and a single
 ``$``, which Moodle never treats as maths but our renderer would) are backslash-escaped.
 
+A ``<`` that does not open a tag is text, as Moodle treats it: ``\\(x<y\\)`` inside maths
+(a "tag" there must close before the maths does) and ``x <y`` outside. Tables become
+Markdown tables with a header row (an empty one when the HTML table has no ``<th>``).
+Plain text (Moodle's ``plain_text`` and auto-format, GIFT's default) is escaped the same
+way by :func:`plain_to_markdown`. :func:`text_lost` warns when the converted text holds
+fewer letters than the HTML showed, so nothing shrinks silently.
+
 Images stored in Moodle (``@@PLUGINFILE@@/...``) and embedded ``data:`` images cannot be
 imported: they are replaced by a visible note and reported, so the teacher knows which
 questions to fix by hand.
@@ -18,7 +25,7 @@ import re
 from html.parser import HTMLParser
 from urllib.parse import unquote
 
-_BLOCKS = {"p", "div", "section", "article", "header", "footer", "blockquote", "table",
+_BLOCKS = {"p", "div", "section", "article", "header", "footer", "blockquote",
            "figure", "figcaption", "dl", "dt", "dd", "center", "address"}
 _SKIP = {"script", "style", "head", "title", "template", "noscript", "iframe", "object"}
 _OPENERS = (("\\(", "\\)"), ("\\[", "\\]"), ("$$", "$$"))
@@ -35,6 +42,9 @@ class _Converter(HTMLParser):
         self.links: list[str | None] = []
         self.math_closer: str | None = None
         self.quote = 0
+        # One entry per open <table>: where its text starts in ``out``, its rows so far,
+        # the row and cell being read (cell: where its text starts in ``out``).
+        self.tables: list[dict] = []
 
     # -- helpers
     def _text(self) -> str:
@@ -122,11 +132,60 @@ class _Converter(HTMLParser):
             self.out.append("^{" if self.math_closer else "\\(^{")
         elif tag == "sub":
             self.out.append("_{" if self.math_closer else "\\(_{")
-        elif tag == "tr":
-            if not self._ends_with_newline():
-                self.out.append("\n")
-        elif tag in {"td", "th"}:
-            self.out.append("| ")
+        elif tag == "table":
+            self._block()
+            self.tables.append({"start": len(self.out), "rows": [], "row": None,
+                                "cell": None, "caption": None, "header": False})
+        elif self.tables and tag == "tr":
+            self._end_row()
+            self.tables[-1]["row"] = []
+        elif self.tables and tag in {"td", "th"}:
+            table = self.tables[-1]
+            self._end_cell()
+            if table["row"] is None:
+                table["row"] = []
+            if tag == "th" and not table["rows"]:
+                table["header"] = True
+            table["cell"] = len(self.out)
+        elif self.tables and tag == "caption":
+            self.tables[-1]["caption"] = len(self.out)
+
+    def _end_cell(self):
+        table = self.tables[-1]
+        if table["cell"] is None:
+            return
+        text = "".join(self.out[table["cell"]:])
+        del self.out[table["cell"]:]
+        table["cell"] = None
+        table["row"].append(_table_cell(" ".join(text.replace("\x01", "").split())))
+
+    def _end_row(self):
+        table = self.tables[-1]
+        self._end_cell()
+        if table["row"]:
+            table["rows"].append(table["row"])
+        table["row"] = None
+
+    def _end_table(self):
+        self._end_row()
+        table = self.tables.pop()
+        caption = table["caption"]
+        if isinstance(caption, int):
+            caption = None
+        del self.out[table["start"]:]
+        rows = table["rows"]
+        if not rows:
+            return
+        width = max(len(row) for row in rows)
+        rows = [row + [""] * (width - len(row)) for row in rows]
+        header = rows.pop(0) if table["header"] else [""] * width
+        lines = [f"*{caption}*", ""] if caption else []
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + " --- |" * width)
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        self._block()
+        self.out.append("\n".join(lines))
+        self._block()
 
     def handle_endtag(self, tag):
         if tag in _SKIP:
@@ -163,8 +222,16 @@ class _Converter(HTMLParser):
                 self.out.append(f"]({href})")
         elif tag in {"sup", "sub"}:
             self.out.append("}" if self.math_closer else "}\\)")
-        elif tag in {"td", "th"}:
-            self.out.append(" ")
+        elif self.tables and tag == "table":
+            self._end_table()
+        elif self.tables and tag == "tr":
+            self._end_row()
+        elif self.tables and tag in {"td", "th"}:
+            self._end_cell()
+        elif self.tables and tag == "caption" and isinstance(self.tables[-1]["caption"], int):
+            start = self.tables[-1]["caption"]
+            self.tables[-1]["caption"] = " ".join("".join(self.out[start:]).split())
+            del self.out[start:]
 
     def _close_inline(self, marker: str):
         # Markdown emphasis cannot end with a space: move the space outside.
@@ -201,9 +268,13 @@ class _Converter(HTMLParser):
             self.out.append(data)
             return
         data = re.sub(r"\s+", " ", data)
+        line_start = self._ends_with_newline() and not self.tables and not self.math_closer
         if self._ends_with_newline() or self._text().endswith(("> ", "- ", ". ", "# ")):
             data = data.lstrip()
-        self.out.append(self._escape_outside_maths(data))
+        data = self._escape_outside_maths(data)
+        if line_start:  # "# of apples" in a paragraph is not a heading
+            data = _LINE_MARKER.sub(_escape_marker, data, count=1)
+        self.out.append(data)
 
     def _escape_outside_maths(self, data: str) -> str:
         parts, pos = [], 0
@@ -232,25 +303,130 @@ class _Converter(HTMLParser):
         return "".join(parts)
 
 
-_ESCAPES = re.compile(r"[*`$]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+_ESCAPES = re.compile(r"[*`$]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])|&(?=#?[A-Za-z0-9]+;)")
 
 
 def escape_markdown(text: str) -> str:
-    """Backslash-escape what Markdown would read as markup in plain text."""
+    """Backslash-escape what Markdown would read as markup in plain text (emphasis, code,
+    a lone ``$``, and ``&`` before what Markdown would decode as an entity)."""
     return _ESCAPES.sub(lambda m: "\\" + m.group(0), text)
+
+
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>|<!--.*?-->|<![^<>]*>|<\?[^<>]*>",
+                  re.DOTALL)
+_MATH_REGION = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]|\$\$.*?\$\$", re.DOTALL)
+
+
+def _table_cell(text: str) -> str:
+    """A cell's text with its pipes kept out of the table syntax: ``\\|`` in text, ``\\vert``
+    inside maths (where ``\\|`` would be TeX's double bar)."""
+    parts, pos = [], 0
+    for match in _MATH_REGION.finditer(text):
+        parts.append(text[pos:match.start()].replace("|", "\\|"))
+        parts.append(match.group(0).replace("|", "\\vert "))
+        pos = match.end()
+    parts.append(text[pos:].replace("|", "\\|"))
+    return "".join(parts)
+
+
+def escape_stray_lt(fragment: str) -> str:
+    """``&lt;`` for every ``<`` that does not open a tag, as Moodle reads it.
+
+    Inside maths (``\\(x<y\\)``) a tag must also end before the maths does; outside, a
+    ``<`` not followed by a complete tag (``x <y``, ``a<3``) is text. Python's HTML parser
+    would otherwise read ``<y\\) true ...`` as a tag and drop the rest of the sentence.
+    """
+    if "<" not in fragment:
+        return fragment
+    regions = [(m.start(), m.end()) for m in _MATH_REGION.finditer(fragment)]
+    out, pos, region = [], 0, 0
+    while True:
+        at = fragment.find("<", pos)
+        if at == -1:
+            out.append(fragment[pos:])
+            return "".join(out)
+        while region < len(regions) and regions[region][1] <= at:
+            region += 1
+        inside = region < len(regions) and regions[region][0] <= at
+        tag = _TAG.match(fragment, at)
+        if tag is not None and (not inside or tag.end() <= regions[region][1]):
+            out.append(fragment[pos:tag.end()])
+            pos = tag.end()
+            continue
+        out.append(fragment[pos:at] + "&lt;")
+        pos = at + 1
 
 
 def html_to_markdown(fragment: str) -> tuple[str, list[str]]:
     """Markdown for a Moodle HTML fragment, and the names of images that were not imported."""
     converter = _Converter()
-    converter.feed(fragment or "")
+    converter.feed(escape_stray_lt(fragment or ""))
     converter.close()
+    while converter.tables:  # a table never closed: keep what it held
+        converter._end_table()
     text = converter._text()
     lines = [line.rstrip(" \t") for line in text.split("\n")]
     text = "\n".join(lines).replace("\x01", "  ")
     text = re.sub(r"\n{3,}", "\n\n", text).strip()
     text = re.sub(r"\\\(\^\{\}\\\)|\\\(_\{\}\\\)", "", text)
     return text, converter.images
+
+
+_SKIPPED_CONTENT = re.compile(r"<(script|style|head|title|template|noscript)\b.*?</\1\s*>",
+                              re.IGNORECASE | re.DOTALL)
+_IMAGE_NOTE = re.compile(r"\*\[image “[^”]*” was not imported[^\]]*\]\*")
+
+
+def html_to_text(fragment: str) -> str:
+    """The text a browser would show for an HTML fragment (tags dropped, entities decoded),
+    for one-line values such as answers, where Markdown escapes would be wrong."""
+    text = _SKIPPED_CONTENT.sub(" ", escape_stray_lt(fragment or ""))
+    text = _TAG.sub(lambda m: " " if re.match(r"</?(p|div|br|li|tr|td|th)\b", m[0], re.I)
+                    else "", text)
+    return " ".join(html.unescape(text).split())
+
+
+def _letters(text: str) -> int:
+    return sum(1 for ch in text if ch.isalnum())
+
+
+def text_lost(fragment: str, markdown: str) -> bool:
+    """Whether the Markdown shows noticeably fewer letters and digits than the HTML did
+    (a conversion that cut text off); image notes do not count."""
+    shown = _letters(html_to_text(fragment))
+    kept = _letters(_IMAGE_NOTE.sub("", markdown))
+    return kept < shown * 0.95 - 1
+
+
+_LINE_MARKER = re.compile(r"^(\s*)(#|>|[-+](?=\s)|\d+(?=[.)]\s)|=+\s*$|-+\s*$)",
+                          re.MULTILINE)
+_PUNCT_AFTER_BACKSLASH = re.compile(r"\\(?=[!\"#%&'*+,./:;<=>?@\[\]^_`{|}~-])")
+
+
+def plain_to_markdown(text: str) -> str:
+    """Markdown that shows plain text as it is: ``2*3*4`` stays ``2*3*4``, ``# 1`` is not
+    a heading. Maths (``\\(..\\)``, ``\\[..\\]``, ``$$..$$``) is left as TeX; outside
+    it, the characters the HTML path escapes are escaped the same way."""
+    parts, pos = [], 0
+    for match in _MATH_REGION.finditer(text):
+        parts.append(_escape_plain(text[pos:match.start()]))
+        parts.append(match.group(0))
+        pos = match.end()
+    parts.append(_escape_plain(text[pos:]))
+    return "".join(parts)
+
+
+def _escape_plain(text: str) -> str:
+    text = _PUNCT_AFTER_BACKSLASH.sub(r"\\\\", text)
+    text = escape_markdown(text)
+    return _LINE_MARKER.sub(_escape_marker, text)
+
+
+def _escape_marker(match: re.Match) -> str:
+    indent, marker = match[1], match[2]
+    if marker[0].isdigit():
+        return indent + marker + "\\"  # "1." -> "1\." (the dot is escaped)
+    return indent + "\\" + marker
 
 
 def looks_like_html(text: str) -> bool:

@@ -10,7 +10,8 @@ from questionbank.models import Problem, Tag
 
 _EDITABLE = (
     "title", "kind", "statement", "reference_answer", "test_cases", "difficulty",
-    "source", "language", "status", "external_id",
+    "source", "language", "status", "external_id", "external_category", "external_type",
+    "accepted_answers",
 )
 
 

@@ -146,7 +146,7 @@ def test_refused_files_write_nothing(teacher, data, name, message):
 
 def test_oversize_file_is_refused(teacher, settings):
     settings.QB_IMPORT_MAX_BYTES = 1024
-    with pytest.raises(FileRefused, match="over the 1 KB limit"):
+    with pytest.raises(FileRefused, match="over the 1 KB import limit"):
         import_apply(data=_moodle(), filename="quiz.xml", user=teacher)
     assert Problem.objects.count() == 0
 
