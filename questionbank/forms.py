@@ -7,6 +7,7 @@ import json
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
+from questionbank.interchange import size_message
 from questionbank.models import Problem, PromptTemplate, Tag
 
 
@@ -277,10 +278,7 @@ class ImportForm(forms.Form):
         upload = self.cleaned_data["file"]
         limit = settings.QB_IMPORT_MAX_BYTES
         if upload.size > limit:
-            raise forms.ValidationError(
-                f"The file is {upload.size // 1024} KB, over the {limit // 1024} KB limit. "
-                "Split it into smaller files and import them one after the other."
-            )
+            raise forms.ValidationError(size_message(upload.size, limit))
         return upload
 
 

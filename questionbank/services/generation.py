@@ -957,7 +957,8 @@ class _Runner:
                   else Solution.Verdict.UNCHECKED}
         if job.batch.samples == 1 and not programming:
             # A single sample is its own majority: no vote round trip needed.
-            checks = {"verdict": _verdict(final, job.problem.reference_answer),
+            checks = {"verdict": _verdict(final, job.problem.reference_answer,
+                                          job.problem.accepted_answers),
                       "answer_group": 0 if final else None,
                       "majority_share": 1.0 if final else 0.0, "is_best": bool(final)}
         try:
@@ -1041,15 +1042,17 @@ def _refresh_connection() -> None:
         close_old_connections()
 
 
-def _verdict(answer: str | None, reference: str | None) -> str:
-    """agrees / disagrees / unchecked (no answer, no reference, or not parseable maths)."""
+def _verdict(answer: str | None, reference: str | None, alternatives=()) -> str:
+    """agrees / disagrees / unchecked (no answer, no reference, or not parseable maths);
+    ``alternatives``: the problem's other accepted answers (``Problem.accepted_answers``)."""
     from questionbank.answers import AGREES, DISAGREES, verdict
 
     answer, reference = (answer or "").strip(), (reference or "").strip()
     if answer and answer.replace(" ", "") == reference.replace(" ", ""):
         return Solution.Verdict.AGREES  # the same text: no need to ask SymPy
     return {AGREES: Solution.Verdict.AGREES, DISAGREES: Solution.Verdict.DISAGREES}.get(
-        verdict(answer or None, reference or None), Solution.Verdict.UNCHECKED)
+        verdict(answer or None, reference or None, alternatives=alternatives or ()),
+        Solution.Verdict.UNCHECKED)
 
 
 def solutions_vote(*, batch_id: int, problem_id: int) -> None:
@@ -1083,7 +1086,7 @@ def solutions_vote(*, batch_id: int, problem_id: int) -> None:
                 s.is_best = i == result.best and result.groups[i] is not None
                 answer = s.final_answer or ""
                 if answer not in checked:
-                    checked[answer] = _verdict(answer, reference)
+                    checked[answer] = _verdict(answer, reference, problem.accepted_answers)
                 s.verdict = checked[answer]
         Solution.objects.bulk_update(
             solutions, ["verdict", "majority_share", "answer_group", "is_best"])
