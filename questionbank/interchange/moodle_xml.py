@@ -244,7 +244,7 @@ def _read_essay(problem: ProblemData, question: Element, language: str | None) -
                                         if a.strip()]
     elif info:
         excerpt = info if len(info) <= 80 else info[:79] + "…"
-        problem.warnings.append(f"the information for graders was not imported: “{excerpt}”.")
+        problem.warnings.append(f"the information for graders was not imported: “{excerpt}”")
     template = html_to_text(_text(question.find("responsetemplate")))
     if template:
         problem.warnings.append("the response template was not imported.")
