@@ -35,6 +35,7 @@ from .base import (
 )
 from .html_markdown import looks_like_html, plain_to_markdown
 from .moodle_xml import (
+    by_category,
     category_tag,
     is_number,
     moodle_category,
@@ -352,7 +353,7 @@ def write(problems: list[ProblemData]) -> str:
     """GIFT text for these problems (``solution`` becomes the ``####`` general feedback)."""
     out = ["// Exported from the question bank. Text is Markdown; maths is TeX.", ""]
     category = ""
-    for problem in problems:
+    for problem in by_category(problems):
         if problem.category and problem.category != category:
             category = problem.category
             out += [f"$CATEGORY: {moodle_category(category)}", ""]

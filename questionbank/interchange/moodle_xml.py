@@ -313,6 +313,13 @@ def question_type(problem: ProblemData) -> str:
     return "shortanswer"
 
 
+def by_category(problems: list[ProblemData]) -> list[ProblemData]:
+    """Problems without a category first (a category line applies to every question after
+    it), then each category's problems together, in order of first appearance."""
+    order = {c: i for i, c in enumerate(dict.fromkeys(p.category for p in problems if p.category))}
+    return sorted(problems, key=lambda p: -1 if not p.category else order[p.category])
+
+
 def moodle_category(path: str) -> str:
     """``Algebra/Quadratics`` -> ``$course$/top/Algebra/Quadratics`` (Moodle's form)."""
     return "$course$/top/" + path.strip("/")
@@ -322,7 +329,7 @@ def write(problems: list[ProblemData]) -> str:
     """A Moodle XML document for these problems (``solution`` becomes general feedback)."""
     out = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>"]
     category = ""
-    for problem in problems:
+    for problem in by_category(problems):
         if problem.category and problem.category != category:
             # Moodle files the questions after it in this category (creating it when
             # "Get category from file" is ticked); our importer matches idnumbers in it.

@@ -18,7 +18,7 @@ def _parse(name: str, **kwargs):
                       **kwargs)
 
 
-# 1. Reference answers: never blank, read from <graderinfo> --------------------------------
+# 1. Reference answers: never blank, read from <graderinfo> ------------------------------------
 
 def test_essay_and_description_give_no_reference_answer_and_graderinfo_is_read():
     result = _parse("essay_reference.xml")
@@ -38,7 +38,7 @@ def test_an_empty_reference_cell_gives_no_value():
     assert "reference_answer" not in fields and "test_cases" not in fields
 
 
-# 2. Idnumbers are scoped by category --------------------------------------------------------
+# 2. Idnumbers are scoped by category ----------------------------------------------------------
 
 def test_one_idnumber_in_two_categories_of_one_file_is_two_questions():
     xml = (FIXTURES / "plant_botany.xml").read_text().replace("</quiz>", "") + "\n".join(
@@ -58,7 +58,7 @@ def test_one_idnumber_twice_in_one_category_is_still_a_duplicate():
     assert result.errors[0].reason.startswith("duplicate of question 1 (same external id)")
 
 
-# 3. A raw < inside maths in HTML ------------------------------------------------------------
+# 3. A raw < inside maths in HTML --------------------------------------------------------------
 
 def test_raw_less_than_inside_maths_is_kept():
     problem = _parse("maths_lt.gift").problems[0]
@@ -99,7 +99,7 @@ def test_gift_markdown_format_is_kept_as_written():
     assert result.problems[0].statement == "Compute *x* and $y$"
 
 
-# 5. Encodings ----------------------------------------------------------------------------------
+# 5. Encodings ---------------------------------------------------------------------------------
 
 def test_windows_1252_with_only_an_i_diaeresis_is_read():
     result = _parse("naive_cp1252.gift")
@@ -120,7 +120,7 @@ def test_valid_utf8_is_never_second_guessed():
     assert result.encoding == "utf-8" and result.notes == []
 
 
-# 6. Multilang -----------------------------------------------------------------------------------
+# 6. Multilang ---------------------------------------------------------------------------------
 
 def test_multilang_keeps_the_site_language_and_says_so():
     result = _parse("multilang.xml", site_language="en-gb")
@@ -148,7 +148,7 @@ def test_multilang_without_the_site_language_keeps_the_first():
     assert result.language == "en"
 
 
-# 7. Tables -------------------------------------------------------------------------------------
+# 7. Tables ------------------------------------------------------------------------------------
 
 def test_html_table_becomes_a_markdown_table():
     problem = _parse("table.xml").problems[0]
@@ -164,7 +164,7 @@ def test_table_without_header_cells_gets_an_empty_header_row():
     assert markdown == "|  |  |\n| --- | --- |\n| a | b |"
 
 
-# 8. Dropped parts are kept or named ---------------------------------------------------------------
+# 8. Dropped parts are kept or named -----------------------------------------------------------
 
 def test_gift_alternative_answers_are_kept_and_partial_credit_named():
     four, pi = _parse("dropped_parts.gift").problems
@@ -225,7 +225,7 @@ def test_essay_reference_and_alternatives_survive_moodle_without_our_extension()
     assert back.category == "Algebra"  # the category pseudo-question was written
 
 
-# 10. CSV apostrophes --------------------------------------------------------------------------------
+# 10. CSV apostrophes --------------------------------------------------------------------------
 
 def test_a_hand_written_leading_apostrophe_is_kept():
     problem = _parse("apostrophe.csv").problems[0]
@@ -242,7 +242,7 @@ def test_our_export_guard_is_removed_and_an_apostrophe_of_the_text_survives():
     assert back[1].statement == "=SUM(A1:A2) is a formula"
 
 
-# 11. Minor ------------------------------------------------------------------------------------------
+# 11. Minor ------------------------------------------------------------------------------------
 
 def test_gift_does_not_split_lines_on_u2028():
     result = _parse("u2028.gift")
