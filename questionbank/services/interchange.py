@@ -345,8 +345,12 @@ class _Candidates:
 
     def similar(self, data: ProblemData) -> Problem | None:
         """A problem with the same title and category (but other text): probably this
-        question, edited in Moodle. Only for rows without an idnumber match."""
-        return self.titles.get((data.title.strip().lower(), data.category))
+        question, edited in Moodle. Only for rows without an idnumber match, and never a
+        problem that has another idnumber (Moodle banks reuse titles like "Question 1")."""
+        found = self.titles.get((data.title.strip().lower(), data.category))
+        if found is not None and data.external_id and found.external_id:
+            return None
+        return found
 
 
 def _id_words(data: ProblemData) -> str:

@@ -421,3 +421,10 @@ def test_round_trip_keeps_category_description_and_accepted_answers(teacher, fmt
     Problem.objects.all().delete()
     import_apply(data=export.content, filename=export.filename, user=teacher)
     assert sorted(Problem.objects.values_list(*fields)) == before
+
+
+def test_a_row_with_its_own_idnumber_does_not_look_like_another_idnumbered_problem(teacher):
+    make_problem(title="Question 1", statement="Compute $1+1$.", external_id="A")
+    data = b"external_id,title,statement\nB,Question 1,Compute $2+2$.\n"
+    (row,) = import_plan(data=data, filename="x.csv").rows
+    assert (row.action, row.similar_id) == ("create", None)
