@@ -338,23 +338,33 @@ def escape_stray_lt(fragment: str) -> str:
     """
     if "<" not in fragment:
         return fragment
-    regions = [(m.start(), m.end()) for m in _MATH_REGION.finditer(fragment)]
-    out, pos, region = [], 0, 0
-    while True:
-        at = fragment.find("<", pos)
-        if at == -1:
-            out.append(fragment[pos:])
-            return "".join(out)
-        while region < len(regions) and regions[region][1] <= at:
-            region += 1
-        inside = region < len(regions) and regions[region][0] <= at
-        tag = _TAG.match(fragment, at)
-        if tag is not None and (not inside or tag.end() <= regions[region][1]):
-            out.append(fragment[pos:tag.end()])
+    out, pos = [], 0
+    for region in _MATH_REGION.finditer(fragment):
+        out.append(_STRAY_LT.sub("&lt;", fragment[pos:region.start()]))
+        out.append(_escape_lt_in_maths(region.group(0)))
+        pos = region.end()
+    out.append(_STRAY_LT.sub("&lt;", fragment[pos:]))
+    return "".join(out)
+
+
+_STRAY_LT = re.compile(r"<(?!/?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>|!|\?)")
+
+
+def _escape_lt_in_maths(maths: str) -> str:
+    """Inside one maths region, only a tag that closes within it stays a tag."""
+    if "<" not in maths:
+        return maths
+    out, pos = [], 0
+    while (at := maths.find("<", pos)) != -1:
+        tag = _TAG.match(maths, at)
+        if tag is not None:
+            out.append(maths[pos:tag.end()])
             pos = tag.end()
-            continue
-        out.append(fragment[pos:at] + "&lt;")
-        pos = at + 1
+        else:
+            out.append(maths[pos:at] + "&lt;")
+            pos = at + 1
+    out.append(maths[pos:])
+    return "".join(out)
 
 
 def html_to_markdown(fragment: str) -> tuple[str, list[str]]:
@@ -381,13 +391,16 @@ def html_to_text(fragment: str) -> str:
     """The text a browser would show for an HTML fragment (tags dropped, entities decoded),
     for one-line values such as answers, where Markdown escapes would be wrong."""
     text = _SKIPPED_CONTENT.sub(" ", escape_stray_lt(fragment or ""))
-    text = _TAG.sub(lambda m: " " if re.match(r"</?(p|div|br|li|tr|td|th)\b", m[0], re.I)
-                    else "", text)
+    text = _TAG.sub("", _BREAKING_TAG.sub(" ", text))
     return " ".join(html.unescape(text).split())
 
 
+_BREAKING_TAG = re.compile(r"</?(?:p|div|br|li|tr|td|th)\b[^<>]*>", re.IGNORECASE)
+_ALNUM = re.compile(r"[^\W_]")
+
+
 def _letters(text: str) -> int:
-    return sum(1 for ch in text if ch.isalnum())
+    return len(_ALNUM.findall(text))
 
 
 def text_lost(fragment: str, markdown: str) -> bool:
