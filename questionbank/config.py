@@ -63,10 +63,9 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 _SCHEMES = {
     "sqlite": "django.db.backends.sqlite3",
-    # Django's backend with a health check that skips connections used a moment ago.
-    "postgres": "questionbank.pgbackend",
-    "postgresql": "questionbank.pgbackend",
-    "pgsql": "questionbank.pgbackend",
+    "postgres": "django.db.backends.postgresql",
+    "postgresql": "django.db.backends.postgresql",
+    "pgsql": "django.db.backends.postgresql",
 }
 
 

@@ -193,6 +193,12 @@ class SolutionEditForm(forms.Form):
         error_messages={"required": "The explanation cannot be empty. To withdraw a solution, "
                                     "reject it instead."},
     )
+    final_answer = forms.CharField(
+        required=False, max_length=300, label="Final answer",
+        help_text="Leave empty to take it from the text (the last \\boxed{…} or "
+        "\"Final answer: …\"). Type one to set it yourself; it is checked against the "
+        "reference answer either way.",
+    )
     note = forms.CharField(required=False, max_length=300, label="What did you change?",
                            help_text="Optional; shown in the revision history.")
     base_revision = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
@@ -219,6 +225,9 @@ class SolutionBulkForm(forms.Form):
         queryset=None, error_messages={"required": "Tick at least one solution first."},
     )
     reason = forms.CharField(required=False, max_length=2000, label="Reason (for rejecting)")
+    # The second, explicit step of a bulk publish: these were held back for a reason the
+    # teacher has now read.
+    confirmed = forms.BooleanField(required=False)
 
     def __init__(self, *args, **kwargs):
         from questionbank.models import Solution

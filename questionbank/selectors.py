@@ -69,8 +69,12 @@ def teacher_problem_detail(*, pk: int) -> Problem:
 
 
 def problem_solutions(*, problem: Problem) -> QuerySet[Solution]:
-    return problem.solutions.select_related("template", "current_revision", "endpoint").order_by(
-        "-is_best", "-created_at"
+    """A problem's solutions: the one students see first, then the best candidate, newest."""
+    shown_first = Case(When(status=Solution.Status.PUBLISHED, then=Value(0)), default=Value(1),
+                       output_field=IntegerField())
+    return problem.solutions.select_related(
+        "template", "current_revision", "endpoint", "status_changed_by").order_by(
+        shown_first, "-is_best", "-created_at"
     )
 
 

@@ -35,7 +35,6 @@ teacher_patterns = [
     path("solutions/<int:pk>/revert/", solutions.solution_revert_view, name="solution-revert"),
     path("solutions/<int:pk>/status/", solutions.solution_transition_view,
          name="solution-transition"),
-    path("solutions/<int:pk>/best/", solutions.solution_best, name="solution-best"),
     path("solutions/<int:pk>/compare/<int:other>/", solutions.solution_compare,
          name="solution-compare"),
     path("jobs/<int:pk>/calls/", calllog_views.job_calls, name="job-calls"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from questionbank.models import Solution
-from questionbank.services.solutions import solution_create, solution_transition
+from questionbank.services.solutions import Concern, solution_create, solution_transition
 from tests.factories import make_problem
 
 STATES = ("draft", "in_review", "published", "rejected", "unpublished")
@@ -12,7 +12,8 @@ STATES = ("draft", "in_review", "published", "rejected", "unpublished")
 def with_solution(problem, state: str = "published", *, body: str = "Because **2 + 2 = 4**.",
                   final_answer: str = "4", user=None, **fields) -> Solution:
     """Give ``problem`` a solution that went through the review flow to ``state``
-    ("unpublished" = published, then sent back to draft)."""
+    ("unpublished" = published, then sent back to draft). Publishing confirms every
+    publish guard: these tests are about what students see, not about the guards."""
     solution = solution_create(problem=problem, body=body, final_answer=final_answer, **fields)
     S = Solution.Status
     steps = {
@@ -24,7 +25,8 @@ def with_solution(problem, state: str = "published", *, body: str = "Because **2
     }[state]
     for target in steps:
         solution_transition(solution=solution, target=target, user=user,
-                            reason="Wrong answer." if target == S.REJECTED else "")
+                            reason="Wrong answer." if target == S.REJECTED else "",
+                            confirm=Concern.LABELS)
     return solution
 
 

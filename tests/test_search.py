@@ -270,7 +270,7 @@ def test_candidates_respect_filters_before_the_cap():
 def test_candidates_follow_publishing_archiving_and_deleting():
     from questionbank.models import Solution
     from questionbank.services.problems import problems_set_status
-    from questionbank.services.solutions import solution_transition
+    from questionbank.services.solutions import Concern, solution_transition
     from tests.browse_helpers import with_solution
     from tests.factories import make_problem
 
@@ -281,7 +281,8 @@ def test_candidates_follow_publishing_archiving_and_deleting():
     assert search.match_ids(req, relevance=True).ids == (problem.pk,)
     solution_transition(solution=solution, target=Solution.Status.DRAFT, user=None)
     assert search.match_ids(req, relevance=True).ids == ()
-    solution_transition(solution=solution, target=Solution.Status.PUBLISHED, user=None)
+    solution_transition(solution=solution, target=Solution.Status.PUBLISHED, user=None,
+                        confirm=Concern.LABELS)
     problems_set_status(problems=[problem], status=Problem.Status.ARCHIVED)
     assert search.match_ids(req, relevance=True).ids == ()
     problems_set_status(problems=[problem], status=Problem.Status.READY)

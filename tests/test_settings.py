@@ -80,3 +80,5 @@ def test_postgres_pool_only_when_asked():
     assert pooled["CONN_MAX_AGE"] == 0
     assert "pool" not in plain.get("OPTIONS", {})
     assert plain["CONN_MAX_AGE"] == 60 and plain["CONN_HEALTH_CHECKS"] is True
+    # Django's own backend: no subclass overriding its internals.
+    assert pooled["ENGINE"] == plain["ENGINE"] == "django.db.backends.postgresql"

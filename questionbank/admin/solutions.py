@@ -14,7 +14,7 @@ from questionbank.models import (
     SolutionRevision,
     SolutionTransition,
 )
-from questionbank.services.solutions import solutions_transition
+from questionbank.services.solutions import publish_concerns, solutions_transition
 
 from .jobs import ReadOnlyMixin
 
@@ -23,7 +23,8 @@ class SolutionRevisionInline(ReadOnlyMixin, admin.TabularInline):
     """Append-only: shown, never edited; each row's text rendered in a collapsed box."""
 
     model = SolutionRevision
-    fields = ("number", "author", "note", "created_at", "rendered")
+    fields = ("number", "author", "note", "final_answer", "final_answer_by_teacher", "verdict",
+              "agreement", "checked_at", "created_at", "rendered")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -115,18 +116,42 @@ class SolutionAdmin(admin.ModelAdmin):
 
     # --- Actions: the same services as the review pages ---------------------------------
 
-    def _transition(self, request, queryset, target, reason="", verb=""):
+    def _transition(self, request, queryset, target, reason="", verb="", confirmed=False):
         result = solutions_transition(solutions=list(queryset), target=target,
-                                      user=request.user, reason=reason)
+                                      user=request.user, reason=reason, confirmed=confirmed)
         if result.moved:
             self.message_user(request, f"{len(result.moved)} solution(s) {verb}.",
                               messages.SUCCESS)
         for solution, why in result.refused:
             self.message_user(request, f"Solution {solution.pk}: {why}", messages.WARNING)
+        for solution, concerns in result.held:
+            self.message_user(request, f"Solution {solution.pk} was not published: "
+                              + " ".join(c.message for c in concerns), messages.WARNING)
 
-    @admin.action(description="Publish selected solutions", permissions=["change"])
+    @admin.action(description="Publish selected solutions…", permissions=["change"])
     def publish(self, request, queryset):
-        self._transition(request, queryset, Solution.Status.PUBLISHED, verb="published")
+        """Publishes at once when nothing needs a second look; otherwise an intermediate
+        page names each solution's reasons and publishes only after a confirmation."""
+        queryset = queryset.select_related("problem")
+        if "apply" in request.POST:
+            self._transition(request, queryset, Solution.Status.PUBLISHED, verb="published",
+                             confirmed=True)
+            return None
+        flagged = [(s, publish_concerns(s)) for s in queryset
+                   if s.can_move_to(Solution.Status.PUBLISHED)]
+        flagged = [(s, concerns) for s, concerns in flagged if concerns]
+        if not flagged:
+            self._transition(request, queryset, Solution.Status.PUBLISHED, verb="published")
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Publish solutions",
+            "opts": self.model._meta,
+            "queryset": queryset,
+            "flagged": flagged,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/questionbank/solution/publish.html", context)
 
     @admin.action(description="Send selected solutions to review", permissions=["change"])
     def send_to_review(self, request, queryset):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,6 +20,10 @@ class SolutionQuerySet(models.QuerySet):
 
     def awaiting_review(self):
         return self.filter(status__in=[Solution.Status.DRAFT, Solution.Status.IN_REVIEW])
+
+    def candidates(self):
+        """A problem's current candidates: everything but the rejected."""
+        return self.exclude(status=Solution.Status.REJECTED)
 
 
 class Solution(models.Model):
@@ -64,13 +69,22 @@ class Solution(models.Model):
         related_name="+",
     )
     reasoning = models.TextField(blank=True, help_text="The model's <think> trace, kept apart.")
+    # The current revision's checked answer, kept here for the lists and the queue.
     final_answer = models.TextField(blank=True)
     verdict = models.CharField(
         max_length=20, choices=Verdict.choices, default=Verdict.NOT_CHECKED, db_index=True
     )
-    majority_share = models.FloatField(null=True, blank=True)
+    majority_share = models.FloatField(
+        null=True, blank=True,
+        help_text="Share of the problem's current candidates whose answer is equivalent.",
+    )
     answer_group = models.PositiveSmallIntegerField(null=True, blank=True)
-    is_best = models.BooleanField(default=False)
+    is_best = models.BooleanField(
+        default=False,
+        help_text="The best candidate among all of the problem's current solutions (the "
+        "first of the largest group of equivalent answers). It suggests; students see only "
+        "the published solution.",
+    )
     # Provenance.
     problem_version = models.PositiveIntegerField(null=True, blank=True)
     template = models.ForeignKey(
@@ -118,6 +132,13 @@ class Solution(models.Model):
         indexes = [
             models.Index(fields=["problem", "status"]),
             models.Index(fields=["status", "verdict"]),
+        ]
+        constraints = [
+            # Students see exactly one explanation per problem: the database says so.
+            models.UniqueConstraint(
+                fields=["problem"], condition=Q(status="published"),
+                name="one_published_solution_per_problem",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -175,6 +196,23 @@ class SolutionRevision(models.Model):
         help_text="Empty when the model wrote it.",
     )
     note = models.CharField(max_length=300, blank=True)
+    # The answer check of this text, kept with it so history shows what was checked when.
+    final_answer = models.TextField(blank=True)
+    final_answer_by_teacher = models.BooleanField(
+        default=False, help_text="A teacher typed the final answer; otherwise it was taken "
+        "from the text (the last \\boxed{…} or 'Final answer: …').",
+    )
+    verdict = models.CharField(
+        max_length=20, choices=Solution.Verdict.choices, default=Solution.Verdict.NOT_CHECKED
+    )
+    reference_answer = models.TextField(
+        blank=True, help_text="The problem's reference answer when this text was checked."
+    )
+    agreement = models.FloatField(
+        null=True, blank=True,
+        help_text="Share of the problem's candidates with an equivalent answer, last checked.",
+    )
+    checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

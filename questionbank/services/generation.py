@@ -57,8 +57,8 @@ from questionbank.models import (
     ModelEndpoint,
     Problem,
     PromptTemplate,
-    Solution,
 )
+from questionbank.services.solutions import problem_vote, solution_create
 
 logger = logging.getLogger(__name__)
 
@@ -556,7 +556,7 @@ class _Runner:
         self.writers: list[threading.Thread] = []  # one database connection each
         self.threaded = not connection.in_atomic_block
         self._lock = threading.Lock()
-        self.votes: dict[tuple[int, int], None] = {}
+        self.votes: dict[int, None] = {}  # problems whose candidates need a vote
         self.unwritten: list[_Flight] = []  # returned, not yet handed to the writers
         self.sent_at = 0.0  # when a call was last handed to a call thread
         self.ready: dict[int, _Ready] = {}  # waiting jobs loaded before their claim
@@ -937,9 +937,10 @@ class _Runner:
                                claim.token)
                 return
             if error is None and self._create_solution(flight, result, log) and \
-                    job.batch.samples > 1:
+                    job.problem.kind == Problem.Kind.MATHS:
+                # The best-candidate mark is chosen across all of the problem's solutions.
                 with self._lock:
-                    self.votes[(job.batch_id, job.problem_id)] = None
+                    self.votes[job.problem_id] = None
         with self._lock:
             self.batches.add(job.batch_id)
             self.finished += 1
@@ -947,27 +948,17 @@ class _Runner:
     def _create_solution(self, flight: _Flight, result, log: CallLog) -> bool:
         from questionbank.answers import extract_final_answer
         from questionbank.rendering import split_reasoning
-        from questionbank.services.solutions import solution_create
 
         job = flight.job
         reasoning, explanation = split_reasoning(result.text)
         final = extract_final_answer(explanation) or extract_final_answer(result.text)
-        programming = job.problem.kind == Problem.Kind.PROGRAMMING
-        checks = {"verdict": Solution.Verdict.NOT_CHECKED if programming
-                  else Solution.Verdict.UNCHECKED}
-        if job.batch.samples == 1 and not programming:
-            # A single sample is its own majority: no vote round trip needed.
-            checks = {"verdict": _verdict(final, job.problem.reference_answer,
-                                          job.problem.accepted_answers),
-                      "answer_group": 0 if final else None,
-                      "majority_share": 1.0 if final else 0.0, "is_best": bool(final)}
         try:
             with transaction.atomic():
                 solution_create(
                     problem=job.problem, body=explanation or result.text, reasoning=reasoning,
                     final_answer=final or "", job=job, problem_version=flight.problem_version,
                     template=job.template, endpoint=self.endpoint, call_log=log,
-                    from_standin=self.endpoint.is_standin, **checks,
+                    from_standin=self.endpoint.is_standin,
                 )
         except IntegrityError:  # Solution.job is one-to-one: this job already has one
             logger.warning("job %s already has a solution; not adding another", job.pk)
@@ -998,9 +989,9 @@ class _Runner:
 
     def _vote_next(self) -> None:
         with self._lock:
-            key = next(iter(self.votes))
-            del self.votes[key]
-        solutions_vote(batch_id=key[0], problem_id=key[1])
+            problem_id = next(iter(self.votes))
+            del self.votes[problem_id]
+        problem_vote(problem_id=problem_id)
 
 
 class _Rejected(Exception):
@@ -1040,56 +1031,6 @@ def _refresh_connection() -> None:
     (not inside a transaction: tests run in one, and it must not be closed there)."""
     if not connection.in_atomic_block:
         close_old_connections()
-
-
-def _verdict(answer: str | None, reference: str | None, alternatives=()) -> str:
-    """agrees / disagrees / unchecked (no answer, no reference, or not parseable maths);
-    ``alternatives``: the problem's other accepted answers (``Problem.accepted_answers``)."""
-    from questionbank.answers import AGREES, DISAGREES, verdict
-
-    answer, reference = (answer or "").strip(), (reference or "").strip()
-    if answer and answer.replace(" ", "") == reference.replace(" ", ""):
-        return Solution.Verdict.AGREES  # the same text: no need to ask SymPy
-    return {AGREES: Solution.Verdict.AGREES, DISAGREES: Solution.Verdict.DISAGREES}.get(
-        verdict(answer or None, reference or None, alternatives=alternatives or ()),
-        Solution.Verdict.UNCHECKED)
-
-
-def solutions_vote(*, batch_id: int, problem_id: int) -> None:
-    """Check the answers of one problem's samples in a batch against each other.
-
-    Maths: answers are grouped by mathematical equivalence; each solution gets its
-    group, its group's share of the samples and, against the reference answer, a verdict
-    (agrees / disagrees / could not check); the first of the largest group is marked
-    best. Programming: "not checked". The problem row is locked so two workers finishing
-    samples of the same problem vote one after the other.
-    """
-    from questionbank.answers import vote
-
-    with transaction.atomic():
-        problem = Problem.objects.select_for_update().get(pk=problem_id)
-        solutions = list(Solution.objects.filter(job__batch_id=batch_id, problem_id=problem_id)
-                         .order_by("job__sample_index", "pk"))
-        if not solutions:
-            return
-        if problem.kind == Problem.Kind.PROGRAMMING:
-            for s in solutions:
-                s.verdict, s.majority_share, s.answer_group, s.is_best = (
-                    Solution.Verdict.NOT_CHECKED, None, None, False)
-        else:
-            result = vote([s.final_answer or None for s in solutions])
-            reference = problem.reference_answer.strip() or None
-            checked: dict[str, str] = {}
-            for i, s in enumerate(solutions):
-                s.answer_group = result.groups[i]
-                s.majority_share = result.shares[i]
-                s.is_best = i == result.best and result.groups[i] is not None
-                answer = s.final_answer or ""
-                if answer not in checked:
-                    checked[answer] = _verdict(answer, reference, problem.accepted_answers)
-                s.verdict = checked[answer]
-        Solution.objects.bulk_update(
-            solutions, ["verdict", "majority_share", "answer_group", "is_best"])
 
 
 # --- Entry points for tasks -------------------------------------------------------------

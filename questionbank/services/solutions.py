@@ -1,14 +1,40 @@
-"""Writing solutions: revisions are appended, never edited; state changes are recorded."""
+"""Writing solutions: revisions are appended, never edited; state changes are recorded.
+
+Three rules keep what students read trustworthy:
+
+- **One published explanation per problem** (a partial unique constraint backs it).
+  Publishing a solution for a problem that already has one replaces it in the same
+  transaction; both moves are recorded with who, when and why.
+- **Every revision is checked.** Its final answer is taken from its text (the same
+  extraction as for model output) unless the teacher typed one, then compared with the
+  reference answer and with the problem's other candidates. The check is kept with the
+  revision and copied to the solution for the lists.
+- **Publishing is guarded.** A solution that disagrees with the reference, could not be
+  checked, came from the stand-in server, is stale or would replace the published one
+  is published only when each of those reasons is confirmed explicitly
+  (:class:`PublishNeedsConfirmation` names them). Bulk publishing publishes only the
+  safe ones and returns the rest with their reasons.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 
 from django.db import transaction
+from django.utils import timezone
 
-from questionbank.models import Solution, SolutionRevision
+from questionbank.answers import AGREES, DISAGREES, extract_final_answer, verdict, vote
+from questionbank.models import Problem, Solution, SolutionRevision
 from questionbank.models.solutions import IllegalTransition
+from questionbank.rendering import render_markdown
+from questionbank.textdiff import normalized_edit_distance
+
+# With no reference answer, an answer is trusted for bulk publishing only when at least
+# this share of the problem's candidates, and at least two of them, agree with it.
+CLEAR_MAJORITY_SHARE = 0.6
+CLEAR_MAJORITY_MIN = 2
 
 
 class EditConflict(Exception):
@@ -24,93 +50,355 @@ class EditConflict(Exception):
         )
 
 
-def _render(text: str) -> str:
-    from questionbank.rendering import render_markdown
+# --- Answer checks ----------------------------------------------------------------------
 
-    return render_markdown(text)
+
+def answer_verdict(answer: str | None, reference: str | None, alternatives=()) -> str:
+    """agrees / disagrees / unchecked (no answer, no reference, or not parseable maths);
+    ``alternatives``: the problem's other accepted answers (``Problem.accepted_answers``)."""
+    answer, reference = (answer or "").strip(), (reference or "").strip()
+    if answer and answer.replace(" ", "") == reference.replace(" ", ""):
+        return Solution.Verdict.AGREES  # the same text: no need to ask SymPy
+    return {AGREES: Solution.Verdict.AGREES, DISAGREES: Solution.Verdict.DISAGREES}.get(
+        verdict(answer or None, reference or None, alternatives=alternatives or ()),
+        Solution.Verdict.UNCHECKED)
+
+
+def _check(problem: Problem, answer: str) -> dict:
+    """The check of one answer against the problem's reference, as revision fields."""
+    programming = problem.kind == Problem.Kind.PROGRAMMING
+    return {
+        "final_answer": answer,
+        "verdict": (Solution.Verdict.NOT_CHECKED if programming
+                    else answer_verdict(answer, problem.reference_answer,
+                                        problem.accepted_answers)),
+        "reference_answer": problem.reference_answer,
+        "checked_at": timezone.now(),
+    }
+
+
+def _answer_of(body: str, final_answer: str | None) -> tuple[str, bool]:
+    """(answer, typed by the teacher): a typed answer wins over the text's own."""
+    typed = (final_answer or "").strip()
+    if typed:
+        return typed, True
+    return extract_final_answer(body) or "", False
+
+
+def problem_vote(*, problem_id: int) -> None:
+    """Check a problem's current candidates (all but the rejected) against each other.
+
+    Maths: answers are grouped by mathematical equivalence across every current
+    solution, whatever batch or teacher made it; each solution gets its group, its
+    group's share of the candidates and a verdict against the reference answer, and the
+    first of the largest group (the published one first, then the oldest) is marked the
+    best candidate. The current revision of each keeps the same check. Programming:
+    "not checked". The problem row is locked so that two writers vote one after the
+    other. Never changes what students see.
+    """
+    with transaction.atomic():
+        problem = Problem.objects.select_for_update().get(pk=problem_id)
+        solutions = _ordered_candidates(problem_id)
+        if not solutions:
+            return
+        now = timezone.now()
+        if problem.kind == Problem.Kind.PROGRAMMING:
+            for s in solutions:
+                s.verdict, s.majority_share, s.answer_group, s.is_best = (
+                    Solution.Verdict.NOT_CHECKED, None, None, False)
+        else:
+            result = vote([s.final_answer or None for s in solutions])
+            checked: dict[str, str] = {}
+            for i, s in enumerate(solutions):
+                s.answer_group = result.groups[i]
+                s.majority_share = result.shares[i]
+                s.is_best = i == result.best and result.groups[i] is not None
+                answer = s.final_answer or ""
+                if answer not in checked:
+                    checked[answer] = answer_verdict(answer, problem.reference_answer,
+                                                     problem.accepted_answers)
+                s.verdict = checked[answer]
+        Solution.objects.bulk_update(
+            solutions, ["verdict", "majority_share", "answer_group", "is_best"])
+        revisions = []
+        for s in solutions:
+            revision = s.current_revision
+            if revision is None:
+                continue
+            revision.verdict, revision.agreement = s.verdict, s.majority_share
+            revision.reference_answer, revision.checked_at = problem.reference_answer, now
+            revisions.append(revision)
+        SolutionRevision.objects.bulk_update(
+            revisions, ["verdict", "agreement", "reference_answer", "checked_at"])
+        # Rejected solutions are out of the running: no group, no best mark.
+        Solution.objects.filter(problem_id=problem_id, status=Solution.Status.REJECTED).update(
+            is_best=False, answer_group=None, majority_share=None)
+
+
+def _ordered_candidates(problem_id: int) -> list[Solution]:
+    """Current candidates, the published one first, then oldest first (the vote's order)."""
+    rows = list(Solution.objects.candidates().filter(problem_id=problem_id)
+                .select_related("current_revision").order_by("created_at", "pk"))
+    rows.sort(key=lambda s: s.status != Solution.Status.PUBLISHED)
+    return rows
+
+
+# --- Creating and editing ---------------------------------------------------------------
 
 
 @transaction.atomic
-def solution_create(*, problem, body: str, author=None, note: str = "", **fields) -> Solution:
-    """A new draft solution with its first revision (``author=None`` means the model)."""
-    solution = Solution.objects.create(problem=problem, **fields)
+def solution_create(*, problem, body: str, author=None, note: str = "",
+                    final_answer: str | None = None, **fields) -> Solution:
+    """A new draft solution with its first revision (``author=None`` means the model).
+
+    ``final_answer``: for model output, the answer the caller extracted (it may look in
+    the reasoning too); for a teacher, a typed answer. Without it, the answer is taken
+    from ``body``. The revision is checked against the reference answer; the vote
+    against the other candidates is :func:`problem_vote`'s job.
+    """
+    if author is None and final_answer is not None:
+        answer, typed = final_answer.strip(), False
+    else:
+        answer, typed = _answer_of(body, final_answer)
+    check = _check(problem, answer)
+    fields.setdefault("verdict", check["verdict"])
+    solution = Solution.objects.create(problem=problem, final_answer=answer, **fields)
     revision = SolutionRevision.objects.create(
-        solution=solution, number=1, body=body, body_html=_render(body), author=author,
+        solution=solution, number=1, body=body, body_html=render_markdown(body), author=author,
         note=note or ("Generated by the model" if author is None else "Written by a teacher"),
+        final_answer_by_teacher=typed, agreement=solution.majority_share,
+        **{**check, "verdict": solution.verdict},
     )
     solution.current_revision = revision
     solution.save(update_fields=["current_revision"])
     return solution
 
 
-@transaction.atomic
 def solution_add_revision(
-    *, solution: Solution, body: str, author, note: str = "", base_revision: int | None = None
+    *, solution: Solution, body: str, author, note: str = "", base_revision: int | None = None,
+    final_answer: str | None = None,
 ) -> SolutionRevision:
-    """Append a revision and make it current.
+    """Append a revision, check its answer and make it current.
 
-    ``base_revision`` is the number the editor started from; if a newer revision was
-    saved since, ``EditConflict`` is raised and nothing is written.
+    The final answer is ``final_answer`` when the teacher typed one, else the one the
+    text gives. ``base_revision`` is the number the editor started from; if a newer
+    revision was saved since, ``EditConflict`` is raised and nothing is written. After
+    the revision is saved, the problem's candidates are voted on again, so the answer's
+    agreement with the others is current too.
     """
-    locked = Solution.objects.select_for_update().get(pk=solution.pk)
-    latest = locked.revisions.order_by("-number").first()
-    if base_revision is not None and latest is not None and latest.number != base_revision:
-        raise EditConflict(current=latest, attempted_body=body)
-    revision = SolutionRevision.objects.create(
-        solution=locked,
-        number=(latest.number + 1) if latest else 1,
-        body=body,
-        body_html=_render(body),
-        author=author,
-        note=note,
-    )
-    locked.current_revision = revision
-    locked.save(update_fields=["current_revision", "updated_at"])
-    solution.current_revision = revision
-    if locked.status == Solution.Status.PUBLISHED:
-        _warm_page_on_commit(locked.problem_id)
+    with transaction.atomic():
+        locked = Solution.objects.select_for_update().select_related("problem").get(
+            pk=solution.pk)
+        latest = locked.revisions.order_by("-number").first()
+        if base_revision is not None and latest is not None and latest.number != base_revision:
+            raise EditConflict(current=latest, attempted_body=body)
+        answer, typed = _answer_of(body, final_answer)
+        check = _check(locked.problem, answer)
+        revision = SolutionRevision.objects.create(
+            solution=locked,
+            number=(latest.number + 1) if latest else 1,
+            body=body,
+            body_html=render_markdown(body),
+            author=author,
+            note=note,
+            final_answer_by_teacher=typed,
+            **check,
+        )
+        locked.current_revision = revision
+        locked.final_answer, locked.verdict = answer, check["verdict"]
+        locked.save(update_fields=["current_revision", "final_answer", "verdict",
+                                   "updated_at"])
+        if locked.status == Solution.Status.PUBLISHED:
+            _warm_page_on_commit(locked.problem_id)
+    problem_vote(problem_id=locked.problem_id)
+    revision.refresh_from_db()
+    solution.refresh_from_db()
     return revision
 
 
 def _warm_page_on_commit(problem_id: int) -> None:
     """Students' problem page: its article is rendered once, when what it shows is
     published (browse_cache). A failure there is logged and never undoes the publish."""
+    # browse_cache reads selectors, which read search, which reads browse_cache: a cycle.
     from questionbank import browse_cache
 
     transaction.on_commit(partial(browse_cache.warm_article, problem_id), robust=True)
 
 
-@transaction.atomic
 def solution_revert(*, solution: Solution, to_number: int, author) -> SolutionRevision:
-    """Revert by appending a copy of an older revision; history is never rewritten."""
+    """Revert by appending a copy of an older revision (its typed final answer too);
+    history is never rewritten."""
     old = solution.revisions.get(number=to_number)
     return solution_add_revision(
-        solution=solution, body=old.body, author=author, note=f"Reverted to revision {to_number}"
+        solution=solution, body=old.body, author=author,
+        note=f"Reverted to revision {to_number}",
+        final_answer=old.final_answer if old.final_answer_by_teacher else None,
     )
 
 
-@transaction.atomic
-def solution_transition(*, solution: Solution, target: str, user, reason: str = ""):
+# --- Publishing guards ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublishConcern:
+    """A reason to look twice before students see a solution."""
+
+    code: str
+    message: str
+
+
+class Concern:
+    DISAGREES = "disagrees"
+    UNCHECKED = "unchecked"
+    STANDIN = "standin"
+    STALE = "stale"
+    REPLACES = "replaces"
+    CODE_TESTS = "code_tests"
+
+    LABELS = {
+        DISAGREES: "disagrees with the reference",
+        UNCHECKED: "could not be checked",
+        STANDIN: "came from the stand-in server",
+        STALE: "stale: the problem changed since",
+        REPLACES: "replaces the published solution",
+        CODE_TESTS: "fails the problem's tests",
+    }
+
+
+class PublishNeedsConfirmation(Exception):
+    """Publishing needs the teacher to confirm each of these reasons; nothing changed."""
+
+    def __init__(self, solution: Solution, concerns: list[PublishConcern]):
+        self.solution = solution
+        self.concerns = concerns
+        super().__init__(
+            f"Solution {solution.pk} was not published: "
+            + " ".join(c.message for c in concerns)
+            + " Confirm to publish it anyway."
+        )
+
+
+# Extra guards other domains add (e.g. the code judge): each returns a concern or None.
+EXTRA_PUBLISH_GUARDS: list[Callable[[Solution], PublishConcern | None]] = []
+
+
+def publish_concerns(solution: Solution) -> list[PublishConcern]:
+    """Why publishing this solution needs an explicit confirmation (empty: it does not)."""
+    problem = solution.problem
+    concerns: list[PublishConcern] = []
+    answer = solution.final_answer or "(none found)"
+    if problem.kind == Problem.Kind.MATHS:
+        if solution.verdict == Solution.Verdict.DISAGREES:
+            concerns.append(PublishConcern(
+                Concern.DISAGREES,
+                f"Its final answer {answer} disagrees with the reference answer "
+                f"{problem.reference_answer}."))
+        elif solution.verdict != Solution.Verdict.AGREES:
+            if not solution.final_answer:
+                why = "no final answer was found in it"
+            elif problem.reference_answer.strip():
+                why = "its answer is not maths the checker can compare with the reference"
+            elif not _clear_majority(solution):
+                why = ("the problem has no reference answer and no clear majority of its "
+                       "candidates agrees with this answer")
+            else:
+                why = ""
+            if why:
+                concerns.append(PublishConcern(
+                    Concern.UNCHECKED, f"It could not be checked: {why}."))
+    if solution.from_standin:
+        concerns.append(PublishConcern(
+            Concern.STANDIN, "It came from the stand-in server, not from the model: its text "
+            "is canned, not a real explanation."))
+    if solution.is_stale:
+        concerns.append(PublishConcern(
+            Concern.STALE, f"The problem changed after it was generated (it was written for "
+            f"version {solution.problem_version}; the problem is now at version "
+            f"{problem.version})."))
+    shown = published_solution_id(problem_id=solution.problem_id)
+    if shown is not None and shown != solution.pk:
+        concerns.append(PublishConcern(
+            Concern.REPLACES, f"Students now see solution {shown}; publishing this one "
+            "replaces it (it goes back to draft)."))
+    for guard in EXTRA_PUBLISH_GUARDS:
+        extra = guard(solution)
+        if extra is not None:
+            concerns.append(extra)
+    return concerns
+
+
+def published_solution_id(*, problem_id: int) -> int | None:
+    """The id of the one solution students see for this problem, if any."""
+    return (Solution.objects.published().filter(problem_id=problem_id)
+            .values_list("pk", flat=True).first())
+
+
+def _clear_majority(solution: Solution) -> bool:
+    if solution.answer_group is None or solution.majority_share is None:
+        return False
+    agreeing = (Solution.objects.candidates()
+                .filter(problem_id=solution.problem_id, answer_group=solution.answer_group)
+                .count())
+    return agreeing >= CLEAR_MAJORITY_MIN and solution.majority_share >= CLEAR_MAJORITY_SHARE
+
+
+# --- State changes ----------------------------------------------------------------------
+
+
+def solution_transition(*, solution: Solution, target: str, user, reason: str = "",
+                        confirm: Iterable[str] = ()):
     """Move a solution along draft -> in review -> published (or rejected, or back).
 
-    Raises ``IllegalTransition`` for a move its current state does not allow, and
-    ``ValueError`` when rejecting without a reason.
+    Publishing checks :func:`publish_concerns` and raises ``PublishNeedsConfirmation``
+    unless every concern's code is in ``confirm``; it replaces the problem's published
+    solution, if any, in the same transaction. Raises ``IllegalTransition`` for a move
+    the current state does not allow, and ``ValueError`` when rejecting without a reason.
     """
     if target == Solution.Status.REJECTED and not reason.strip():
         raise ValueError("Say why the solution is rejected, so the next reviewer knows.")
-    locked = Solution.objects.select_for_update().get(pk=solution.pk)
-    transition = locked.move_to(target, user=user, reason=reason.strip())
-    if target == Solution.Status.PUBLISHED:
-        _record_edit_distance(locked)
-        _warm_page_on_commit(locked.problem_id)
+    with transaction.atomic():
+        if target == Solution.Status.PUBLISHED:
+            transition = _publish(solution=solution, user=user, reason=reason.strip(),
+                                  confirm=set(confirm))
+        else:
+            locked = Solution.objects.select_for_update().get(pk=solution.pk)
+            transition = locked.move_to(target, user=user, reason=reason.strip())
+    if target == Solution.Status.REJECTED:
+        problem_vote(problem_id=solution.problem_id)  # out of the running
     solution.refresh_from_db()
+    return transition
+
+
+def _publish(*, solution: Solution, user, reason: str, confirm: set[str]):
+    # The problem row is the lock every publisher of this problem takes first, so two
+    # teachers publishing at once go one after the other (the constraint is the backstop).
+    list(Problem.objects.select_for_update().filter(pk=solution.problem_id).values_list("pk"))
+    locked = (Solution.objects.select_for_update().select_related("problem")
+              .get(pk=solution.pk))
+    if not locked.can_move_to(Solution.Status.PUBLISHED):
+        locked.move_to(Solution.Status.PUBLISHED)  # raises IllegalTransition with words
+    concerns = publish_concerns(locked)
+    unconfirmed = [c for c in concerns if c.code not in confirm]
+    if unconfirmed:
+        raise PublishNeedsConfirmation(locked, unconfirmed)
+    notes = [reason] if reason else []
+    if concerns:
+        notes.append("Published after confirming: "
+                     + "; ".join(Concern.LABELS.get(c.code, c.code) for c in concerns) + ".")
+    previous = (Solution.objects.select_for_update().published()
+                .filter(problem_id=locked.problem_id).exclude(pk=locked.pk).first())
+    if previous is not None:
+        previous.move_to(Solution.Status.DRAFT, user=user,
+                         reason=f"Replaced by solution {locked.pk}.")
+        notes.insert(0, f"Replaces solution {previous.pk}.")
+    transition = locked.move_to(Solution.Status.PUBLISHED, user=user, reason=" ".join(notes))
+    _record_edit_distance(locked)
+    _warm_page_on_commit(locked.problem_id)
     return transition
 
 
 def _record_edit_distance(solution: Solution) -> None:
     """Store how far the published text is from the model's own (template quality)."""
-    from questionbank.textdiff import normalized_edit_distance
-
     first = solution.revisions.filter(number=1, author__isnull=True).first()
     current = solution.current_revision
     distance = (
@@ -121,37 +409,52 @@ def _record_edit_distance(solution: Solution) -> None:
 
 @dataclass
 class BulkResult:
-    """What a bulk transition did: the solutions moved and, for the others, why not."""
+    """What a bulk transition did: the solutions moved and, for the others, why not.
+
+    ``held``: solutions that publishing left alone because they need a confirmation,
+    with the concerns to confirm.
+    """
 
     moved: list[Solution] = field(default_factory=list)
     refused: list[tuple[Solution, str]] = field(default_factory=list)
+    held: list[tuple[Solution, list[PublishConcern]]] = field(default_factory=list)
 
 
-def solutions_transition(*, solutions, target: str, user, reason: str = "") -> BulkResult:
-    """Move many solutions (bulk publish / reject from the review queue).
+def solutions_transition(*, solutions, target: str, user, reason: str = "",
+                         confirmed: bool = False) -> BulkResult:
+    """Move many solutions (bulk publish / reject from the review queue and the admin).
 
     Each solution moves in its own transaction, so one that cannot move (already
-    published, say) is reported and does not stop the others.
+    published, say) is reported and does not stop the others. Publishing publishes only
+    solutions with no concern (they agree with the reference, or with no reference hold
+    a clear majority; not stand-in, not stale, not replacing what students see) and
+    returns the others in ``held``. ``confirmed=True`` is the teacher's explicit second
+    step for those: each is published with its concerns confirmed, except a second
+    solution for a problem that got one in the same step.
     """
     if target == Solution.Status.REJECTED and not reason.strip():
         raise ValueError("Say why these solutions are rejected, so the next reviewer knows.")
     result = BulkResult()
-    for solution in solutions:
+    ordered = list(solutions)
+    if target == Solution.Status.PUBLISHED:
+        # The likeliest to be right first, so it is the one a problem gets.
+        ordered.sort(key=lambda s: (not s.is_best, -(s.majority_share or 0), s.pk))
+    published_now: dict[int, int] = {}
+    for solution in ordered:
+        if target == Solution.Status.PUBLISHED and solution.problem_id in published_now:
+            result.refused.append((solution, (
+                f"Solution {published_now[solution.problem_id]} of the same problem was "
+                "published in this step; a problem shows one explanation.")))
+            continue
+        confirm = set(Concern.LABELS) if confirmed else ()
         try:
-            solution_transition(solution=solution, target=target, user=user, reason=reason)
+            solution_transition(solution=solution, target=target, user=user, reason=reason,
+                                confirm=confirm)
         except IllegalTransition as exc:
             result.refused.append((solution, str(exc)))
+        except PublishNeedsConfirmation as exc:
+            result.held.append((solution, exc.concerns))
         else:
             result.moved.append(solution)
+            published_now[solution.problem_id] = solution.pk
     return result
-
-
-@transaction.atomic
-def solution_mark_best(*, solution: Solution) -> Solution:
-    """Make this the problem's chosen candidate (the one students see first)."""
-    Solution.objects.filter(problem_id=solution.problem_id, is_best=True).exclude(
-        pk=solution.pk
-    ).update(is_best=False)
-    Solution.objects.filter(pk=solution.pk).update(is_best=True)
-    solution.is_best = True
-    return solution

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from questionbank import selectors
 from questionbank.formatting import flash_form_errors, safe_next
 from questionbank.forms import ProblemBulkForm, ProblemForm
-from questionbank.models import GenerationJob, Problem
+from questionbank.models import GenerationJob, Problem, Solution
 from questionbank.permissions import teacher_required
 from questionbank.services.problems import (
     problem_create,
@@ -89,9 +89,11 @@ def problem_detail(request, pk: int):
         problem = selectors.teacher_problem_detail(pk=pk)
     except Problem.DoesNotExist:
         problem = get_object_or_404(Problem, pk=pk)
+    solutions = list(selectors.problem_solutions(problem=problem))
     return render(request, "teacher/problem_detail.html", {
         "problem": problem,
-        "solutions": selectors.problem_solutions(problem=problem),
+        "solutions": solutions,
+        "shown": next((s for s in solutions if s.status == Solution.Status.PUBLISHED), None),
         "jobs": selectors.problem_jobs(problem=problem),
         "generate_url": f"{reverse('teacher:generate')}?problems={problem.pk}",
     })

@@ -21,8 +21,10 @@ from questionbank.permissions import can_audit_calls, teacher_required
 from questionbank.rendering import render_markdown
 from questionbank.services.solutions import (
     EditConflict,
+    PublishNeedsConfirmation,
+    publish_concerns,
+    published_solution_id,
     solution_add_revision,
-    solution_mark_best,
     solution_revert,
     solution_transition,
     solutions_transition,
@@ -105,20 +107,28 @@ def review_queue(request):
 @teacher_required
 @require_POST
 def review_bulk(request):
+    """Bulk moves from the review queue. Publishing publishes only the safe ones and shows
+    the rest with their reasons, with a second, explicit step to publish them anyway."""
     back = safe_next(request, reverse("teacher:review-queue"))
     form = SolutionBulkForm(request.POST)
     if not form.is_valid():
         flash_form_errors(request, form)
         return redirect(back)
     action = form.cleaned_data["action"]
+    confirmed = action == Solution.Status.PUBLISHED and form.cleaned_data["confirmed"]
     result = solutions_transition(
-        solutions=form.cleaned_data["solutions"], target=action, user=request.user,
-        reason=form.cleaned_data["reason"],
+        solutions=form.cleaned_data["solutions"].select_related("problem"), target=action,
+        user=request.user, reason=form.cleaned_data["reason"], confirmed=confirmed,
     )
     verb = {"published": "published", "in_review": "sent to review", "rejected": "rejected"}
     if result.moved:
         n = len(result.moved)
         messages.success(request, f"{n} solution{'s' if n != 1 else ''} {verb[action]}.")
+    if action == Solution.Status.PUBLISHED and (result.held or result.refused):
+        return render(request, "teacher/bulk_publish_result.html", {
+            "result": result, "back": back, "confirmed": confirmed,
+            "n_held": len(result.held) + len(result.refused),
+        })
     for solution, reason in result.refused:
         messages.warning(request, f"Solution {solution.pk} ({solution.problem}): {reason}")
     return redirect(back)
@@ -171,7 +181,10 @@ def solution_review(request, pk: int):
                        Solution.Status.DRAFT, Solution.Status.REJECTED)
         if solution.can_move_to(target)
     ]
+    can_publish = solution.can_move_to(Solution.Status.PUBLISHED)
     return render(request, "teacher/solution_review.html", {
+        "concerns": publish_concerns(solution) if can_publish else [],
+        "shown_id": published_solution_id(problem_id=problem.pk),
         "solution": solution,
         "problem": problem,
         "revision": solution.current_revision,
@@ -193,7 +206,7 @@ def solution_review(request, pk: int):
 @teacher_required
 @require_POST
 def solution_transition_view(request, pk: int):
-    solution = get_object_or_404(Solution, pk=pk)
+    solution = get_object_or_404(Solution.objects.select_related("problem"), pk=pk)
     target = request.POST.get("target", "")
     if target not in Solution.Status.values:
         messages.error(request, "That is not a step a solution can take. Use the buttons on "
@@ -201,7 +214,14 @@ def solution_transition_view(request, pk: int):
         return redirect(solution)
     try:
         solution_transition(solution=solution, target=target, user=request.user,
-                            reason=request.POST.get("reason", ""))
+                            reason=request.POST.get("reason", ""),
+                            confirm=request.POST.getlist("confirm"))
+    except PublishNeedsConfirmation as exc:
+        # Nothing was published: the teacher sees each reason and confirms them explicitly.
+        return render(request, "teacher/publish_confirm.html", {
+            "solution": solution, "problem": solution.problem, "concerns": exc.concerns,
+            "then": request.POST.get("then", ""),
+        })
     except IllegalTransition as exc:
         messages.error(request, f"{exc} Someone may have changed it meanwhile: the page now "
                                 "shows its current state.")
@@ -223,15 +243,6 @@ def solution_transition_view(request, pk: int):
         messages.info(request, "The review queue is empty.")
         return redirect("teacher:review-queue")
     return redirect(solution)
-
-
-@teacher_required
-@require_POST
-def solution_best(request, pk: int):
-    solution = get_object_or_404(Solution, pk=pk)
-    solution_mark_best(solution=solution)
-    messages.success(request, f"Solution {solution.pk} is now the chosen one for this problem.")
-    return redirect(safe_next(request, solution.get_absolute_url()))
 
 
 @teacher_required
@@ -264,7 +275,10 @@ def solution_edit(request, pk: int):
         form = SolutionEditForm(request.POST)
         if form.is_valid():
             body = form.cleaned_data["body"]
-            if current is not None and body == current.body and (
+            typed = form.cleaned_data["final_answer"]
+            unchanged_answer = typed == (current.final_answer if current is not None and
+                                         current.final_answer_by_teacher else "")
+            if current is not None and body == current.body and unchanged_answer and (
                 form.cleaned_data["base_revision"] == current.number
             ):
                 messages.info(request, "Nothing changed, so no new revision was saved.")
@@ -274,28 +288,39 @@ def solution_edit(request, pk: int):
                     solution=solution, body=body, author=request.user,
                     note=form.cleaned_data["note"],
                     base_revision=form.cleaned_data["base_revision"],
+                    final_answer=typed,
                 )
             except EditConflict as exc:
                 conflict = exc
                 # The teacher's text stays in the editor; saving again builds on theirs.
                 form = SolutionEditForm(initial={
                     "body": body, "note": form.cleaned_data["note"],
-                    "base_revision": exc.current.number,
+                    "base_revision": exc.current.number, "final_answer": typed,
                 })
                 current = exc.current
             else:
-                messages.success(request, f"Saved as revision {revision.number}.")
+                messages.success(request, _saved_message(revision))
                 return redirect(solution)
     else:
         form = SolutionEditForm(initial={
             "body": current.body if current else "",
             "base_revision": current.number if current else 1,
+            "final_answer": current.final_answer if current and current.final_answer_by_teacher
+            else "",
         })
     context = {"solution": solution, "problem": solution.problem, "form": form,
                "current": current, "conflict": conflict}
     if conflict is not None:
         context["conflict_diff"] = line_diff(conflict.current.body, conflict.attempted_body)
     return render(request, "teacher/solution_edit.html", context, status=409 if conflict else 200)
+
+
+def _saved_message(revision: SolutionRevision) -> str:
+    """What was saved and what the new text's answer check says."""
+    answer = revision.final_answer or "none found"
+    source = "as you typed it" if revision.final_answer_by_teacher else "taken from the text"
+    return (f"Saved as revision {revision.number}. Final answer: {answer} ({source}); "
+            f"check: {revision.get_verdict_display().lower()}.")
 
 
 @teacher_required

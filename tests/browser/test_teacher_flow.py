@@ -92,8 +92,12 @@ def test_teacher_generates_reviews_edits_publishes_and_a_student_reads(
         page.get_by_role("button", name="Save as a new revision").click()
         page.get_by_text("Saved as revision 2.").wait_for()
 
-        # Publish.
-        page.get_by_role("button", name="Publish", exact=True).click()
+        # Publish: a stand-in answer needs its reason confirmed first.
+        page.get_by_role("button", name="Publish…", exact=True).click()
+        assert page.get_by_text("Nothing was published yet.").is_visible()
+        page.screenshot(path=str(artifacts / "publish-confirm.png"), full_page=True)
+        page.get_by_label(re.compile("It came from the stand-in server")).check()
+        page.get_by_role("button", name="Publish anyway").click()
         page.get_by_text("Published: students can now read this solution.").wait_for()
         solution.refresh_from_db()
         assert solution.status == Solution.Status.PUBLISHED
@@ -119,3 +123,87 @@ def test_teacher_generates_reviews_edits_publishes_and_a_student_reads(
         assert response.status == 403
     finally:
         context.close()
+
+
+def _generate(page, base, problem_pk, samples=1):
+    page.goto(f"{base}/teach/problems/{problem_pk}/")
+    page.get_by_role("link", name="Generate solutions").click()
+    page.get_by_label(re.compile("Stand-in WEBUI")).check()
+    if samples != 1:
+        page.get_by_label("Answers per problem").fill(str(samples))
+    page.get_by_role("button", name="Start generation").click()
+    page.wait_for_url(re.compile(r"/teach/batches/\d+/"))
+    page.get_by_text("Finished.", exact=True).wait_for(timeout=GENERATION_TIMEOUT_MS)
+
+
+def test_students_keep_seeing_the_teachers_corrected_explanation(app_stack, browser, artifacts):
+    """Issue 12, point 1: a teacher corrects a wrong model answer and publishes it; a later
+    batch and a bulk publish of the review queue never replace it."""
+    base = app_stack["site"]
+    factories.make_teacher("ada")
+    endpoint_create(name="Stand-in WEBUI", base_url=app_stack["standin"], protocol="gradio",
+                    is_standin=True)
+    factories.make_template(name="Step by step", kind="maths", temperature=1.0)
+    problem = factories.make_problem(
+        title="Area of a regular hexagon",
+        statement="A regular hexagon has side $2$. What is its area?",
+        reference_answer="6\\sqrt{3}", tags=["Geometry"])
+
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        _login(page, base, "ada")
+        _generate(page, base, problem.pk)
+        wrong = Solution.objects.get(problem=problem)
+        assert wrong.verdict == Solution.Verdict.DISAGREES, wrong.final_answer
+
+        # The model's answer is wrong: the teacher rewrites it and publishes.
+        page.goto(f"{base}/teach/solutions/{wrong.pk}/")
+        assert page.get_by_text("Check the answer before publishing.").is_visible()
+        page.get_by_role("link", name="Edit explanation").click()
+        page.get_by_label("Explanation").fill(
+            "Split the hexagon into six equilateral triangles of side $2$, each of area "
+            "$\\sqrt{3}$.\n\nSo the area is $\\boxed{6\\sqrt{3}}$.")
+        page.get_by_role("button", name="Save as a new revision").click()
+        page.get_by_text(re.compile(r"Saved as revision 2\. Final answer: 6\\sqrt\{3\}")
+                         ).wait_for()
+        assert page.get_by_text("Check the answer before publishing.").count() == 0
+        assert page.get_by_text("Agrees with the reference").first.is_visible()
+        page.get_by_role("button", name="Publish…", exact=True).click()
+        page.get_by_label(re.compile("It came from the stand-in server")).check()
+        page.get_by_role("button", name="Publish anyway").click()
+        page.get_by_text("Published: students can now read this solution.").wait_for()
+
+        # Later: another batch for the same problem, then "tick all, publish" in the queue.
+        _generate(page, base, problem.pk, samples=2)
+        page.goto(f"{base}/teach/review/")
+        page.locator("input[name=solutions]").first.wait_for()
+        for box in page.locator("input[name=solutions]").all():
+            box.check()
+        page.get_by_label("With the ticked solutions:").select_option("published")
+        page.get_by_role("button", name="Apply", exact=True).click()
+        page.get_by_text(re.compile(r"Published 0, held back 2")).wait_for()
+        assert page.get_by_text(f"Students now see solution {wrong.pk}").first.is_visible()
+        page.screenshot(path=str(artifacts / "bulk-publish-held.png"), full_page=True)
+
+        # The teacher's page says which one students see.
+        page.goto(f"{base}/teach/problems/{problem.pk}/")
+        assert page.get_by_text(f"solution {wrong.pk}", exact=False).first.is_visible()
+    finally:
+        context.close()
+
+    # A visitor sees the teacher's explanation with the right final answer.
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        page.goto(f"{base}/browse/problems/{problem.pk}/")
+        page.get_by_text("Show the worked solution").click()
+        page.get_by_text("Split the hexagon into six equilateral triangles").wait_for()
+        assert page.locator("details.solution math").count() >= 2
+        assert "732" not in page.locator("main").inner_text()
+        page.screenshot(path=str(artifacts / "student-sees-corrected.png"), full_page=True)
+    finally:
+        context.close()
+    assert Solution.objects.published().filter(problem=problem).get().pk == wrong.pk

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from questionbank.models import Problem, Solution
-from questionbank.services.solutions import solution_create, solution_transition
+from questionbank.services.solutions import Concern, solution_create, solution_transition
 from tests.factories import make_problem
 
 FIXTURES = Path(__file__).parent.parent / "interchange" / "fixtures"
@@ -62,7 +62,8 @@ def test_export_to_file_and_back(tmp_path, teacher):
     p = make_problem(title="Tagged", tags=["exam"], reference_answer="5")
     make_problem(title="Untagged")
     s = solution_create(problem=p, body="Two plus three is $5$.", author=teacher)
-    solution_transition(solution=s, target=Solution.Status.PUBLISHED, user=teacher)
+    solution_transition(solution=s, target=Solution.Status.PUBLISHED, user=teacher,
+                        confirm=Concern.LABELS)
     target = tmp_path / "out.json"
     _, err = _run("export_problems", "--format", "json", "--with-solutions", "--tag", "exam",
                   "--output", str(target))

@@ -17,7 +17,7 @@ from questionbank.models import CallLog, GenerationJob, ModelEndpoint, Problem, 
 from questionbank.services import generation
 from questionbank.services.calllogs import calllog_verify
 from questionbank.services.endpoints import endpoint_update
-from questionbank.services.solutions import solution_create
+from questionbank.services.solutions import problem_vote, solution_create
 from tests.conftest import PIPELINE_STANDIN_AUTH
 from tests.factories import make_endpoint, make_problem, make_teacher, make_template
 from tests.servers.fault_server import refused_port
@@ -553,9 +553,9 @@ def _solutions_with_answers(problem, answers, endpoint):
 
 def test_vote_groups_equivalent_forms_and_marks_the_best(pipeline, standin):
     problem = make_problem(reference_answer="0.5")
-    batch = _solutions_with_answers(problem, [r"\frac{1}{3}", r"\frac{1}{2}", "0.5", ""],
+    _solutions_with_answers(problem, [r"\frac{1}{3}", r"\frac{1}{2}", "0.5", ""],
                                     standin)
-    generation.solutions_vote(batch_id=batch.pk, problem_id=problem.pk)
+    problem_vote(problem_id=problem.pk)
     got = list(Solution.objects.filter(problem=problem).order_by("job__sample_index")
                .values_list("answer_group", "majority_share", "is_best", "verdict"))
     assert got == [
@@ -568,8 +568,8 @@ def test_vote_groups_equivalent_forms_and_marks_the_best(pipeline, standin):
 
 def test_vote_with_roots_and_without_reference(pipeline, standin):
     problem = make_problem(reference_answer="")
-    batch = _solutions_with_answers(problem, [r"2\sqrt{2}", r"\sqrt{8}", "3"], standin)
-    generation.solutions_vote(batch_id=batch.pk, problem_id=problem.pk)
+    _solutions_with_answers(problem, [r"2\sqrt{2}", r"\sqrt{8}", "3"], standin)
+    problem_vote(problem_id=problem.pk)
     got = list(Solution.objects.filter(problem=problem).order_by("job__sample_index")
                .values_list("answer_group", "is_best", "verdict"))
     assert got == [(0, True, "unchecked"), (0, False, "unchecked"), (1, False, "unchecked")]
@@ -580,8 +580,8 @@ def test_vote_with_roots_and_without_reference(pipeline, standin):
 def test_vote_accepts_the_problem_s_alternative_answers(pipeline, standin):
     # Issue 15: a Moodle short answer {=four =4} keeps "4" as an accepted answer.
     problem = make_problem(reference_answer="four", accepted_answers=["4"])
-    batch = _solutions_with_answers(problem, ["4", "Four", "5"], standin)
-    generation.solutions_vote(batch_id=batch.pk, problem_id=problem.pk)
+    _solutions_with_answers(problem, ["4", "Four", "5"], standin)
+    problem_vote(problem_id=problem.pk)
     got = list(Solution.objects.filter(problem=problem).order_by("job__sample_index")
                .values_list("verdict", flat=True))
     assert got == ["agrees", "agrees", "disagrees"]

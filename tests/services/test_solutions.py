@@ -8,9 +8,9 @@ import pytest
 from questionbank import selectors
 from questionbank.models import IllegalTransition, Solution, SolutionTransition
 from questionbank.services.solutions import (
+    Concern,
     EditConflict,
     solution_add_revision,
-    solution_mark_best,
     solution_revert,
     solution_transition,
     solutions_transition,
@@ -75,7 +75,8 @@ def test_transition_paths(teacher, path, ok):
 
 def test_every_transition_records_who_and_when(teacher):
     s = make_solution()
-    solution_transition(solution=s, target="published", user=teacher)
+    solution_transition(solution=s, target="published", user=teacher,
+                        confirm=Concern.LABELS)
     s.refresh_from_db()
     assert s.status_changed_by == teacher and s.status_changed_at and s.published_at
     t = SolutionTransition.objects.get(solution=s)
@@ -102,11 +103,13 @@ def test_bulk_transition_moves_what_it_can(teacher):
 
 def test_edit_distance_is_recorded_at_publication(teacher):
     s = make_solution(body="one two three four")
-    solution_transition(solution=s, target="published", user=teacher)
+    solution_transition(solution=s, target="published", user=teacher,
+                        confirm=Concern.LABELS)
     assert Solution.objects.get(pk=s.pk).edit_distance == 0.0
     solution_transition(solution=s, target="draft", user=teacher)
     solution_add_revision(solution=s, body="one two three five", author=teacher)
-    solution_transition(solution=s, target="published", user=teacher)
+    solution_transition(solution=s, target="published", user=teacher,
+                        confirm=Concern.LABELS)
     assert Solution.objects.get(pk=s.pk).edit_distance == pytest.approx(0.25)
 
 
@@ -114,19 +117,9 @@ def test_edit_distance_is_empty_for_hand_written_solutions(teacher):
     from questionbank.services.solutions import solution_create
 
     s = solution_create(problem=factories.make_problem(), body="by hand", author=teacher)
-    solution_transition(solution=s, target="published", user=teacher)
+    solution_transition(solution=s, target="published", user=teacher,
+                        confirm=Concern.LABELS)
     assert Solution.objects.get(pk=s.pk).edit_distance is None
-
-
-def test_mark_best_keeps_one_per_problem():
-    a = make_solution()
-    b = make_solution(problem=a.problem)
-    elsewhere = make_solution()
-    solution_mark_best(solution=elsewhere)
-    solution_mark_best(solution=a)
-    solution_mark_best(solution=b)
-    assert set(Solution.objects.filter(is_best=True).values_list("pk", flat=True)) == {
-        b.pk, elsewhere.pk}
 
 
 def test_template_quality_per_lineage_and_version(teacher):
@@ -137,10 +130,12 @@ def test_template_quality_per_lineage_and_version(teacher):
     make_job(template=tpl)
     v2 = template_update(template=tpl, user=teacher, user_prompt="v2 {statement}")
     s1 = make_solution(template=tpl, body="a b c d")
-    solution_transition(solution=s1, target="published", user=teacher)
+    solution_transition(solution=s1, target="published", user=teacher,
+                        confirm=Concern.LABELS)
     s2 = make_solution(template=v2, body="a b c d")
     solution_add_revision(solution=s2, body="w x y z", author=teacher)
-    solution_transition(solution=s2, target="published", user=teacher)
+    solution_transition(solution=s2, target="published", user=teacher,
+                        confirm=Concern.LABELS)
     s3 = make_solution(template=v2)
     solution_transition(solution=s3, target="rejected", user=teacher, reason="no")
 

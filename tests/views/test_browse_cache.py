@@ -9,7 +9,7 @@ from django.urls import reverse
 from questionbank.browse_cache import current_generation
 from questionbank.models import Problem, Solution, Tag
 from questionbank.services.problems import problem_update, problems_set_status
-from questionbank.services.solutions import solution_transition
+from questionbank.services.solutions import Concern, solution_transition
 from tests.browse_helpers import published_problem, with_solution
 from tests.factories import make_problem, make_student
 
@@ -43,7 +43,8 @@ def test_publish_and_edit_show_at_once(client, page_cache):
     problem = make_problem(title="Brand new")
     solution = with_solution(problem, "in_review")
     assert "Brand new" not in client.get(LIST).content.decode()
-    solution_transition(solution=solution, target=Solution.Status.PUBLISHED, user=None)
+    solution_transition(solution=solution, target=Solution.Status.PUBLISHED, user=None,
+                        confirm=Concern.LABELS)
     assert "Brand new" in client.get(LIST).content.decode()
     problem_update(problem=problem, title="Renamed problem")
     assert "Renamed problem" in client.get(LIST).content.decode()
@@ -194,7 +195,8 @@ def test_publishing_renders_the_article_once_committed(django_capture_on_commit_
     problem = make_problem(title="Fresh")
     solution = with_solution(problem, "in_review")
     with django_capture_on_commit_callbacks(execute=True):
-        solution_transition(solution=solution, target=Solution.Status.PUBLISHED, user=None)
+        solution_transition(solution=solution, target=Solution.Status.PUBLISHED, user=None,
+                        confirm=Concern.LABELS)
     title, html = stored_article(problem.pk)
     assert title == "Fresh" and "Show the worked solution" in html
 

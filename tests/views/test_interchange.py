@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from questionbank.models import Problem, Solution
-from questionbank.services.solutions import solution_create, solution_transition
+from questionbank.services.solutions import Concern, solution_create, solution_transition
 from tests.factories import make_problem
 
 FIXTURES = Path(__file__).parent.parent / "interchange" / "fixtures"
@@ -107,7 +107,8 @@ def test_export_page_counts_and_downloads(teacher_client, teacher):
     p = make_problem(title="Exported", tags=["exam"], reference_answer="7")
     make_problem(title="Other")
     s = solution_create(problem=p, body="Because $3+4=7$.", author=teacher)
-    solution_transition(solution=s, target=Solution.Status.PUBLISHED, user=teacher)
+    solution_transition(solution=s, target=Solution.Status.PUBLISHED, user=teacher,
+                        confirm=Concern.LABELS)
     page = teacher_client.get(reverse("teacher:export"), {"format": "moodle", "tag": "exam",
                                                           "with_solutions": "on"})
     assert page.status_code == 200 and "<strong>1</strong> problem matches" in page.content.decode()

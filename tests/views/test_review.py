@@ -106,7 +106,7 @@ def test_bulk_publish_and_reject(teacher_client, teacher):
                                    follow=True)
     text = [str(m) for m in response.context["messages"]]
     assert "2 solutions published." in text
-    assert any("published solution cannot be published" in m for m in text)
+    assert "A published solution cannot be published." in response.content.decode()
     assert Solution.objects.get(pk=a.pk).status == "published"
 
     response = teacher_client.post(url, {"action": "rejected", "solutions": [c.pk]}, follow=True)
@@ -231,19 +231,13 @@ def test_publish_and_open_next(teacher_client):
     first = make_solution(verdict="disagrees")
     second = make_solution(verdict="unchecked")
     response = teacher_client.post(reverse("teacher:solution-transition", args=[first.pk]),
-                                   {"target": "published", "then": "next"})
+                                   {"target": "published", "then": "next",
+                                    "confirm": ["disagrees"]})
     assert response["Location"] == second.get_absolute_url()
     response = teacher_client.post(reverse("teacher:solution-transition", args=[second.pk]),
-                                   {"target": "published", "then": "next"})
+                                   {"target": "published", "then": "next",
+                                    "confirm": ["unchecked"]})
     assert response["Location"] == reverse("teacher:review-queue")
-
-
-def test_choose_best_candidate(teacher_client):
-    a = make_solution()
-    b = make_solution(problem=a.problem)
-    Solution.objects.filter(pk=a.pk).update(is_best=True)
-    teacher_client.post(reverse("teacher:solution-best", args=[b.pk]))
-    assert list(Solution.objects.filter(is_best=True).values_list("pk", flat=True)) == [b.pk]
 
 
 def test_compare_refuses_a_solution_of_another_problem(teacher_client):

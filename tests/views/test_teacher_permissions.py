@@ -88,8 +88,7 @@ def test_teachers_get_every_page(teacher_client, objects):
 
 
 @pytest.mark.parametrize("name", ["problem-bulk", "preview", "batch-cancel", "batch-retry",
-                                  "review-bulk", "solution-revert", "solution-transition",
-                                  "solution-best"])
+                                  "review-bulk", "solution-revert", "solution-transition"])
 def test_actions_refuse_get(teacher_client, objects, name):
     pattern = next(p for p in teacher_patterns if p.name == name)
     args = [objects["batch"].pk if name.startswith("batch") else objects["solution"].pk] * len(

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from questionbank.models import PromptTemplate
-from questionbank.services.solutions import solution_add_revision, solution_transition
+from questionbank.services.solutions import Concern, solution_add_revision, solution_transition
 from tests import factories
 from tests.review_helpers import make_job, make_solution
 
@@ -101,10 +101,12 @@ def test_preview_of_an_over_long_statement_shows_the_reason(teacher_client, sett
 def test_quality_on_the_template_page_and_list(teacher_client, teacher):
     template = factories.make_template()
     untouched = make_solution(template=template, body="one two three four")
-    solution_transition(solution=untouched, target="published", user=teacher)
+    solution_transition(solution=untouched, target="published", user=teacher,
+                        confirm=Concern.LABELS)
     edited = make_solution(template=template, body="one two three four")
     solution_add_revision(solution=edited, body="one two THREE FOUR", author=teacher)
-    solution_transition(solution=edited, target="published", user=teacher)
+    solution_transition(solution=edited, target="published", user=teacher,
+                        confirm=Concern.LABELS)
     rejected = make_solution(template=template)
     solution_transition(solution=rejected, target="rejected", user=teacher, reason="No.")
     make_solution(template=template)  # still a draft: not counted as reviewed
