@@ -33,9 +33,12 @@ def normalise(code: str) -> str:
 
 def languages(text: str) -> list[str]:
     """Languages that multi-language blocks in ``text`` are written in, in order of first
-    appearance. ``text`` may be a whole file: escaped markup (``&lt;span ...``) counts."""
+    appearance. ``text`` may be a whole file: escaped markup (``&lt;span ...``, GIFT's
+    ``\\{mlang en\\}``) counts."""
     found: list[str] = []
     plain = html.unescape(text) if "&lt;" in text or "&quot;" in text else text
+    # GIFT escapes braces: Moodle writes {mlang en} there as \{mlang en\}.
+    plain = plain.replace("\\{", "{").replace("\\}", "}")
     for match in _SPAN_OPEN.finditer(plain):
         tag = match.group(0)
         lang = _LANG_ATTR.search(tag)

@@ -260,3 +260,16 @@ def test_description_exports_as_a_description():
     text = write([about], format="gift")
     assert "::About this quiz::[markdown]The next questions are about roots.\n" in text
     assert gift.parse(text).problems[0].question_type == "description"
+
+
+def test_gift_mlang_blocks_with_escaped_braces_keep_one_language():
+    text = ("::\\{mlang en\\}Capital\\{mlang\\}\\{mlang fi\\}Pääkaupunki\\{mlang\\}::"
+            "\\{mlang en\\}Capital of Finland?\\{mlang\\}\\{mlang fi\\}Suomen pääkaupunki?"
+            "\\{mlang\\} {=Helsinki}\n")
+    english = parse_file(text.encode(), filename="x.gift", max_bytes=1000)
+    assert english.languages == ["en", "fi"]
+    assert (english.problems[0].title, english.problems[0].statement) == (
+        "Capital", "Capital of Finland?")
+    finnish = parse_file(text.encode(), filename="x.gift", max_bytes=1000, language="fi")
+    assert (finnish.problems[0].title, finnish.problems[0].statement) == (
+        "Pääkaupunki", "Suomen pääkaupunki?")
