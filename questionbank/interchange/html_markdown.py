@@ -50,6 +50,16 @@ class _Converter(HTMLParser):
     def _text(self) -> str:
         return "".join(self.out)
 
+    def _tail(self, size: int = 2) -> str:
+        """The last ``size`` characters written, without joining everything written."""
+        pieces, length = [], 0
+        for piece in reversed(self.out):
+            pieces.append(piece)
+            length += len(piece)
+            if length >= size:
+                break
+        return "".join(reversed(pieces))[-size:]
+
     def _ends_with_newline(self) -> bool:
         text = self._text()
         return not text or text.endswith("\n")
@@ -268,8 +278,10 @@ class _Converter(HTMLParser):
             self.out.append(data)
             return
         data = re.sub(r"\s+", " ", data)
-        line_start = self._ends_with_newline() and not self.tables and not self.math_closer
-        if self._ends_with_newline() or self._text().endswith(("> ", "- ", ". ", "# ")):
+        tail = self._tail()
+        at_newline = not tail or tail.endswith("\n")
+        line_start = at_newline and not self.tables and not self.math_closer
+        if at_newline or tail in ("> ", "- ", ". ", "# "):
             data = data.lstrip()
         data = self._escape_outside_maths(data)
         if line_start:  # "# of apples" in a paragraph is not a heading
