@@ -324,21 +324,52 @@ def escape_markdown(text: str) -> str:
     return _ESCAPES.sub(lambda m: "\\" + m.group(0), text)
 
 
-_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>|<!--.*?-->|<![^<>]*>|<\?[^<>]*>",
-                  re.DOTALL)
-_MATH_REGION = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]|\$\$.*?\$\$", re.DOTALL)
+# No ".*?" anywhere below: a lazy match that never finds its end rescans the rest of the
+# text for every opener, and a hostile file with many unclosed ones would take hours.
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>|<![^<>]*>|<\?[^<>]*>")
+_MATH_TOKEN = re.compile(r"\\[()\[\]]|\$\$")
+_MATH_CLOSER = {"\\(": "\\)", "\\[": "\\]", "$$": "$$"}
+
+
+def math_regions(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each ``\\(..\\)``, ``\\[..\\]`` and ``$$..$$`` in ``text``: an opener
+    ends at the next closer of its kind; an opener never closed is not maths. Linear in
+    the length of the text."""
+    tokens = [(m.start(), m.group(0)) for m in _MATH_TOKEN.finditer(text)]
+    # next_at[kind][i]: index of the first token of that kind at or after token i.
+    next_at = {closer: [0] * (len(tokens) + 1) for closer in ("\\)", "\\]", "$$")}
+    for closer, table in next_at.items():
+        table[len(tokens)] = -1
+        for i in range(len(tokens) - 1, -1, -1):
+            table[i] = i if tokens[i][1] == closer else table[i + 1]
+    regions, i = [], 0
+    while i < len(tokens):
+        start, token = tokens[i]
+        closer = _MATH_CLOSER.get(token)
+        j = next_at[closer][i + 1] if closer else -1
+        if j == -1:
+            i += 1
+            continue
+        regions.append((start, tokens[j][0] + len(closer)))
+        i = j + 1
+    return regions
+
+
+def _split_maths(text: str):
+    """(is maths, piece) for the pieces of ``text`` in order."""
+    pos = 0
+    for start, end in math_regions(text):
+        yield False, text[pos:start]
+        yield True, text[start:end]
+        pos = end
+    yield False, text[pos:]
 
 
 def _table_cell(text: str) -> str:
     """A cell's text with its pipes kept out of the table syntax: ``\\|`` in text, ``\\vert``
     inside maths (where ``\\|`` would be TeX's double bar)."""
-    parts, pos = [], 0
-    for match in _MATH_REGION.finditer(text):
-        parts.append(text[pos:match.start()].replace("|", "\\|"))
-        parts.append(match.group(0).replace("|", "\\vert "))
-        pos = match.end()
-    parts.append(text[pos:].replace("|", "\\|"))
-    return "".join(parts)
+    return "".join(piece.replace("|", "\\vert ") if maths else piece.replace("|", "\\|")
+                   for maths, piece in _split_maths(text))
 
 
 def escape_stray_lt(fragment: str) -> str:
@@ -350,13 +381,8 @@ def escape_stray_lt(fragment: str) -> str:
     """
     if "<" not in fragment:
         return fragment
-    out, pos = [], 0
-    for region in _MATH_REGION.finditer(fragment):
-        out.append(_STRAY_LT.sub("&lt;", fragment[pos:region.start()]))
-        out.append(_escape_lt_in_maths(region.group(0)))
-        pos = region.end()
-    out.append(_STRAY_LT.sub("&lt;", fragment[pos:]))
-    return "".join(out)
+    return "".join(_escape_lt_in_maths(piece) if maths else _STRAY_LT.sub("&lt;", piece)
+                   for maths, piece in _split_maths(fragment))
 
 
 _STRAY_LT = re.compile(r"<(?!/?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>|!|\?)")
@@ -394,15 +420,33 @@ def html_to_markdown(fragment: str) -> tuple[str, list[str]]:
     return text, converter.images
 
 
-_SKIPPED_CONTENT = re.compile(r"<(script|style|head|title|template|noscript)\b.*?</\1\s*>",
-                              re.IGNORECASE | re.DOTALL)
+_SKIPPED_OPEN = re.compile(r"<(script|style|head|title|template|noscript)\b|<!--",
+                           re.IGNORECASE)
+
+
+def _drop_skipped(text: str) -> str:
+    """``text`` without comments and the content of script, style, ... elements (what a
+    browser does not show). One pass: an element never closed hides the rest."""
+    out, pos = [], 0
+    lowered = text.lower()
+    while (match := _SKIPPED_OPEN.search(text, pos)) is not None:
+        out.append(text[pos:match.start()])
+        closer = "-->" if match.group(0) == "<!--" else f"</{match[1].lower()}"
+        end = lowered.find(closer, match.end())
+        if end == -1:
+            return " ".join(out)
+        gt = text.find(">", end)
+        pos = len(text) if gt == -1 else gt + 1
+        out.append(" ")
+    out.append(text[pos:])
+    return "".join(out)
 _IMAGE_NOTE = re.compile(r"\*\[image “[^”]*” was not imported[^\]]*\]\*")
 
 
 def html_to_text(fragment: str) -> str:
     """The text a browser would show for an HTML fragment (tags dropped, entities decoded),
     for one-line values such as answers, where Markdown escapes would be wrong."""
-    text = _SKIPPED_CONTENT.sub(" ", escape_stray_lt(fragment or ""))
+    text = _drop_skipped(escape_stray_lt(fragment or ""))
     text = _TAG.sub("", _BREAKING_TAG.sub(" ", text))
     return " ".join(html.unescape(text).split())
 
@@ -432,13 +476,8 @@ def plain_to_markdown(text: str) -> str:
     """Markdown that shows plain text as it is: ``2*3*4`` stays ``2*3*4``, ``# 1`` is not
     a heading. Maths (``\\(..\\)``, ``\\[..\\]``, ``$$..$$``) is left as TeX; outside
     it, the characters the HTML path escapes are escaped the same way."""
-    parts, pos = [], 0
-    for match in _MATH_REGION.finditer(text):
-        parts.append(_escape_plain(text[pos:match.start()]))
-        parts.append(match.group(0))
-        pos = match.end()
-    parts.append(_escape_plain(text[pos:]))
-    return "".join(parts)
+    return "".join(piece if maths else _escape_plain(piece)
+                   for maths, piece in _split_maths(text))
 
 
 def _escape_plain(text: str) -> str:

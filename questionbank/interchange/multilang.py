@@ -22,8 +22,21 @@ _SPAN_OPEN = re.compile(r"<span\b[^<>]*>", re.IGNORECASE)
 _SPAN_ANY = re.compile(r"<span\b[^<>]*>|</span\s*>", re.IGNORECASE)
 _LANG_ATTR = re.compile(r"""\blang\s*=\s*["']?([A-Za-z][A-Za-z0-9_-]*)""", re.IGNORECASE)
 _CLASS_MULTILANG = re.compile(r"""\bclass\s*=\s*["'][^"']*\bmultilang\b""", re.IGNORECASE)
-_MLANG = re.compile(r"\{mlang\s+([A-Za-z][A-Za-z0-9_,\s-]*)\}(.*?)\{mlang\}",
-                    re.IGNORECASE | re.DOTALL)
+_MLANG_TOKEN = re.compile(r"\{mlang(?:\s+([A-Za-z][A-Za-z0-9_,\s-]*))?\}", re.IGNORECASE)
+
+
+def _mlang_blocks(text: str) -> list[tuple[int, int, list[str], str]]:
+    """(start, end, language codes, inner text) of each ``{mlang xx}…{mlang}`` block: an
+    opener ends at the next ``{mlang}``. One pass (no regex rescanning for unclosed ones)."""
+    blocks, opener = [], None
+    for token in _MLANG_TOKEN.finditer(text):
+        if token[1] is not None:
+            opener = token  # a second opener before a closer: the later one counts
+        elif opener is not None:
+            codes = [normalise(c) for c in opener[1].split(",") if c.strip()]
+            blocks.append((opener.start(), token.end(), codes, text[opener.end():token.start()]))
+            opener = None
+    return blocks
 
 
 def normalise(code: str) -> str:
@@ -44,10 +57,8 @@ def languages(text: str) -> list[str]:
         lang = _LANG_ATTR.search(tag)
         if lang and _CLASS_MULTILANG.search(tag):
             found.append(normalise(lang[1]))
-    for match in _MLANG.finditer(plain):
-        for code in match[1].split(","):
-            if code.strip().lower() != "other":
-                found.append(normalise(code))
+    for _, _, codes, _ in _mlang_blocks(plain):
+        found += [code for code in codes if code != "other"]
     return list(dict.fromkeys(code for code in found if code))
 
 
@@ -119,10 +130,6 @@ def _keep_spans(text: str, language: str) -> str:
 
 
 def _keep_mlang(text: str, language: str) -> str:
-    blocks = []
-    for match in _MLANG.finditer(text):
-        codes = [normalise(c) if c.strip().lower() != "other" else "other"
-                 for c in match[1].split(",")]
-        lang = language if language in codes else codes[0]
-        blocks.append((match.start(), match.end(), lang, match[2]))
+    blocks = [(start, end, language if language in codes else codes[0], inner)
+              for start, end, codes, inner in _mlang_blocks(text) if codes]
     return _reduce(text, blocks, language)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from questionbank.interchange import gift, moodle_xml, parse_file, tabular, write
-from questionbank.interchange.html_markdown import html_to_markdown, text_lost
+from questionbank.interchange.html_markdown import html_to_markdown, math_regions, text_lost
+from questionbank.interchange.multilang import keep as keep_language
 
 FIXTURES = Path(__file__).parent / "fixtures" / "issue15"
 
@@ -273,3 +274,17 @@ def test_gift_mlang_blocks_with_escaped_braces_keep_one_language():
     finnish = parse_file(text.encode(), filename="x.gift", max_bytes=1000, language="fi")
     assert (finnish.problems[0].title, finnish.problems[0].statement) == (
         "Pääkaupunki", "Suomen pääkaupunki?")
+
+
+def test_maths_regions_pair_each_opener_with_the_next_closer_of_its_kind():
+    text = "a \\(x<y\\) b \\( never closed \\[p<q\\] $$r<s$$ \\)"
+    spans = [text[start:end] for start, end in math_regions(text)]
+    # The unclosed "\(" pairs with the last "\)", as the old lazy regex did.
+    assert spans == ["\\(x<y\\)", "\\( never closed \\[p<q\\] $$r<s$$ \\)"]
+    assert math_regions("\\(a \\[b\\]") == [(4, 9)]
+    assert math_regions("$$ only one") == []
+
+
+def test_unclosed_multilang_blocks_are_left_as_text():
+    assert keep_language("{mlang en}Hi{mlang}{mlang fi}Hei{mlang} {mlang de}rest", "fi") == \
+        "Hei {mlang de}rest"
