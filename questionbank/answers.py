@@ -146,6 +146,8 @@ def _parse(answer: str | None) -> list[Any] | None:
     answer = answer.strip()
     if not answer or len(answer) > MAX_ANSWER_CHARS or _TOO_EXPENSIVE.search(answer):
         return None
+    # Imported on first use: math-verify pulls in SymPy (about a second at start-up),
+    # which only the answer check needs.
     from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse
 
     try:
@@ -165,7 +167,7 @@ def _parse(answer: str | None) -> list[Any] | None:
 
 
 def _verify(gold: list[Any], target: list[Any]) -> bool:
-    from math_verify import verify
+    from math_verify import verify  # on first use, as in _parse
 
     try:
         return bool(verify(gold, target, timeout_seconds=_timeout_seconds()))

@@ -49,7 +49,7 @@ QB_MAX_STATEMENT_CHARS = env_int("QB_MAX_STATEMENT_CHARS", 20_000, minimum=100)
 QB_MAX_PROMPT_CHARS = env_int("QB_MAX_PROMPT_CHARS", 40_000, minimum=100)
 # Uploaded import files larger than this are refused before parsing.
 QB_IMPORT_MAX_BYTES = env_int("QB_IMPORT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
-# --- Generation pipeline (services/generation.py; numbers explained there and below) ---
+# --- Generation pipeline (services/generation/; numbers explained there and below) ---
 # Attempts per job for transient server errors (cannot connect, timeout, 5xx, 429).
 QB_JOB_MAX_ATTEMPTS = env_int("QB_JOB_MAX_ATTEMPTS", 4, minimum=1, maximum=20)
 # Backoff before retry n: uniform in [0, min(cap, base * 2**(n-1))] seconds (full jitter).
@@ -176,6 +176,8 @@ STORAGES = {
 }
 # Without collectstatic (make run, tests) WhiteNoise serves straight from the finders.
 WHITENOISE_USE_FINDERS = True
+# Files browsers ask for at the site's root (/favicon.ico), served by WhiteNoise.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 
 if QB_REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -206,7 +208,7 @@ if QB_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- django-q2 --------------------------------------------------------------------------
-# The job table is the source of truth (services/generation.py): a task that runs twice
+# The job table is the source of truth (services/generation/): a task that runs twice
 # does nothing the second time, and the project retries model calls itself. These numbers
 # only make sure django-q2 never redelivers a task that is still running:
 # - timeout: one task ("runner") takes new jobs for QB_RUNNER_BUDGET_SECONDS, then lets its

@@ -8,6 +8,7 @@ the source of truth and the sweep recovers what a lost task would have done.
 from __future__ import annotations
 
 from questionbank.services import generation
+from questionbank.services.calllogs import calllog_purge_due
 
 
 def run_endpoint(endpoint_id: int) -> int:
@@ -27,6 +28,4 @@ def sweep() -> dict:
 
 def purge_call_logs() -> str:
     """Daily retention purge of the call log (schedule made by migration 0006)."""
-    from questionbank.services.calllogs import calllog_purge_due
-
     return str(calllog_purge_due(created_by="schedule"))

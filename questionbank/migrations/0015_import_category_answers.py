@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('questionbank', '0014_one_published_solution'),
+        ('questionbank', '0015_search_stemming'),
     ]
 
     operations = [

@@ -9,6 +9,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.text import slugify
 
+from .solutions import Solution
+
 
 class Tag(models.Model):
     """A flat label. Flat, not a tree: teachers filter by several tags at once, and
@@ -47,8 +49,6 @@ class ProblemQuerySet(models.QuerySet):
 
     def published(self):
         """Problems a student may see: those with at least one published solution."""
-        from .solutions import Solution
-
         return self.filter(
             models.Exists(
                 Solution.objects.filter(

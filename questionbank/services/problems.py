@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from questionbank.models import Problem, Tag
+from questionbank.rendering import render_markdown
 
 _EDITABLE = (
     "title", "kind", "statement", "reference_answer", "test_cases", "difficulty",
@@ -16,8 +17,6 @@ _EDITABLE = (
 
 
 def _render(text: str) -> str:
-    from questionbank.rendering import render_markdown
-
     return render_markdown(text)
 
 
