@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 
 from questionbank import selectors
+from questionbank.interchange import size_message
 from questionbank.models import Problem, PromptTemplate, Solution, Tag
 
 
@@ -366,10 +367,7 @@ class ImportForm(forms.Form):
         upload = self.cleaned_data["file"]
         limit = settings.QB_IMPORT_MAX_BYTES
         if upload.size > limit:
-            raise forms.ValidationError(
-                f"The file is {upload.size // 1024} KB, over the {limit // 1024} KB limit. "
-                "Split it into smaller files and import them one after the other."
-            )
+            raise forms.ValidationError(size_message(upload.size, limit))
         return upload
 
 

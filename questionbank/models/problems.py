@@ -117,6 +117,17 @@ class Problem(models.Model):
     )
     version = models.PositiveIntegerField(default=1, editable=False)
     external_id = models.CharField(max_length=200, blank=True, db_index=True)
+    # Where the problem came from in Moodle: its category path ("Algebra/Quadratics";
+    # Moodle's idnumbers are unique only within one category, so imports match on
+    # category + external id) and its question type ("description" exports back as one).
+    external_category = models.CharField(max_length=500, blank=True)
+    external_type = models.CharField(max_length=20, blank=True)
+    accepted_answers = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Other answers accepted as correct besides the reference answer "
+        '(e.g. ["4", "four"]); the answer check accepts any of them.',
+    )
     content_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

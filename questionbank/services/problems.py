@@ -11,8 +11,8 @@ from questionbank.rendering import render_markdown
 
 _EDITABLE = (
     "title", "kind", "statement", "reference_answer", "test_cases", "difficulty",
-    "source", "language", "status", "external_id", "reference_solution",
-    "judge_cpu_seconds", "judge_memory_mb",
+    "source", "language", "status", "external_id", "external_category", "external_type",
+    "accepted_answers", "reference_solution", "judge_cpu_seconds", "judge_memory_mb",
 )
 
 

@@ -54,13 +54,15 @@ class EditConflict(Exception):
 # --- Answer checks ----------------------------------------------------------------------
 
 
-def answer_verdict(answer: str | None, reference: str | None) -> str:
-    """agrees / disagrees / unchecked (no answer, no reference, or not parseable maths)."""
+def answer_verdict(answer: str | None, reference: str | None, alternatives=()) -> str:
+    """agrees / disagrees / unchecked (no answer, no reference, or not parseable maths);
+    ``alternatives``: the problem's other accepted answers (``Problem.accepted_answers``)."""
     answer, reference = (answer or "").strip(), (reference or "").strip()
     if answer and answer.replace(" ", "") == reference.replace(" ", ""):
         return Solution.Verdict.AGREES  # the same text: no need to ask SymPy
     return {AGREES: Solution.Verdict.AGREES, DISAGREES: Solution.Verdict.DISAGREES}.get(
-        verdict(answer or None, reference or None), Solution.Verdict.UNCHECKED)
+        verdict(answer or None, reference or None, alternatives=alternatives or ()),
+        Solution.Verdict.UNCHECKED)
 
 
 def _check(problem: Problem, answer: str) -> dict:
@@ -69,7 +71,8 @@ def _check(problem: Problem, answer: str) -> dict:
     return {
         "final_answer": answer,
         "verdict": (Solution.Verdict.NOT_CHECKED if programming
-                    else answer_verdict(answer, problem.reference_answer)),
+                    else answer_verdict(answer, problem.reference_answer,
+                                        problem.accepted_answers)),
         "reference_answer": problem.reference_answer,
         "checked_at": timezone.now(),
     }
@@ -118,7 +121,8 @@ def problem_vote(*, problem_id: int) -> None:
                 s.is_best = i == result.best and result.groups[i] is not None
                 answer = s.final_answer or ""
                 if answer not in checked:
-                    checked[answer] = answer_verdict(answer, problem.reference_answer)
+                    checked[answer] = answer_verdict(answer, problem.reference_answer,
+                                                     problem.accepted_answers)
                 s.verdict = checked[answer]
         Solution.objects.bulk_update(
             solutions, ["verdict", "majority_share", "answer_group", "is_best"])

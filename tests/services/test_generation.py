@@ -597,6 +597,16 @@ def test_vote_with_roots_and_without_reference(pipeline, standin):
         pytest.approx(2 / 3)
 
 
+def test_vote_accepts_the_problem_s_alternative_answers(pipeline, standin):
+    # Issue 15: a Moodle short answer {=four =4} keeps "4" as an accepted answer.
+    problem = make_problem(reference_answer="four", accepted_answers=["4"])
+    _solutions_with_answers(problem, ["4", "Four", "5"], standin)
+    problem_vote(problem_id=problem.pk)
+    got = list(Solution.objects.filter(problem=problem).order_by("job__sample_index")
+               .values_list("verdict", flat=True))
+    assert got == ["agrees", "agrees", "disagrees"]
+
+
 # --- Progress and streaming ----------------------------------------------------------------
 
 
