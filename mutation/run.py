@@ -7,7 +7,7 @@ Each module runs in its own scratch copy of the project (``.mutation/<module>/``
 mutmut 3, which mutates the listed files' functions, runs only the tests selected for the
 module (and, of those, only the ones that execute the mutated function), two mutants at a
 time in forked children. Module-level constants are not mutated by mutmut, so the
-allow-lists and the hashed-field list are covered by :data:`CONSTANT_MUTANTS`: each one is
+allow-lists and the hashed-field list are covered by each module's ``constants``: each one is
 a one-line edit of the real file in a scratch copy, run against the module's tests.
 
 Prints, per module, every surviving mutant as a diff and the score
