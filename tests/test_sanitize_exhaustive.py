@@ -217,3 +217,29 @@ def test_latin_letters_count_against_foreign_ones():
     # Latin Extended Additional (U+1E00-U+1EFF) counts as Latin, not foreign.
     assert detect_non_english("жжж" + "ḁ" * 13) is None
     assert detect_non_english("жжж" + "ɏ" * 13) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "warned"),
+    [("жжж" + "\u1e00" * 13, False),  # first of Latin Extended Additional: Latin
+     ("жжж" + "\u1eff" * 13, False),  # last of it: Latin
+     ("\u1f00" * 3, True),  # Greek Extended, just past it: foreign
+     ("\u0370" * 3, False), ("\u03ff" * 3, False),  # ends of the Greek block: neutral
+     ("\U0001d400" * 3, False),  # first mathematical alphanumeric: neutral
+     ("\u2102" * 3, False)],  # double-struck C in letterlike symbols: neutral
+)
+def test_script_range_edges(text, warned):
+    assert (detect_non_english(text) is not None) is warned
+
+
+def test_a_neutral_letter_does_not_stop_the_count():
+    assert detect_non_english("α" + "жжж") is not None
+
+
+def test_the_main_script_is_the_most_frequent_not_the_last_by_name():
+    assert "Chinese/Japanese (CJK)" in detect_non_english("数学数学題" + "Жж")
+
+
+def test_letters_without_a_unicode_name_count_as_another_script():
+    # Tangut ideographs are letters that Python's unicodedata has no name for.
+    assert "a non-Latin script" in detect_non_english("\U00017000\U00017001\U00017002")
