@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from questionbank.interchange import FileRefused, parse_file
+from questionbank.interchange import FileRefused, moodle_xml, parse_file
 from questionbank.interchange.base import _size, check_size, decode_bytes
 
 CSV = "title,statement\nT,Compute $1+1$.\n"
@@ -31,7 +31,7 @@ def test_one_byte_over_the_limit_is_refused_with_both_sizes():
     ("n", "text"),
     [(0, "0 bytes"), (1023, "1023 bytes"), (1024, "1 KB"), (1536, "2 KB"),
      (1024 * 1024 - 1, "1024 KB"), (1024 * 1024, "1.0 MB"), (10 * 1024 * 1024, "10.0 MB"),
-     (15 * 1024 * 1024 // 10, "1.5 MB")],
+     (15 * 1024 * 1024 // 10, "1.5 MB"), (1000 * 1024 * 1024, "1000.0 MB")],
 )
 def test_sizes_are_written_for_people(n, text):
     assert _size(n) == text
@@ -118,3 +118,82 @@ def test_a_declared_but_unknown_xml_encoding_falls_back_to_detection():
     data = '<?xml version="1.0" encoding="no-such-codec"?><quiz/>'.encode("cp1252") + b"\xe9"
     text, encoding, note = decode_bytes(data)
     assert text.endswith("é") and encoding == "cp1252" and note
+
+
+# --- Every refusal and note is the exact sentence the teacher reads ---------------------------
+
+BINARY = ("The file is not text this importer can read (its encoding could not be recognised). "
+          "Save it as UTF-8 text — Moodle XML, GIFT, CSV or JSON — and upload it again.")
+
+
+def test_a_spreadsheet_is_refused_with_the_exact_advice():
+    with pytest.raises(FileRefused) as info:
+        decode_bytes(b"PK\x03\x04" + bytes(range(128, 256)))
+    assert str(info.value) == ("This looks like a spreadsheet or other zipped file (.xlsx, .ods, "
+                               ".zip). Save the sheet as “CSV UTF-8” and upload that instead.")
+
+
+def test_binary_bytes_are_refused_with_the_exact_sentence():
+    with pytest.raises(FileRefused) as info:
+        decode_bytes(bytes(range(256)) * 8)
+    assert str(info.value) == BINARY
+
+
+def test_latin_text_with_a_nul_byte_is_refused():
+    with pytest.raises(FileRefused) as info:
+        decode_bytes("Le café est très chaud, n'est-ce pas ? ".encode("cp1252") * 20 + b"\x00")
+    assert str(info.value) == BINARY
+
+
+def test_an_unknown_format_is_refused_with_the_exact_sentence():
+    with pytest.raises(FileRefused) as info:
+        parse_file(b"hello there", filename="notes", max_bytes=1000)
+    assert str(info.value) == (
+        "The file's format could not be recognised from its name or content. Choose the format "
+        "(Moodle XML, GIFT, CSV or JSON) and upload it again.")
+
+
+def test_the_guessed_encoding_note_is_exact_and_comes_first():
+    data = "title,statement,café\nT,Déjà vu,x\n".encode("cp1252")
+    result = parse_file(data, filename="x.csv", max_bytes=1000)
+    assert result.encoding == "cp1252"
+    assert result.notes[0] == (
+        "The file is not UTF-8; it was read as Windows-1252 (Western European). Check that "
+        "accented letters look right in the preview; if they do not, save the file as UTF-8 and "
+        "upload it again.")
+    assert len(result.notes) == 2
+
+
+def test_an_encoding_without_a_friendly_name_is_named_as_is():
+    text, encoding, note = decode_bytes("Привет, как дела? Это тест. ".encode("cp1251") * 10)
+    assert encoding == "cp1251" and text.startswith("Привет")
+    assert note.startswith("The file is not UTF-8; it was read as cp1251. Check that")
+
+
+@pytest.mark.parametrize(("text", "codec"), [("é", "utf-8-sig"), ("é", "utf-16"),
+                                              ("é", "utf-32")])
+def test_a_bom_names_the_encoding_without_its_suffix(text, codec):
+    assert decode_bytes(text.encode(codec)) == (text, codec.replace("-sig", ""), None)
+
+
+def test_plain_utf8_is_named_utf8():
+    assert decode_bytes("é".encode()) == ("é", "utf-8", None)
+
+
+def test_a_bom_followed_by_bytes_it_cannot_decode_falls_back_to_detection():
+    text, encoding, note = decode_bytes(b"\xef\xbb\xbf" + "Déjà vu, café. ".encode("cp1252") * 5)
+    assert encoding == "cp1252" and note and text.endswith("café. ")
+
+
+def test_each_format_reaches_its_parser():
+    gift = parse_file(b"::T:: What is $1+1$? {=2}\n", filename="q.gift", max_bytes=1000)
+    assert gift.format == "gift" and [p.title for p in gift.problems] == ["T"]
+    json = parse_file(b'[{"title": "J", "statement": "S"}]', filename="q.json", max_bytes=1000)
+    assert json.format == "json" and [p.title for p in json.problems] == ["J"]
+    xml = parse_file(f"<quiz>{QUESTION}</quiz>".encode(), filename="q.xml", max_bytes=10_000)
+    assert xml.format == "moodle"
+
+
+def test_moodle_xml_text_may_start_with_a_byte_order_mark():
+    result = moodle_xml.parse(f"\ufeff<quiz>{QUESTION}</quiz>")
+    assert result.format == "moodle" and [p.title for p in result.problems] == ["Q"]
