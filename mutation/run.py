@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRATCH = ROOT / ".mutation"
+SCRATCH = Path(os.environ.get("MUTATION_DIR", ROOT / ".mutation"))  # scratch copies
 VENV_BIN = Path(sys.executable).parent
 MUTMUT = VENV_BIN / "mutmut"
 EQUIVALENTS_FILE = ROOT / "docs" / "mutation.md"
@@ -98,8 +98,10 @@ _RENDERING_CONSTANTS = (
     (_R, '_SAFE_ATTRIBUTE_VALUE = re.compile(r"^[\\w .%#+-]{0,64}$")',
      '_SAFE_ATTRIBUTE_VALUE = re.compile(r"^.{0,64}$")'),
 )
+# EXPORT_FIELDS repeats the names, so each field is dropped from the HASHED_FIELDS block only.
+_HASHED_BLOCK = re.search(r"HASHED_FIELDS = \(.*?\n\)\n", (ROOT / _C).read_text(), re.S)[0]
 _CALLLOG_CONSTANTS = tuple(
-    (_C, f'"{name}", ', "") for name in (
+    (_C, _HASHED_BLOCK, re.sub(rf'"{name}",\s?', "", _HASHED_BLOCK, count=1)) for name in (
         "created_at", "endpoint_id", "endpoint_name", "protocol", "method", "url", "route",
         "server_version", "request_headers", "request_body", "response_status",
         "response_body", "response_size", "outcome", "error_class", "error_message",
