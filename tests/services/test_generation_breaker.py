@@ -113,6 +113,21 @@ def test_a_success_clears_a_pause_even_without_failures(endpoint, clock):
     assert _state(endpoint) == (0, None, "")
 
 
+def test_a_success_after_one_failure_resets_the_count(endpoint, clock):
+    ModelEndpoint.objects.filter(pk=endpoint.pk).update(consecutive_failures=1, last_error="x")
+    generation._Runner(endpoint)._breaker(_flight(), None)
+    assert _state(endpoint) == (0, None, "")
+
+
+def test_a_success_touches_only_its_own_endpoint(endpoint, clock):
+    other = make_endpoint()
+    ModelEndpoint.objects.filter(pk=other.pk).update(
+        consecutive_failures=THRESHOLD, paused_until=T, last_error="down")
+    ModelEndpoint.objects.filter(pk=endpoint.pk).update(consecutive_failures=1)
+    generation._Runner(endpoint)._breaker(_flight(), None)
+    assert _state(other) == (THRESHOLD, T, "down")
+
+
 def test_a_refused_input_does_not_count(endpoint, clock):
     ModelEndpoint.objects.filter(pk=endpoint.pk).update(consecutive_failures=2, last_error="x")
     generation._Runner(endpoint)._breaker(_flight(), _refused())
@@ -254,9 +269,14 @@ def test_in_memory_breaker_success_when_closed_writes_nothing():
 
 
 def test_in_memory_breaker_refuses_a_zero_threshold():
-    with pytest.raises(ValueError, match="threshold must be at least 1"):
+    with pytest.raises(ValueError, match="^threshold must be at least 1$"):
         CircuitBreaker(InMemoryBreakerStore(), "ep", threshold=0)
     assert CircuitBreaker(InMemoryBreakerStore(), "ep", threshold=1).threshold == 1
+
+
+def test_in_memory_breaker_defaults():
+    breaker = CircuitBreaker(InMemoryBreakerStore(), "ep")
+    assert (breaker.threshold, breaker.cooldown) == (3, 60.0)
 
 
 def test_in_memory_breaker_gives_up_under_endless_contention():
