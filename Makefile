@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint check-deploy clean
+.PHONY: run test lint mutate check-deploy clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed: install it, or run make PYTHON=/path/to/python3.11"; exit 1; }
@@ -37,6 +37,12 @@ test: $(VENV)/.dev-deps
 
 lint: $(VENV)/.dev-deps
 	$(VENV)/bin/ruff check .
+
+## make mutate: mutation testing of the sanitizer, HTML allowlist, call-log chain, breaker and
+## claim, visibility rules, answer checking and import guards (docs/mutation.md). Not part of
+## `make test`. One module: make mutate MODULES=sanitize
+mutate: $(VENV)/.dev-deps
+	$(PY) mutation/run.py $(MODULES)
 
 ## check-deploy: Django's deployment checklist with production-like values.
 check-deploy: $(VENV)/.run-deps

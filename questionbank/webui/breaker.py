@@ -154,7 +154,7 @@ class CircuitBreaker:
         """The call worked: close the circuit and forget the failures."""
 
         def decide(s: BreakerState) -> tuple[BreakerState | None, None]:
-            if s.state == CLOSED and s.failures == 0:
+            if s.state == CLOSED and s.failures == 0 and not s.open_until:
                 return None, None
             return replace(s, state=CLOSED, failures=0, open_until=0.0), None
 

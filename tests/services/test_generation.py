@@ -289,10 +289,14 @@ def test_breaker_opens_after_three_failures_holds_jobs_and_closes_after_a_probe(
                    endpoints=[endpoint])
     generation.endpoint_run(endpoint_id=endpoint.pk)  # runs until the breaker opens
     endpoint.refresh_from_db()
-    assert endpoint.consecutive_failures >= 3 and endpoint.is_paused
+    # The third failure pauses it, but a runner claims the replacement for a returned call
+    # before it writes that call's failure up: with 2 slots, up to 2 calls in flight and 2
+    # replacements may still fail after the second failure, so 3 to 2 + 2 x 2 are counted.
+    # The exact threshold is tested without HTTP in test_generation_breaker.py.
+    assert 3 <= endpoint.consecutive_failures <= 2 + 2 * 2 and endpoint.is_paused
     assert endpoint.pause_message().startswith(f"paused: {endpoint.consecutive_failures} "
                                                "failures, retrying at ")
-    assert "Cannot connect" in endpoint.last_error or endpoint.last_error
+    assert "refused the connection: is the WEBUI running?" in endpoint.last_error
     held = batch.jobs.filter(status=Status.QUEUED).count()
     assert held == 4  # jobs wait instead of failing
     calls = CallLog.objects.count()

@@ -1,8 +1,10 @@
-"""Each fault ends in the right error class, retry decision and time bound."""
+"""Each fault ends in the right error class and retry decision, after exactly one attempt.
+
+How fast a fault is detected is a speed: the project's rule keeps speeds out of tests (bench/).
+A client that hung instead of raising would still fail here, through pytest-timeout.
+"""
 
 from __future__ import annotations
-
-import time
 
 import pytest
 
@@ -32,16 +34,19 @@ def ep(url: str, **kw) -> Endpoint:
     return Endpoint(name="faulty", protocol="gradio", base_url=url, **kw)
 
 
-def fails(client: Client, within: float, request: GenerationRequest = Q):
-    started = time.monotonic()
+def fails(client: Client, server=None, request: GenerationRequest = Q):
+    """The error ``client.generate`` raises; with ``server``, also that the call was made
+    exactly once (the client never retries on its own: retries are the pipeline's)."""
     with pytest.raises(Exception) as info:
         client.generate(request)
-    assert time.monotonic() - started < within
+    if server is not None:
+        posts = [path for method, path, _ in server.requests if method == "POST"]
+        assert len(posts) == 1, posts
     return info.value
 
 
 def test_connection_refused():
-    err = fails(Client(ep(f"http://127.0.0.1:{refused_port()}")), within=2)
+    err = fails(Client(ep(f"http://127.0.0.1:{refused_port()}")))
     assert isinstance(err, ConnectFailed) and err.retryable
     assert "refused the connection: is the WEBUI running?" in err.message
     assert err.exchange.url.endswith("/config")
@@ -51,7 +56,7 @@ def test_connect_timeout():
     # A true connect timeout on loopback: the listener's backlog is full, SYNs get dropped.
     full = BacklogFull()
     try:
-        err = fails(Client(ep(f"http://127.0.0.1:{full.port}")), within=2)
+        err = fails(Client(ep(f"http://127.0.0.1:{full.port}")))
     finally:
         full.close()
     assert isinstance(err, TimedOut) and err.phase == "connect" and err.retryable
@@ -59,14 +64,14 @@ def test_connect_timeout():
 
 def test_read_timeout(fault_server):
     fault_server.mode = "read-timeout"
-    err = fails(Client(ep(fault_server.base_url)), within=2)
+    err = fails(Client(ep(fault_server.base_url)), fault_server)
     assert isinstance(err, TimedOut) and err.phase == "read" and err.retryable
     assert "went silent" in err.message
 
 
 def test_reset_mid_body_is_a_reply_cut_off_not_a_connect_failure(fault_server):
     fault_server.mode = "reset"
-    err = fails(Client(ep(fault_server.base_url)), within=2)
+    err = fails(Client(ep(fault_server.base_url)), fault_server)
     assert isinstance(err, ReplyCutOff) and not isinstance(err, ConnectFailed)
     assert err.retryable and err.received_bytes > 0
     assert err.exchange.response_status == 200
@@ -78,10 +83,8 @@ def test_reset_mid_body_is_a_reply_cut_off_not_a_connect_failure(fault_server):
 def test_event_stream_cut_mid_answer_is_a_reply_cut_off(fault_server, version):
     fault_server.version, fault_server.generator, fault_server.mode = version, True, "cut-stream"
     partials = []
-    started = time.monotonic()
     with pytest.raises(ReplyCutOff) as info:
         Client(ep(fault_server.base_url, stream=True)).generate(Q, on_partial=partials.append)
-    assert time.monotonic() - started < 2
     err = info.value
     assert partials, "the answer had begun streaming before the cut"
     assert err.retryable and err.exchange.response_status == 200
@@ -90,73 +93,73 @@ def test_event_stream_cut_mid_answer_is_a_reply_cut_off(fault_server, version):
 
 def test_500_with_null_error(fault_server):
     fault_server.mode = "500-null"
-    err = fails(Client(ep(fault_server.base_url)), within=2)
+    err = fails(Client(ep(fault_server.base_url)), fault_server)
     assert isinstance(err, ServerReportedError) and err.retryable and not err.server_message
 
 
 def test_500_with_gr_error_message(fault_server):
     fault_server.mode = "500-message"
-    err = fails(Client(ep(fault_server.base_url)), within=2)
+    err = fails(Client(ep(fault_server.base_url)), fault_server)
     assert isinstance(err, ServerReportedError) and not err.retryable
     assert err.server_message == "CUDA out of memory"
 
 
 def test_429_honours_retry_after(fault_server):
     fault_server.mode = "429"
-    err = fails(Client(ep(fault_server.base_url)), within=2)
+    err = fails(Client(ep(fault_server.base_url)), fault_server)
     assert isinstance(err, HTTPStatusError) and err.status == 429 and err.retryable
     assert err.retry_after == 7.0
 
 
 def test_malformed_json(fault_server):
     fault_server.mode = "malformed"
-    err = fails(Client(ep(fault_server.base_url)), within=2)
+    err = fails(Client(ep(fault_server.base_url)), fault_server)
     assert isinstance(err, MalformedReply) and not err.retryable
 
 
 def test_empty_data_list(fault_server):
     fault_server.mode = "empty-data"
-    err = fails(Client(ep(fault_server.base_url)), within=2)
+    err = fails(Client(ep(fault_server.base_url)), fault_server)
     assert isinstance(err, MalformedReply) and not err.retryable
 
 
 def test_empty_text(fault_server):
     fault_server.mode = "empty-text"
-    err = fails(Client(ep(fault_server.base_url)), within=2)
+    err = fails(Client(ep(fault_server.base_url)), fault_server)
     assert isinstance(err, EmptyReply) and err.retryable
 
 
 def test_body_over_the_cap_stops_reading(fault_server):
     fault_server.mode = "huge"
     fault_server.huge_bytes = 50_000_000
-    err = fails(Client(ep(fault_server.base_url, max_reply_bytes=100_000)), within=3)
+    err = fails(Client(ep(fault_server.base_url, max_reply_bytes=100_000)), fault_server)
     assert isinstance(err, ReplyTooLarge) and not err.retryable
     assert 100_000 < err.exchange.response_size < 1_000_000
 
 
 def test_event_stream_of_only_heartbeats_ends_at_the_deadline(fault_server):
     fault_server.mode = "heartbeats"
-    err = fails(Client(ep(fault_server.base_url, stream=True, deadline=1.5)), within=3)
+    err = fails(Client(ep(fault_server.base_url, stream=True, deadline=1.5)), fault_server)
     assert isinstance(err, TimedOut) and err.phase == "deadline" and err.retryable
     assert "heartbeat" in err.exchange.response_body
 
 
 def test_unknown_event_id(fault_server):
     fault_server.mode = "unknown-event"
-    err = fails(Client(ep(fault_server.base_url, stream=True)), within=2)
+    err = fails(Client(ep(fault_server.base_url, stream=True)), fault_server)
     assert isinstance(err, ServerReportedError) and err.retryable
     assert "lost track of the call" in err.message
 
 
 def test_error_event_without_message_is_retryable(fault_server):
     fault_server.mode = "500-null"
-    err = fails(Client(ep(fault_server.base_url, stream=True)), within=2)
+    err = fails(Client(ep(fault_server.base_url, stream=True)), fault_server)
     assert isinstance(err, ServerReportedError) and err.retryable
 
 
 def test_error_event_with_message(fault_server):
     fault_server.mode = "500-message"
-    err = fails(Client(ep(fault_server.base_url, stream=True)), within=2)
+    err = fails(Client(ep(fault_server.base_url, stream=True)), fault_server)
     assert isinstance(err, ServerReportedError) and not err.retryable
     assert err.server_message == "CUDA out of memory"
 

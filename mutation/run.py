@@ -1,0 +1,349 @@
+"""``make mutate``: mutation testing of the code students and auditors rely on.
+
+Usage: ``.venv/bin/python mutation/run.py [MODULE ...] [--max-children N]``; without a
+module name every one in :data:`MODULES` runs. See docs/mutation.md.
+
+Each module runs in its own scratch copy of the project (``.mutation/<module>/``) with
+mutmut 3, which mutates the listed files' functions, runs only the tests selected for the
+module (and, of those, only the ones that execute the mutated function), two mutants at a
+time in forked children. Module-level constants are not mutated by mutmut, so the
+allow-lists and the hashed-field list are covered by each module's ``constants``: each one is
+a one-line edit of the real file in a scratch copy, run against the module's tests.
+
+Prints, per module, every surviving mutant as a diff and the score
+``killed / (mutants - listed equivalents)``; exits 1 when a module is under 90 %.
+Equivalent mutants are listed in docs/mutation.md as "- `name`: reason".
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRATCH = Path(os.environ.get("MUTATION_DIR", ROOT / ".mutation"))  # scratch copies
+VENV_BIN = Path(sys.executable).parent
+MUTMUT = VENV_BIN / "mutmut"
+EQUIVALENTS_FILE = ROOT / "docs" / "mutation.md"
+GOAL = 0.90
+COPIED = ("questionbank", "tests", "templates", "static", "mutation", "manage.py", "docs")
+
+
+@dataclass(frozen=True)
+class Module:
+    files: tuple[str, ...]
+    tests: tuple[str, ...]
+    # fnmatch patterns over mutmut's mutant names; empty: every function of the files.
+    only: tuple[str, ...] = ()
+    constants: tuple[tuple[str, str, str], ...] = field(default=())
+
+
+# (file, text as it is, text as mutated): the hand-written mutants of issue 20's table and
+# their siblings, for module-level constants mutmut leaves alone.
+_R = "questionbank/rendering.py"
+_S = "questionbank/sanitize.py"
+_C = "questionbank/services/calllogs.py"
+_SANITIZER_CONSTANTS = tuple(
+    (_S, old, new) for old, new in (
+        ("\\u202a-\\u202e", "\\u202b-\\u202e"),   # LRE kept
+        ("\\u202a-\\u202e", "\\u202a-\\u202d"),   # RLO kept
+        ("\\u2066-\\u2069", "\\u2066\\u2069"),    # RLI/FSI kept
+        ("\\u200e\\u200f\\u061c", "\\u200f\\u061c"),  # LRM kept
+        ("\\u200f\\u061c]", "\\u061c]"),          # RLM kept
+        ("\\u061c]", "]"),                        # ALM kept
+        ("\\u200b-\\u200d", "\\u200c-\\u200d"),   # ZWSP kept
+        ("\\u2060-\\u2064", "\\u2061-\\u2064"),   # WJ kept
+        ("\\ufeff\\u180e", "\\u180e"),            # BOM kept
+        ("\\ufeff\\u180e]", "\\ufeff]"),          # MVS kept
+        ("\\U000e0000-\\U000e007f", "\\U000e0001-\\U000e007f"),
+        ("\\U000e0000-\\U000e007f", "\\U000e0000-\\U000e007e"),
+        ("\\x01-\\x08", "\\x02-\\x08"),
+        ("\\x0b\\x0c", "\\x0c"),
+        ("\\x0e-\\x1f", "\\x0f-\\x1f"),
+        ("\\x7f-\\x9f", "\\x80-\\x9f"),
+        ("\\x7f-\\x9f", "\\x7f-\\x9e"),
+        ('"\\r\\n|\\r|\\u2028|\\u2029"', '"\\r\\n|\\r|\\u2028"'),
+    )
+)
+_RENDERING_CONSTANTS = (
+    (_R, '"a": {"href", "title"},', '"a": {"href", "title", "style"},'),
+    (_R, '"img": {"src", "alt", "title"},', '"img": {"src", "alt", "title", "onerror"},'),
+    (_R, '"code": {"title"},', '"code": {"title", "style"},'),
+    (_R, '"ol": {"start"},', '"ol": {"start"}, "td": {"style"}, "th": {"style"},'),
+    (_R, '"ol": {"start"},', '"ol": {"start"}, "*": {"style"},'),
+    (_R, 'url_schemes={"http", "https", "mailto"}',
+     'url_schemes={"http", "https", "mailto", "data"}'),
+    (_R, 'url_schemes={"http", "https", "mailto"}',
+     'url_schemes={"http", "https", "mailto", "javascript"}'),
+    (_R, 'url_schemes={"http", "https", "mailto"}',
+     'url_schemes={"http", "https", "mailto", "vbscript"}'),
+    (_R, 'clean_content_tags={"script", "style"}', 'clean_content_tags={"script"}'),
+    (_R, '"a", "img", "table"', '"a", "img", "iframe", "table"'),
+    (_R, '"a", "img", "table"', '"a", "img", "form", "table"'),
+    (_R, '"div": {"math", "math-display"},', '"div": {"math", "math-display", "x"}, "*": '
+     '{"x"},'),
+    (_R, 'link_rel="nofollow noopener noreferrer"', 'link_rel="nofollow"'),
+    (_R, '"loading": "lazy", "referrerpolicy": "no-referrer"', '"loading": "lazy"'),
+    (_R, '"math": {"display": {"block", "inline"}},', '"math": {"display": {"block", '
+     '"inline"}}, "a": {"href": {"javascript:alert(1)"}},'),
+    (_R, '"separator", "stretchy"', '"separator", "href", "stretchy"'),
+    (_R, '_SAFE_ATTRIBUTE_VALUE = re.compile(r"^[\\w .%#+-]{0,64}$")',
+     '_SAFE_ATTRIBUTE_VALUE = re.compile(r"^.{0,64}$")'),
+)
+# EXPORT_FIELDS repeats the names, so each field is dropped from the HASHED_FIELDS block only.
+_HASHED_BLOCK = re.search(r"HASHED_FIELDS = \(.*?\n\)\n", (ROOT / _C).read_text(), re.S)[0]
+_CALLLOG_CONSTANTS = tuple(
+    (_C, _HASHED_BLOCK, re.sub(rf'"{name}",\s?', "", _HASHED_BLOCK, count=1)) for name in (
+        "created_at", "endpoint_id", "endpoint_name", "protocol", "method", "url", "route",
+        "server_version", "request_headers", "request_body", "response_status",
+        "response_body", "response_size", "outcome", "error_class", "error_message",
+        "retryable", "latency_ms", "prompt_tokens", "completion_tokens", "attempt",
+        "sanitize_report", "job_id", "batch_id", "problem_id", "problem_version",
+        "template_id", "user_id",
+    )
+) + (
+    (_C, '"user_id", "prev_hash",', '"user_id",'),
+    (_C, '"authorization", ', ""),
+    (_C, '"cookie", "set-cookie", ', '"set-cookie", '),
+    (_C, '"set-cookie", "x-api-key"', '"x-api-key"'),
+    (_C, '"x-api-key", "api-key",', '"api-key",'),
+    (_C, '"api-key",\n', "\n"),
+    (_C, '"proxy-authorization"}', "}"),
+)
+
+MODULES: dict[str, Module] = {
+    "sanitize": Module(
+        files=(_S,),
+        tests=("tests/test_sanitize.py", "tests/test_sanitize_exhaustive.py"),
+        constants=_SANITIZER_CONSTANTS,
+    ),
+    "rendering": Module(
+        files=(_R,),
+        tests=("tests/test_rendering.py", "tests/test_rendering_allowlist.py"),
+        constants=_RENDERING_CONSTANTS,
+    ),
+    "calllogs": Module(
+        files=(_C, "questionbank/models/calllogs.py"),
+        tests=("tests/services/test_calllogs.py", "tests/services/test_calllog_chain.py"),
+        # Export and purge are covered by their own tests; the chain is what auditors need.
+        only=("questionbank.services.calllogs.x_row_hash__*",
+              "questionbank.services.calllogs.x_calllog_record__*",
+              "questionbank.services.calllogs.x_calllog_verify__*",
+              "questionbank.services.calllogs.x_redact_headers__*",
+              "questionbank.services.calllogs.x__clean_text__*",
+              "questionbank.services.calllogs.xǁChainReportǁ*",
+              "questionbank.models.calllogs.*"),
+        constants=_CALLLOG_CONSTANTS,
+    ),
+    "breaker": Module(
+        files=("questionbank/webui/breaker.py", "questionbank/services/generation/breaker.py",
+               "questionbank/services/generation/claims.py",
+               "questionbank/services/generation/outcomes.py"),
+        tests=("tests/webui/test_units.py", "tests/services/test_generation_breaker.py"),
+        only=("questionbank.webui.breaker.*",
+              "questionbank.services.generation.breaker.*",
+              "questionbank.services.generation.claims.x_claim_jobs__*",
+              "questionbank.services.generation.claims.x_busy__*",
+              "questionbank.services.generation.outcomes.x_breaker_record__*"),
+    ),
+    "visibility": Module(
+        files=("questionbank/models/problems.py", "questionbank/models/solutions.py"),
+        tests=("tests/models/test_visibility.py",),
+        only=("questionbank.models.problems.xǁProblemQuerySetǁpublished__*",
+              "questionbank.models.solutions.xǁSolutionQuerySetǁpublished__*"),
+    ),
+    "answers": Module(
+        files=("questionbank/answers.py",),
+        tests=("tests/test_answers.py", "tests/test_answers_properties.py"),
+    ),
+    "interchange": Module(
+        files=("questionbank/interchange/__init__.py", "questionbank/interchange/base.py",
+               "questionbank/interchange/moodle_xml.py"),
+        tests=("tests/interchange/test_files.py", "tests/interchange/test_moodle_xml.py",
+               "tests/interchange/test_guards.py"),
+        only=("questionbank.interchange.x_parse_file__*",
+              "questionbank.interchange.base.x_check_size__*",
+              "questionbank.interchange.base.x__size__*",
+              "questionbank.interchange.base.x_decode_bytes__*",
+              "questionbank.interchange.moodle_xml.x_parse__*"),
+    ),
+}
+
+
+def _pytest_cli() -> list[str]:
+    return ["-p", "no:cacheprovider", "-p", "mutation.pytest_plugin", "--reuse-db",
+            "-p", "no:randomly", "-q"]
+
+
+def _env(scratch: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "QB_TEST_SQLITE"}}
+    env.update(QB_DEBUG="1", QB_TEST_SQLITE=str(scratch / ".test-db.sqlite3"),
+               PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}")
+    return env
+
+
+def _copy_project(scratch: Path) -> None:
+    if scratch.exists():
+        shutil.rmtree(scratch)
+    scratch.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".test-db*")
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, scratch / name, ignore=ignore)
+        else:
+            shutil.copy2(source, scratch / name)
+
+
+def _toml_list(items) -> str:
+    return "[" + ", ".join(f'"{item}"' for item in items) + "]"
+
+
+def _write_config(scratch: Path, module: Module) -> None:
+    # mutmut puts mutants/ first on sys.path; pytest's pythonpath "." would put the
+    # unmutated project before it.
+    text = (ROOT / "pyproject.toml").read_text().replace('pythonpath = ["."]\n', "")
+    text += (
+        "\n[tool.mutmut]\n"
+        'source_paths = ["questionbank/"]\n'
+        f"only_mutate = {_toml_list(module.files)}\n"
+        f"pytest_add_cli_args_test_selection = {_toml_list(module.tests)}\n"
+        f"pytest_add_cli_args = {_toml_list(_pytest_cli())}\n"
+        # manage.py too: pytest-django puts the folder holding it first on sys.path.
+        f"also_copy = {_toml_list(d + '/' if (ROOT / d).is_dir() else d for d in COPIED)}\n"
+    )
+    (scratch / "pyproject.toml").write_text(text)
+
+
+def _exists_in(rev: str, path: str) -> bool:
+    return subprocess.run(["git", "cat-file", "-e", f"{rev}:{path.rstrip('/')}"], cwd=ROOT,
+                          capture_output=True, check=False).returncode == 0
+
+
+def _equivalents() -> dict[str, str]:
+    if not EQUIVALENTS_FILE.exists():
+        return {}
+    found = {}
+    for match in re.finditer(r"^- `([^`]+)`: (.+)$", EQUIVALENTS_FILE.read_text(), re.M):
+        found[match[1]] = match[2]
+    return found
+
+
+def _results(scratch: Path, env) -> dict[str, str]:
+    out = subprocess.run([str(MUTMUT), "results", "--all", "true"], cwd=scratch, env=env,
+                         capture_output=True, text=True, check=False).stdout
+    return dict(re.findall(r"^\s*(\S+): (.+?)\s*$", out, re.M))
+
+
+def _run_mutmut(name: str, module: Module, max_children: int) -> tuple[dict, str]:
+    scratch = SCRATCH / name
+    _copy_project(scratch)
+    _write_config(scratch, module)
+    env = _env(scratch)
+    log = scratch / "mutmut.log"
+    with log.open("w") as out:
+        subprocess.run([str(MUTMUT), "run", "--max-children", str(max_children),
+                        *module.only], cwd=scratch, env=env, stdout=out,
+                       stderr=subprocess.STDOUT, check=False)
+    statuses = _results(scratch, env)
+    if module.only:
+        statuses = {k: v for k, v in statuses.items()
+                    if any(fnmatch.fnmatch(k, p) for p in module.only)}
+    diffs = []
+    for key, status in statuses.items():
+        if status not in {"killed", "timeout"}:
+            shown = subprocess.run([str(MUTMUT), "show", key], cwd=scratch, env=env,
+                                   capture_output=True, text=True, check=False).stdout
+            diffs.append(f"--- {key} ({status})\n{shown}")
+    return statuses, "\n".join(diffs)
+
+
+def _run_constants(name: str, module: Module) -> tuple[dict, str]:
+    """Each constant mutant: edit one copy of the file, run the module's tests with -x."""
+    statuses, diffs = {}, []
+    if not module.constants:
+        return statuses, ""
+    scratch = SCRATCH / f"{name}-constants"
+    _copy_project(scratch)
+    env = _env(scratch)
+    for number, (path, old, new) in enumerate(module.constants, 1):
+        key = f"constant:{path}:{number}"
+        target = scratch / path
+        original = target.read_text()
+        if original.count(old) != 1:
+            statuses[key] = "not applicable (text not found once)"
+            diffs.append(f"--- {key}: {old!r} not found exactly once")
+            continue
+        target.write_text(original.replace(old, new, 1))
+        try:
+            run = subprocess.run(
+                [str(VENV_BIN / "pytest"), "-x", "-q", "-p", "no:cacheprovider", "--reuse-db",
+                 *module.tests], cwd=scratch, env=env, capture_output=True, text=True,
+                check=False, timeout=600)
+            statuses[key] = "killed" if run.returncode == 1 else (
+                "survived" if run.returncode == 0 else f"error {run.returncode}")
+        finally:
+            target.write_text(original)
+        if statuses[key] != "killed":
+            diffs.append(f"--- {key} ({statuses[key]})\n-  {old}\n+  {new}\n"
+                         + (run.stdout[-2000:] if statuses[key].startswith("error") else ""))
+    return statuses, "\n".join(diffs)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", metavar="MODULE", help=", ".join(MODULES))
+    parser.add_argument("--max-children", type=int, default=2)
+    parser.add_argument("--no-constants", action="store_true")
+    parser.add_argument("--baseline", metavar="REV",
+                        help="use only the module's test files that exist in REV (e.g. main)")
+    args = parser.parse_args(argv)
+    names = args.modules or list(MODULES)
+    unknown = [name for name in names if name not in MODULES]
+    if unknown:
+        parser.error(f"unknown module {unknown[0]!r}; choose from {', '.join(MODULES)}")
+    equivalents = _equivalents()
+    table = []
+    started = time.monotonic()
+    for name in names:
+        module = MODULES[name]
+        if args.baseline:
+            module = replace(module, tests=tuple(
+                t for t in module.tests if _exists_in(args.baseline, t)))
+        t0 = time.monotonic()
+        statuses, diffs = _run_mutmut(name, module, args.max_children)
+        if not args.no_constants:
+            constant_statuses, constant_diffs = _run_constants(name, module)
+            statuses.update(constant_statuses)
+            diffs = "\n".join(d for d in (diffs, constant_diffs) if d)
+        equivalent = {k for k in statuses if k in equivalents}
+        counted = {k: v for k, v in statuses.items() if k not in equivalent}
+        killed = sum(v in {"killed", "timeout"} for v in counted.values())
+        score = killed / len(counted) if counted else 1.0
+        seconds = time.monotonic() - t0
+        survivors = [k for k, v in counted.items() if v not in {"killed", "timeout"}]
+        print(f"\n=== {name}: {killed}/{len(counted)} killed ({score:.1%}), "
+              f"{len(equivalent)} equivalent, {seconds:.0f} s")
+        for key in survivors:
+            print(f"  survived: {key} ({counted[key]})")
+        if diffs:
+            print(diffs)
+        table.append((name, killed, len(counted), len(equivalent), score, seconds))
+    print(f"\n{'module':<12} {'killed':>7} {'of':>5} {'equiv':>6} {'score':>7} {'time':>6}")
+    for name, killed, total, equivalent, score, seconds in table:
+        print(f"{name:<12} {killed:>7} {total:>5} {equivalent:>6} {score:>7.1%} "
+              f"{seconds:>5.0f}s")
+    print(f"total time {time.monotonic() - started:.0f} s")
+    return 0 if all(row[4] >= GOAL for row in table) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
