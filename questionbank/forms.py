@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 
-from questionbank.models import Problem, PromptTemplate, Tag
+from questionbank import selectors
+from questionbank.interchange import size_message
+from questionbank.models import Problem, PromptTemplate, Solution, Tag
 
 
 class LoginForm(AuthenticationForm):
@@ -44,27 +47,43 @@ class ProblemForm(forms.ModelForm):
     test_cases = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "class": "mono"}),
-        help_text='Programming problems: JSON list of {"input": "...", "output": "..."}.',
+        help_text='Programming problems: JSON list of {"input": "...", "output": "..."}; add '
+                  '"tolerance": 1e-6 to a test whose numbers may be off by that much.',
     )
 
     class Meta:
         model = Problem
         fields = ("title", "kind", "status", "difficulty", "tags", "statement",
-                  "reference_answer", "test_cases", "source", "language")
+                  "reference_answer", "test_cases", "reference_solution", "judge_cpu_seconds",
+                  "judge_memory_mb", "source", "language")
         widgets = {
             "statement": forms.Textarea(attrs={"rows": 14, "class": "mono",
                                                "data-preview": "statement"}),
             "reference_answer": forms.TextInput(attrs={"class": "mono"}),
+            "reference_solution": forms.Textarea(attrs={"rows": 6, "class": "mono"}),
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        for name in ("judge_cpu_seconds", "judge_memory_mb"):
+            self.fields[name].required = False
         if self.instance.pk:
             self.initial["tags"] = ", ".join(t.name for t in self.instance.tags.all())
             self.initial["test_cases"] = (
                 json.dumps(self.instance.test_cases, indent=2, ensure_ascii=False)
                 if self.instance.test_cases else ""
             )
+
+    def _limit_or_default(self, name: str):
+        # Left empty (or posted by a script that predates the field): the model's default.
+        value = self.cleaned_data.get(name)
+        return Problem._meta.get_field(name).default if value is None else value
+
+    def clean_judge_cpu_seconds(self):
+        return self._limit_or_default("judge_cpu_seconds")
+
+    def clean_judge_memory_mb(self):
+        return self._limit_or_default("judge_memory_mb")
 
     def clean_test_cases(self):
         raw = (self.cleaned_data.get("test_cases") or "").strip()
@@ -82,6 +101,13 @@ class ProblemForm(forms.ModelForm):
             raise forms.ValidationError(
                 'Test cases must be a list like [{"input": "1 2", "output": "3"}].'
             )
+        for n, case in enumerate(value, 1):
+            tolerance = case.get("tolerance")
+            if tolerance is not None and (isinstance(tolerance, bool) or not isinstance(
+                    tolerance, int | float) or tolerance < 0):
+                raise forms.ValidationError(
+                    f"Test {n}: the tolerance must be a positive number such as 1e-6, "
+                    f"not {json.dumps(tolerance)}.")
         return value
 
     def service_fields(self) -> dict:
@@ -159,8 +185,6 @@ class GenerateForm(forms.Form):
 
     def __init__(self, *args, kind: str | None = None, kinds: dict[str, int] | None = None,
                  **kwargs):
-        from questionbank import selectors
-
         super().__init__(*args, **kwargs)
         kinds = dict(kinds or ({kind: 0} if kind else {}))
         self.kinds = kinds
@@ -290,8 +314,6 @@ class SolutionBulkForm(forms.Form):
     confirmed = forms.BooleanField(required=False)
 
     def __init__(self, *args, **kwargs):
-        from questionbank.models import Solution
-
         super().__init__(*args, **kwargs)
         self.fields["solutions"].queryset = Solution.objects.all()
 
@@ -342,15 +364,10 @@ class ImportForm(forms.Form):
     format = forms.ChoiceField(label="Format", choices=_IMPORT_FORMATS, required=False)
 
     def clean_file(self):
-        from django.conf import settings
-
         upload = self.cleaned_data["file"]
         limit = settings.QB_IMPORT_MAX_BYTES
         if upload.size > limit:
-            raise forms.ValidationError(
-                f"The file is {upload.size // 1024} KB, over the {limit // 1024} KB limit. "
-                "Split it into smaller files and import them one after the other."
-            )
+            raise forms.ValidationError(size_message(upload.size, limit))
         return upload
 
 

@@ -186,7 +186,7 @@ class VendorSQL(migrations.RunSQL):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("questionbank", "0015_search_stemming"),
+        ("questionbank", "0017_import_category_answers"),
     ]
 
     operations = [

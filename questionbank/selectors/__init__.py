@@ -53,6 +53,9 @@ from .problems import teacher_problem_ids as teacher_problem_ids
 from .problems import teacher_problem_list as teacher_problem_list
 from .solutions import LOW_MAJORITY_SHARE as LOW_MAJORITY_SHARE
 from .solutions import dashboard_review as dashboard_review
+from .solutions import judge_problem_samples as judge_problem_samples
+from .solutions import judge_reference_run as judge_reference_run
+from .solutions import judge_solution_runs as judge_solution_runs
 from .solutions import review_queue as review_queue
 from .solutions import review_queue_next as review_queue_next
 from .solutions import solution_call_logs as solution_call_logs

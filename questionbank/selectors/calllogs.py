@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import (
@@ -194,8 +196,6 @@ def calllog_count(queryset) -> tuple[int, bool]:
             cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
             plan = cursor.fetchone()[0]
         if isinstance(plan, str):
-            import json
-
             plan = json.loads(plan)
         estimate = int(plan[0]["Plan"]["Plan Rows"])
     return max(estimate, capped), True

@@ -8,14 +8,17 @@ from django.db.models import (
     Case,
     F,
     IntegerField,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
 
 from questionbank.models import (
     CallLog,
+    JudgeRun,
     Problem,
     Solution,
     SolutionRevision,
@@ -50,7 +53,13 @@ def review_queue(*, kind: str = "", tag: str = "", template: str = "", verdict: 
         qs = qs.filter(verdict=verdict)
     if q:
         qs = qs.filter(Q(problem__title__icontains=q) | Q(final_answer__icontains=q))
+    programming = Q(problem__kind=Problem.Kind.PROGRAMMING)
     risk = Case(
+        # Programming: the code judge decides (issue 18); failing or unrunnable code first.
+        When(programming & Q(judge_outcome__in=[JudgeRun.Outcome.FAILED,
+                                               JudgeRun.Outcome.ERROR]), then=Value(0)),
+        When(programming & Q(judge_outcome=JudgeRun.Outcome.PASSED), then=Value(3)),
+        When(programming, then=Value(2)),
         When(verdict=Solution.Verdict.DISAGREES, then=Value(0)),
         When(majority_share__lt=LOW_MAJORITY_SHARE, then=Value(1)),
         When(verdict__in=[Solution.Verdict.UNCHECKED, Solution.Verdict.NOT_CHECKED],
@@ -59,13 +68,21 @@ def review_queue(*, kind: str = "", tag: str = "", template: str = "", verdict: 
         output_field=IntegerField(),
     )
     return (
-        qs.annotate(risk=risk)
+        qs.annotate(**_judge_annotations()).annotate(risk=risk)
         .select_related("problem", "template", "endpoint")
         .defer("reasoning", "problem__statement", "problem__statement_html",
                "problem__test_cases")
         .prefetch_related("problem__tags")
         .order_by("risk", F("majority_share").asc(nulls_last=True), "created_at", "id")
     )
+
+
+def _judge_annotations() -> dict:
+    """The latest judge run of each solution: status, outcome, failed, total, message."""
+    latest = (JudgeRun.objects.filter(revision__solution_id=OuterRef("pk"))
+              .order_by("-revision__number", "-id").annotate(failed=F("total") - F("passed")))
+    return {f"judge_{name}": Subquery(latest.values(name)[:1])
+            for name in ("status", "outcome", "failed", "total", "message")}
 
 
 def review_queue_next(*, after: int) -> int | None:
@@ -117,3 +134,33 @@ def solution_call_logs(*, solution: Solution) -> QuerySet[CallLog]:
 
 def dashboard_review(*, limit: int = 6) -> list[Solution]:
     return list(review_queue()[:limit])
+
+
+# --- Code judge (issue 18) ------------------------------------------------------------------
+
+
+def judge_solution_runs(*, solution: Solution) -> list[JudgeRun]:
+    """The solution's judge runs, newest code first (the first is the one that counts)."""
+    return list(JudgeRun.objects.filter(revision__solution_id=solution.pk)
+                .select_related("revision", "requested_by")
+                .order_by("-revision__number", "-id")[:10])
+
+
+def judge_problem_samples(*, problem: Problem) -> list[tuple[Solution, JudgeRun | None]]:
+    """Every solution to the problem with its latest judge run: which sample passes which
+    test, side by side. Two queries whatever the number of solutions."""
+    solutions = list(problem.solutions.exclude(status=Solution.Status.REJECTED)
+                     .only("pk", "status", "is_best", "created_at", "problem_id")
+                     .order_by("pk"))
+    latest: dict[int, JudgeRun] = {}
+    for run in (JudgeRun.objects.filter(revision__solution__in=solutions)
+                .select_related("revision")
+                .order_by("revision__solution_id", "-revision__number", "-id")):
+        latest.setdefault(run.revision.solution_id, run)
+    return [(s, latest.get(s.pk)) for s in solutions]
+
+
+def judge_reference_run(*, problem: Problem) -> JudgeRun | None:
+    """The latest judging of the problem's reference solution."""
+    return (JudgeRun.objects.filter(problem=problem, revision__isnull=True)
+            .select_related("requested_by").order_by("-id").first())

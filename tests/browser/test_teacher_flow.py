@@ -39,7 +39,10 @@ def test_teacher_generates_reviews_edits_publishes_and_a_student_reads(
                     is_standin=True)
     factories.make_template(name="Step by step", kind="maths", temperature=1.0)
     problem = factories.make_problem(
-        title="Adding small numbers", statement="What is $2+3$? Explain briefly.",
+        # The stand-in takes 10 s for this one, so the page sees the call running however
+        # slowly the page loads on a busy machine.
+        title="Adding small numbers",
+        statement="What is $2+3$? Explain briefly. [[standin:delay=10]]",
         reference_answer="5", tags=["Arithmetic"])
 
     context = browser.new_context(viewport={"width": 1360, "height": 900})
