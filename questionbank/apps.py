@@ -8,9 +8,9 @@ class QuestionbankConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # SQLite drops a table's triggers when Django rebuilds it to alter a column:
-        # put the full-text search objects back after every migrate (questionbank.search).
-        from questionbank.search import ensure_after_migrate
+        # Imported here: questionbank.db reads the models, which the app registry loads
+        # only after this module (Django's documented place for signal wiring).
+        from questionbank.db.sqlite import recreate_triggers
 
-        post_migrate.connect(ensure_after_migrate, sender=self,
-                             dispatch_uid="questionbank.search.ensure_after_migrate")
+        post_migrate.connect(recreate_triggers, sender=self,
+                             dispatch_uid="questionbank.db.sqlite.recreate_triggers")

@@ -39,7 +39,7 @@ QB_DEMO_PASSWORD = env_str("QB_DEMO_PASSWORD")
 # Students and anonymous visitors may browse published explanations without logging in.
 QB_PUBLIC_BROWSING = env_bool("QB_PUBLIC_BROWSING", True)
 # Anonymous students' pages are served from the cache until a publish or edit changes
-# them (questionbank/browse_cache.py); off by default under QB_DEBUG.
+# them (questionbank/browse/cache.py); off by default under QB_DEBUG.
 QB_BROWSE_PAGE_CACHE = env_bool("QB_BROWSE_PAGE_CACHE", not DEBUG)
 # Call-log rows older than this are removed by the purge schedule (issue: audit).
 QB_CALL_LOG_RETENTION_DAYS = env_int("QB_CALL_LOG_RETENTION_DAYS", 90, minimum=1)

@@ -49,7 +49,8 @@ class ProblemQuerySet(models.QuerySet):
         return self.filter(status=Problem.Status.READY)
 
     def published(self):
-        """Problems a student may see: those with at least one published solution."""
+        """Problems a student may see: not archived, with a published solution (the ORM's
+        form of the rule; raw SQL takes it from questionbank.db.published)."""
         return self.filter(
             models.Exists(
                 Solution.objects.filter(

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -216,8 +215,6 @@ def solution_add_revision(
         locked.save(update_fields=["current_revision", "final_answer", "verdict",
                                    "updated_at"])
         _judge(revision, locked.problem)
-        if locked.status == Solution.Status.PUBLISHED:
-            _warm_page_on_commit(locked.problem_id)
     problem_vote(problem_id=locked.problem_id)
     revision.refresh_from_db()
     solution.refresh_from_db()
@@ -230,15 +227,6 @@ def _judge(revision: SolutionRevision, problem: Problem) -> None:
     from questionbank.services.judge import judge_revision_queue
 
     judge_revision_queue(revision=revision, problem=problem)
-
-
-def _warm_page_on_commit(problem_id: int) -> None:
-    """Students' problem page: its article is rendered once, when what it shows is
-    published (browse_cache). A failure there is logged and never undoes the publish."""
-    # browse_cache reads selectors, which read search, which reads browse_cache: a cycle.
-    from questionbank import browse_cache
-
-    transaction.on_commit(partial(browse_cache.warm_article, problem_id), robust=True)
 
 
 def solution_revert(*, solution: Solution, to_number: int, author) -> SolutionRevision:
@@ -408,7 +396,6 @@ def _publish(*, solution: Solution, user, reason: str, confirm: set[str]):
         notes.insert(0, f"Replaces solution {previous.pk}.")
     transition = locked.move_to(Solution.Status.PUBLISHED, user=user, reason=" ".join(notes))
     _record_edit_distance(locked)
-    _warm_page_on_commit(locked.problem_id)
     return transition
 
 

@@ -11,29 +11,19 @@ the slowest part of the page at 100,000 problems, and "page 3 of 2,500" helps no
 
 from __future__ import annotations
 
-import re
-import secrets
 from dataclasses import dataclass, field
-from functools import lru_cache
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.models import AnonymousUser
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import urlencode as urlencode_filter
 from django.template.loader import render_to_string
-from django.urls import get_script_prefix, reverse
-from django.utils.html import conditional_escape, escape, format_html
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 
-from questionbank import browse_cache, selectors
-from questionbank.browse_cache import cached_page
-from questionbank.formatting import url_prefix
-from questionbank.models import Problem, Tag
-from questionbank.permissions import browse_allowed
-from questionbank.search import (
+from questionbank import selectors
+from questionbank.browse.cache import cached_content, cached_page
+from questionbank.browse.search import (
     MAX_QUERY_CHARS,
     RANK_CANDIDATES,
     Matches,
@@ -41,6 +31,9 @@ from questionbank.search import (
     highlights,
     parse_query,
 )
+from questionbank.formatting import url_prefix
+from questionbank.models import Problem, Tag
+from questionbank.permissions import browse_allowed
 
 PER_PAGE_CHOICES = (10, 20, 50, 100)
 DEFAULT_PER_PAGE = 20
@@ -226,7 +219,6 @@ def _list_page(request, *, fixed_tag: Tag | None = None) -> tuple[str, dict, int
         "sorts": SORTS,
         "per_page_choices": PER_PAGE_CHOICES,
         "max_query_chars": MAX_QUERY_CHARS,
-        "rows_html": "" if printing else _rows_html(page.object_list, url_prefix("browse:tag")),
         "print_query": urlencode({**params, "print": 1, "page": page.number,
                                   **({"solutions": 1} if filters.solutions else {})}),
     }
@@ -236,8 +228,8 @@ def _list_page(request, *, fixed_tag: Tag | None = None) -> tuple[str, dict, int
 
 def _render_list(request, *, tag_slug: str | None = None):
     """A list page (a tag's page when ``tag_slug``; 404 for an unknown tag): a worksheet
-    is rendered whole; a list's content comes from the cache (browse_cache.cached_content,
-    so a cached tag page does not look its tag up) and is framed for the visitor."""
+    is rendered whole; a list's content comes from the cache (cached_content, so a cached
+    tag page does not look its tag up) and is framed for the visitor."""
 
     def page():
         fixed_tag = get_object_or_404(Tag, slug=tag_slug) if tag_slug is not None else None
@@ -254,30 +246,10 @@ def _render_list(request, *, tag_slug: str | None = None):
                  else "Problems")
         return status, title, render_to_string(template, context)
 
-    status, title, content = browse_cache.cached_content(request, build)
-    if _anonymous(request):
-        html = _split_list(get_script_prefix()).fill(
-            title=title, content_html=mark_safe(content),
-            path=urlencode_filter(request.get_full_path()))
-        return HttpResponse(html, status=status)
+    status, title, content = cached_content(request, build)
+    # The content was rendered from templates (autoescaped), by this code, before caching.
     return render(request, "browse/problem_list.html",
                   {"title": title, "content_html": mark_safe(content)}, status=status)
-
-
-def _anonymous(request) -> bool:
-    """Nobody is logged in and no message waits: the page around the content is the same
-    for every such visitor. Without a session cookie nobody is logged in (checked first:
-    it costs no session lookup)."""
-    if "messages" in request.COOKIES:
-        return False
-    return (settings.SESSION_COOKIE_NAME not in request.COOKIES
-            or not request.user.is_authenticated)
-
-
-@lru_cache(maxsize=4)
-def _split_list(script_prefix: str) -> _SplitTemplate:
-    return _SplitTemplate("browse/problem_list.html", ("title", "content_html", "path"),
-                          request_path_slot="path")
 
 
 def _detail_url(pk: int, params: dict, pos: int | None, step: str = "") -> str:
@@ -319,6 +291,7 @@ def home(request):
 
 
 @browse_allowed
+@cached_page
 def problem_list(request):
     """All published problems, or search results, filtered; ``?print=1`` is a worksheet."""
     return _render_list(request)
@@ -331,13 +304,14 @@ def tag_list(request):
 
 
 @browse_allowed
+@cached_page
 def tag_detail(request, slug: str):
     """The list, restricted to one tag (the tag's public page)."""
     return _render_list(request, tag_slug=slug)
 
 
 def _detail_frame(request, pk: int) -> dict:
-    """What frames an article: the way back to the list and the steps through it (links
+    """What frames a problem: the way back to the list and the steps through it (links
     that find the neighbour when followed, so the page does not depend on other problems).
     Built from the query string alone, without the database."""
     filters = Filters.from_get(request.GET) if request.GET else _NO_FILTERS
@@ -349,15 +323,14 @@ def _detail_frame(request, pk: int) -> dict:
     back_url = url_prefix("browse:problem-detail")  # /browse/problems/: the list
     if back_params:
         back_url += "?" + urlencode(back_params)
-    prev = (f'<a class="prev" href="{escape(_detail_url(pk, params, pos, "previous/"))}" '
-            'rel="prev">← Previous problem</a>'
-            if pos != 0 else "<span></span>")  # first in its list; keeps "next" right
-    nxt = escape(_detail_url(pk, params, pos, "next/"))
-    label = "Problems in these results" if filters.active else "More problems"
-    step_nav = mark_safe(f'<nav class="prev-next no-print" aria-label="{label}">{prev}'
-                         f'<a class="next" href="{nxt}" rel="next">Next problem →</a></nav>')
-    return {"back_url": back_url, "step_nav": step_nav,
-            "back_label": "← Back to results" if filters.active else "← All problems"}
+    return {
+        "back_url": back_url,
+        "back_label": "← Back to results" if filters.active else "← All problems",
+        # None when first in its list (position 0): the template keeps "next" on the right.
+        "previous_url": _detail_url(pk, params, pos, "previous/") if pos != 0 else None,
+        "next_url": _detail_url(pk, params, pos, "next/"),
+        "steps_label": "Problems in these results" if filters.active else "More problems",
+    }
 
 
 _NO_FILTERS = Filters()
@@ -369,95 +342,16 @@ def _position(request) -> int | None:
 
 
 @browse_allowed
+@cached_page
 def problem_detail(request, pk: int):
     """A published problem, its explanation behind "show solution", and steps to its
-    neighbours in the list the student came from (the filters travel in the query string).
-
-    The article comes from the per-problem store (one query when current). Anonymous
-    visitors get it in a pre-split copy of the page template; everyone else through the
-    template itself, since their pages carry their name and a CSRF token."""
+    neighbours in the list the student came from (the filters travel in the query string)."""
     try:
-        title, article = browse_cache.article(pk)
+        problem = selectors.browse_problem_page(pk=pk)
     except Problem.DoesNotExist:
         raise Http404("There is no published problem with this number.") from None
-    frame = _detail_frame(request, pk)
-    if not _anonymous(request):
-        return render(request, "browse/problem_detail.html",
-                      {"title": title, "article_html": mark_safe(article), **frame})
-    return HttpResponse(_anonymous_detail().fill(
-        title=title, article_html=mark_safe(article), **frame,
-        path=urlencode_filter(request.get_full_path())))
-
-
-class _SplitTemplate:
-    """A template rendered once with a marker in each slot and cut at the markers, so a
-    page (or a list row) is a join of constant text and per-request values, escaped as
-    the template's autoescaping would. For templates whose only logic is variable output
-    (an anonymous visitor's problem page, a result row); tests compare its output with
-    the template's own, byte for byte. ``request_path_slot`` names the slot that stands
-    for the request's full path (the page's login link uses it)."""
-
-    def __init__(self, template: str, slots: tuple[str, ...],
-                 request_path_slot: str | None = None):
-        token = secrets.token_hex(6)
-        markers = {name: f"qbslot{token}{name.replace('_', '')}x" for name in slots}
-        request = None
-        if request_path_slot:
-            request = HttpRequest()
-            request.path = request.path_info = markers[request_path_slot]
-            request.META = {"SERVER_NAME": "localhost", "SERVER_PORT": "80"}
-            request.user = AnonymousUser()
-        context = {name: mark_safe(marker) for name, marker in markers.items()
-                   if name != request_path_slot}
-        text = render_to_string(template, context, request=request)
-        pattern = "(" + "|".join(map(re.escape, markers.values())) + ")"
-        by_marker = {marker: name for name, marker in markers.items()}
-        self.parts = [by_marker.get(piece, piece) if i % 2 else piece
-                      for i, piece in enumerate(re.split(pattern, text))]
-
-    def fill(self, **values) -> str:
-        return mark_safe("".join(conditional_escape(values[p]) if i % 2 else p
-                                 for i, p in enumerate(self.parts)))
-
-
-@lru_cache(maxsize=4)
-def _split_detail(script_prefix: str) -> _SplitTemplate:
-    return _SplitTemplate("browse/problem_detail.html",
-                          ("title", "article_html", "back_url", "back_label", "step_nav",
-                           "path"), request_path_slot="path")
-
-
-def _anonymous_detail() -> _SplitTemplate:
-    return _split_detail(get_script_prefix())
-
-
-@lru_cache(maxsize=1)
-def _split_row() -> _SplitTemplate:
-    return _SplitTemplate("browse/_result_row.html", ROW_SLOTS)
-
-
-ROW_SLOTS = ("url", "title", "snippet", "kind", "kind_label", "difficulty",
-             "difficulty_label", "tags")
-
-
-def row_values(row, tag_prefix: str) -> dict:
-    """The slots of ``browse/_result_row.html`` for one list row (selectors.BrowseRow)."""
-    tags = "".join(f'<a class="tag" href="{tag_prefix}{escape(t.slug)}/">{escape(t.name)}</a>'
-                   for t in row.tag_list)
-    return {
-        "url": row.browse_url,
-        "title": row.title_html or row.title,
-        "snippet": format_html('<p class="snippet">{}</p>', row.snippet_html)
-        if row.snippet_html else "",
-        "kind": row.kind, "kind_label": row.get_kind_display(),
-        "difficulty": row.difficulty, "difficulty_label": row.get_difficulty_display(),
-        "tags": mark_safe(tags),
-    }
-
-
-def _rows_html(rows, tag_prefix: str) -> str:
-    split = _split_row()
-    return mark_safe("".join(split.fill(**row_values(row, tag_prefix)) for row in rows))
+    return render(request, "browse/problem_detail.html",
+                  {"problem": problem, **_detail_frame(request, pk)})
 
 
 @browse_allowed

@@ -22,9 +22,11 @@ def test_one_byte_over_the_limit_is_refused_with_both_sizes():
     data = CSV.encode()
     with pytest.raises(FileRefused) as info:
         parse_file(data, filename="x.csv", max_bytes=len(data) - 1)
-    assert str(info.value) == (f"The file is {len(data)} bytes, over the {len(data) - 1} bytes "
-                               "limit. Split it into smaller files and import them one after "
-                               "the other.")
+    assert str(info.value) == (
+        f"The file is {len(data)} bytes, over the {len(data) - 1} bytes import limit. Split it "
+        "into smaller files and import them one after the other (a Moodle export with images "
+        "is often this large: export without them, or a category at a time), or ask the "
+        "administrator to raise the QB_IMPORT_MAX_BYTES setting.")
 
 
 @pytest.mark.parametrize(
@@ -39,7 +41,7 @@ def test_sizes_are_written_for_people(n, text):
 
 def test_check_size_passes_at_the_limit():
     check_size(b"x" * 10, 10)
-    with pytest.raises(FileRefused, match="^The file is 11 bytes, over the 10 bytes limit"):
+    with pytest.raises(FileRefused, match="^The file is 11 bytes, over the 10 bytes import limit"):
         check_size(b"x" * 11, 10)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from questionbank.browse_cache import current_generation
+from questionbank.browse.cache import current_generation
 from questionbank.models import Problem, Solution, Tag
 from questionbank.services.problems import problem_update, problems_set_status
 from questionbank.services.solutions import Concern, solution_transition
@@ -108,7 +108,7 @@ def test_off_by_default_under_debug(client, settings, django_assert_num_queries)
         client.get(LIST)
 
 
-# --- The per-problem article store (problem pages) -------------------------------------
+# --- Problem pages: cached whole, never stale -------------------------------------------
 
 def _detail(problem) -> str:
     return reverse("browse:problem-detail", args=[problem.pk])
@@ -149,60 +149,33 @@ def _change(how: str, problem) -> str:
                                  "tag_added", "new_revision", "revision_html_by_update",
                                  "answer_by_update"])
 @pytest.mark.parametrize("who", ["anonymous", "student"])
-def test_stored_article_is_never_stale(client, how, who):
+def test_cached_problem_page_is_never_stale(client, page_cache, how, who):
     problem = published_problem(title="Stored one", tags=["Algebra"])
     if who == "student":
         client.force_login(make_student("reader"))
-    client.get(_detail(problem))  # renders and stores the article
-    from questionbank.browse_cache import stored_article
-
-    assert stored_article(problem.pk) is not None
+    before = current_generation()
+    first = client.get(_detail(problem)).content.decode()  # cached (anonymous)
+    if who == "anonymous":
+        assert client.get(_detail(problem)).content.decode() == first  # from the cache
     shown = _change(how, problem)
-    assert stored_article(problem.pk) is None  # the stamp moved on
+    assert current_generation() != before  # the generation moved on
     page = client.get(_detail(problem)).content.decode()
     assert shown in page
-    assert stored_article(problem.pk) is not None  # stored again
 
 
-def test_article_rendered_from_data_older_than_a_change_is_not_served(client):
-    """The race: a request reads the stamp and the data, a teacher changes the problem,
-    then the request stores what it rendered. That article must never be served."""
-    from questionbank import browse_cache
-
+def test_page_rendered_from_data_older_than_a_change_is_not_served(client, page_cache):
+    """The race: a request reads the generation and the data, a teacher changes the
+    problem, then the request stores what it rendered. That page is stored under the
+    older generation and must never be served."""
     problem = published_problem(title="Before the change")
-    stamp = browse_cache.problem_stamp(problem.pk)
+    assert "Before the change" in client.get(_detail(problem)).content.decode()  # stored
     Problem.objects.filter(pk=problem.pk).update(title="After the change")
-    browse_cache.store_article(problem.pk, stamp, "Before the change", "<p>old</p>")
-    assert browse_cache.stored_article(problem.pk) is None
     page = client.get(_detail(problem)).content.decode()
     assert "After the change" in page and "Before the change" not in page
 
 
-def test_other_problems_changing_keeps_an_article(client):
-    from questionbank.browse_cache import stored_article
-
-    problem = published_problem(title="Quiet one", tags=["Shared"])
-    client.get(_detail(problem))
-    other = published_problem(title="Busy one", tags=["Other"])
-    problem_update(problem=other, title="Busy one, renamed")
-    with_solution(other, "published")
-    assert stored_article(problem.pk) is not None
-
-
-def test_publishing_renders_the_article_once_committed(django_capture_on_commit_callbacks):
-    from questionbank.browse_cache import stored_article
-
-    problem = make_problem(title="Fresh")
-    solution = with_solution(problem, "in_review")
-    with django_capture_on_commit_callbacks(execute=True):
-        solution_transition(solution=solution, target=Solution.Status.PUBLISHED, user=None,
-                        confirm=Concern.LABELS)
-    title, html = stored_article(problem.pk)
-    assert title == "Fresh" and "Show the worked solution" in html
-
-
 @pytest.mark.parametrize("how", ["unpublish", "archive", "delete_solution", "update_status"])
-def test_stored_article_of_a_hidden_problem_is_404(client, how):
+def test_problem_page_of_a_hidden_problem_is_404(client, how):
     problem = published_problem(title="Hidden later")
     url = _detail(problem)
     assert client.get(url).status_code == 200
@@ -218,27 +191,14 @@ def test_stored_article_of_a_hidden_problem_is_404(client, how):
     assert client.get(url).status_code == 404
 
 
-def test_render_problem_pages_command_renders_what_is_missing_or_stale():
-    from io import StringIO
+def test_revisions_of_drafts_do_not_invalidate():
+    from questionbank.models import SolutionRevision
 
-    from django.core.management import call_command
-
-    from questionbank.browse_cache import articles_out_of_date, stored_article
-
-    shown = published_problem(title="Shown")
-    stale = published_problem(title="Stale")
-    hidden = make_problem(title="Hidden")
-    with_solution(hidden, "draft")
-    assert articles_out_of_date() == [shown.pk, stale.pk]
-    call_command("render_problem_pages", stdout=StringIO())
-    assert articles_out_of_date() == []
-    Problem.objects.filter(pk=stale.pk).update(title="Stale, renamed")
-    assert articles_out_of_date() == [stale.pk]
-    out = StringIO()
-    call_command("render_problem_pages", "--problem", str(stale.pk), stdout=out)
-    assert "rendered 1 of 1" in out.getvalue()
-    assert stored_article(stale.pk)[0] == "Stale, renamed"
-    assert stored_article(hidden.pk) is None
+    problem = published_problem()
+    draft = with_solution(problem, "draft")
+    before = current_generation()
+    SolutionRevision.objects.filter(solution=draft).update(body_html="<p>x</p>")
+    assert current_generation() == before
 
 
 def test_cached_tag_page_is_one_query_and_unknown_tags_stay_404(client, page_cache,

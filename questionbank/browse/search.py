@@ -3,14 +3,20 @@
 One search box, two engines:
 
 - PostgreSQL: ``questionbank_problem.search_vector``, a stored generated tsvector
-  (title weight A, statement weight B, config 'english') with a GIN index. The user's
-  words go through ``websearch_to_tsquery``, which accepts any input without a syntax
-  error ("phrases", -exclusions, ``or``); ranking is ``ts_rank``; snippets ``ts_headline``.
-- SQLite: an FTS5 external-content table kept in step by triggers, with the ``porter``
-  stemmer (migration 0015), so both engines find "integrals" for "integral" and
-  "hexagon" for "Hexagons"; ranking is ``bm25`` with the title weighted 10x; snippets
-  ``highlight()``/``snippet()``. User input is never
-  passed to FTS5 as syntax: it is cut into words and every word or phrase is quoted.
+  (title weight A, statement weight B, config 'english'), copied with the problem's tag
+  names (weight A) into the narrow side table ``questionbank_problem_search`` that the
+  search reads (migrations 0004, 0011, 0020). The user's words go through
+  ``websearch_to_tsquery``, which accepts any input without a syntax error ("phrases",
+  -exclusions, ``or``); ranking is ``ts_rank``; snippets ``ts_headline``.
+- SQLite: an FTS5 table (title, statement, tag names) kept in step by triggers, with the
+  ``porter`` stemmer (migrations 0015, 0020), so both engines find "integrals" for
+  "integral", "hexagon" for "Hexagons", and a problem tagged "Integrals" for "integral";
+  ranking is ``bm25`` with the title and tags weighted 10x; snippets
+  ``highlight()``/``snippet()``. User input is never passed to FTS5 as syntax: it is
+  cut into words and every word or phrase is quoted.
+
+The database objects are made by the migrations (frozen SQL); ``questionbank.db`` holds
+the visibility rule the raw queries use and SQLite's trigger re-creation.
 
 Scripts written without spaces (Chinese, Japanese, Korean, Thai) are not split into
 words by either tokenizer (a whole run of characters becomes one token), so a query
@@ -30,9 +36,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from django.contrib.postgres.search import SearchHeadline, SearchQuery
+from django.db import connection
+from django.db.models import Case, F, Func, IntegerField, Q, Value, When
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from questionbank.db.published import PROBLEM_TABLE, problem_visible
+from questionbank.db.sqlite import FTS_TABLE
+from questionbank.models import Problem
 from questionbank.rendering import render_math
 
 # Longer queries are cut (and the page says so): ranking 40 words helps nobody, and it
@@ -45,8 +57,10 @@ SENTINELS = START + STOP
 # Separates the fragments of a database snippet (never shown: snippet_html joins them).
 FRAGMENT = "\x1f"
 
-FTS_TABLE = "questionbank_problem_fts"
-PROBLEM_TABLE = "questionbank_problem"
+# The PostgreSQL side table the ranked search reads (migrations 0011, 0020): problem id,
+# created_at, ``visible`` (the rule of questionbank.db.published, kept by triggers; only a
+# pre-filter: the rows shown are re-read through it) and the tsvector with tag names.
+SIDE_TABLE = "questionbank_problem_search"
 
 # Han, kana, Hangul, Thai/Lao/Khmer/Myanmar: written without spaces between words.
 _UNSPACED = re.compile(
@@ -297,225 +311,6 @@ def _marked_range(text: str, start: int, end: int, marks: list[tuple[int, int]])
     return marked("".join(out))
 
 
-# --- Database objects -----------------------------------------------------------------
-
-_PG_CREATE = [
-    f"""ALTER TABLE {PROBLEM_TABLE} ADD COLUMN IF NOT EXISTS search_vector tsvector
-        GENERATED ALWAYS AS (
-            setweight(to_tsvector('english'::regconfig, coalesce(title, '')), 'A') ||
-            setweight(to_tsvector('english'::regconfig, coalesce(statement, '')), 'B')
-        ) STORED""",
-    f"CREATE INDEX IF NOT EXISTS problem_search_gin ON {PROBLEM_TABLE} USING gin (search_vector)",
-]
-_PG_DROP = [
-    "DROP INDEX IF EXISTS problem_search_gin",
-    f"ALTER TABLE {PROBLEM_TABLE} DROP COLUMN IF EXISTS search_vector",
-]
-
-_SQLITE_TABLE = (
-    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
-    f"title, statement, content='{PROBLEM_TABLE}', content_rowid='id', "
-    "tokenize='porter unicode61 remove_diacritics 2')"
-)
-_SQLITE_TRIGGERS = {
-    "qb_problem_fts_ai": f"""CREATE TRIGGER IF NOT EXISTS qb_problem_fts_ai
-        AFTER INSERT ON {PROBLEM_TABLE} BEGIN
-          INSERT INTO {FTS_TABLE}(rowid, title, statement)
-          VALUES (new.id, new.title, new.statement);
-        END""",
-    "qb_problem_fts_ad": f"""CREATE TRIGGER IF NOT EXISTS qb_problem_fts_ad
-        AFTER DELETE ON {PROBLEM_TABLE} BEGIN
-          INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, statement)
-          VALUES ('delete', old.id, old.title, old.statement);
-        END""",
-    "qb_problem_fts_au": f"""CREATE TRIGGER IF NOT EXISTS qb_problem_fts_au
-        AFTER UPDATE OF title, statement ON {PROBLEM_TABLE} BEGIN
-          INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, statement)
-          VALUES ('delete', old.id, old.title, old.statement);
-          INSERT INTO {FTS_TABLE}(rowid, title, statement)
-          VALUES (new.id, new.title, new.statement);
-        END""",
-}
-
-
-# The ranked search reads a narrow side table, not the wide problem row: choosing the
-# newest RANK_CANDIDATES matches and ranking them touches only (id, created_at, visible,
-# vector), with partial indexes over the problems students may see. Triggers keep it in
-# step on every write path (services, admin, bulk updates, COPY); ``visible`` mirrors
-# ``Problem.objects.published()`` and is only a pre-filter: the rows shown are always
-# re-read through published(). No foreign key, so Django's TRUNCATE-based test flush works.
-SIDE_TABLE = "questionbank_problem_search"
-_PG_SIDE_CREATE = [
-    f"""CREATE TABLE IF NOT EXISTS {SIDE_TABLE} (
-        problem_id bigint PRIMARY KEY, created_at timestamptz NOT NULL,
-        visible boolean NOT NULL DEFAULT false, vector tsvector NOT NULL)""",
-    f"CREATE INDEX IF NOT EXISTS problem_search_match ON {SIDE_TABLE} USING gin (vector) "
-    "WHERE visible",
-    f"CREATE INDEX IF NOT EXISTS problem_search_newest ON {SIDE_TABLE} "
-    "(created_at DESC, problem_id DESC) WHERE visible",
-    f"""CREATE OR REPLACE FUNCTION qb_problem_visible(pid bigint) RETURNS boolean
-        LANGUAGE sql STABLE AS $$
-        SELECT EXISTS (SELECT 1 FROM {PROBLEM_TABLE} p WHERE p.id = pid
-            AND p.status <> 'archived' AND EXISTS (SELECT 1 FROM questionbank_solution s
-            WHERE s.problem_id = pid AND s.status = 'published')) $$""",
-    f"""CREATE OR REPLACE FUNCTION qb_problem_search_sync() RETURNS trigger
-        LANGUAGE plpgsql AS $$ BEGIN
-        IF TG_OP = 'DELETE' THEN
-            DELETE FROM {SIDE_TABLE} WHERE problem_id = OLD.id; RETURN NULL;
-        END IF;
-        INSERT INTO {SIDE_TABLE} (problem_id, created_at, visible, vector)
-        VALUES (NEW.id, NEW.created_at, qb_problem_visible(NEW.id), NEW.search_vector)
-        ON CONFLICT (problem_id) DO UPDATE SET created_at = EXCLUDED.created_at,
-            visible = EXCLUDED.visible, vector = EXCLUDED.vector;
-        RETURN NULL; END $$""",
-    f"""CREATE OR REPLACE FUNCTION qb_problem_search_visible() RETURNS trigger
-        LANGUAGE plpgsql AS $$ BEGIN
-        IF TG_OP = 'TRUNCATE' THEN
-            UPDATE {SIDE_TABLE} SET visible = false WHERE visible; RETURN NULL;
-        END IF;
-        IF TG_OP IN ('UPDATE', 'DELETE') THEN
-            UPDATE {SIDE_TABLE} SET visible = qb_problem_visible(OLD.problem_id)
-            WHERE problem_id = OLD.problem_id;
-        END IF;
-        IF TG_OP IN ('INSERT', 'UPDATE') THEN
-            UPDATE {SIDE_TABLE} SET visible = qb_problem_visible(NEW.problem_id)
-            WHERE problem_id = NEW.problem_id;
-        END IF;
-        RETURN NULL; END $$""",
-    f"""CREATE OR REPLACE FUNCTION qb_problem_search_truncate() RETURNS trigger
-        LANGUAGE plpgsql AS $$ BEGIN TRUNCATE {SIDE_TABLE}; RETURN NULL; END $$""",
-    f"DROP TRIGGER IF EXISTS qb_problem_search_sync ON {PROBLEM_TABLE}",
-    f"""CREATE TRIGGER qb_problem_search_sync AFTER INSERT OR DELETE
-        OR UPDATE OF title, statement, status, created_at ON {PROBLEM_TABLE}
-        FOR EACH ROW EXECUTE FUNCTION qb_problem_search_sync()""",
-    f"DROP TRIGGER IF EXISTS qb_problem_search_truncate ON {PROBLEM_TABLE}",
-    f"""CREATE TRIGGER qb_problem_search_truncate AFTER TRUNCATE ON {PROBLEM_TABLE}
-        FOR EACH STATEMENT EXECUTE FUNCTION qb_problem_search_truncate()""",
-    *[f"DROP TRIGGER IF EXISTS qb_problem_search_{op} ON questionbank_solution"
-      for op in ("i", "u", "d", "t")],
-    """CREATE TRIGGER qb_problem_search_i AFTER INSERT ON questionbank_solution FOR EACH ROW
-        WHEN (NEW.status = 'published') EXECUTE FUNCTION qb_problem_search_visible()""",
-    """CREATE TRIGGER qb_problem_search_u AFTER UPDATE OF status, problem_id
-        ON questionbank_solution FOR EACH ROW
-        WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.problem_id <> NEW.problem_id)
-        EXECUTE FUNCTION qb_problem_search_visible()""",
-    """CREATE TRIGGER qb_problem_search_d AFTER DELETE ON questionbank_solution FOR EACH ROW
-        WHEN (OLD.status = 'published') EXECUTE FUNCTION qb_problem_search_visible()""",
-    """CREATE TRIGGER qb_problem_search_t AFTER TRUNCATE ON questionbank_solution
-        FOR EACH STATEMENT EXECUTE FUNCTION qb_problem_search_visible()""",
-    f"""INSERT INTO {SIDE_TABLE} (problem_id, created_at, visible, vector)
-        SELECT p.id, p.created_at, qb_problem_visible(p.id), p.search_vector
-        FROM {PROBLEM_TABLE} p ON CONFLICT (problem_id) DO NOTHING""",
-    f"ANALYZE {SIDE_TABLE}",
-]
-_PG_SIDE_DROP = [
-    f"DROP TRIGGER IF EXISTS qb_problem_search_sync ON {PROBLEM_TABLE}",
-    f"DROP TRIGGER IF EXISTS qb_problem_search_truncate ON {PROBLEM_TABLE}",
-    *[f"DROP TRIGGER IF EXISTS qb_problem_search_{op} ON questionbank_solution"
-      for op in ("i", "u", "d", "t")],
-    "DROP FUNCTION IF EXISTS qb_problem_search_sync()",
-    "DROP FUNCTION IF EXISTS qb_problem_search_visible()",
-    "DROP FUNCTION IF EXISTS qb_problem_search_truncate()",
-    "DROP FUNCTION IF EXISTS qb_problem_visible(bigint)",
-    f"DROP TABLE IF EXISTS {SIDE_TABLE}",
-]
-
-
-def ensure_search_side_table(connection) -> bool:
-    """PostgreSQL: create the ranked-search side table, its indexes and triggers, and fill
-    it (migration 0011_browse_search_candidates; idempotent). Other vendors: nothing."""
-    if connection.vendor != "postgresql":
-        return False
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s), (SELECT count(*) FROM pg_trigger "
-                       "WHERE tgname LIKE 'qb_problem_search_%%')", [SIDE_TABLE])
-        table, triggers = cursor.fetchone()
-        if table is not None and triggers >= 6:
-            return False
-        for sql in _PG_SIDE_CREATE:
-            cursor.execute(sql)
-    return True
-
-
-def drop_search_side_table(connection) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            for sql in _PG_SIDE_DROP:
-                cursor.execute(sql)
-
-
-def create_search_schema(connection) -> None:
-    """Create the vendor's search objects (migration 0004_browse_search)."""
-    ensure_search_schema(connection)
-
-
-def ensure_search_schema(connection) -> bool:
-    """Create whatever search object is missing; returns True when something was made.
-
-    Safe to call repeatedly. On SQLite, Django rebuilds a table to alter it (copy, drop,
-    rename), which silently drops its triggers: after any ``migrate`` this puts them back
-    and rebuilds the index so no problem is missed.
-    """
-    vendor = connection.vendor
-    with connection.cursor() as cursor:
-        if vendor == "postgresql":
-            cursor.execute(
-                "SELECT 1 FROM information_schema.columns WHERE table_name = %s "
-                "AND column_name = 'search_vector' AND table_schema = current_schema()",
-                [PROBLEM_TABLE],
-            )
-            has_column = cursor.fetchone() is not None
-            cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = 'problem_search_gin'")
-            if has_column and cursor.fetchone() is not None:
-                return False
-            for sql in _PG_CREATE:
-                cursor.execute(sql)
-            return True
-        if vendor == "sqlite":
-            cursor.execute(
-                "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger') "
-                "AND (name = %s OR name LIKE 'qb_problem_fts_%%')",
-                [FTS_TABLE],
-            )
-            present = {row[0] for row in cursor.fetchall()}
-            if FTS_TABLE in present and set(_SQLITE_TRIGGERS) <= present:
-                return False
-            cursor.execute(_SQLITE_TABLE)
-            for sql in _SQLITE_TRIGGERS.values():
-                cursor.execute(sql)
-            cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
-            return True
-    return False
-
-
-def drop_search_schema(connection) -> None:
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            for sql in _PG_DROP:
-                cursor.execute(sql)
-        elif connection.vendor == "sqlite":
-            for name in _SQLITE_TRIGGERS:
-                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
-            cursor.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
-
-
-def ensure_after_migrate(sender, using="default", **kwargs) -> None:
-    """post_migrate receiver (QuestionbankConfig.ready): keep the search objects in place."""
-    from django.db import connections
-    from django.db.migrations.recorder import MigrationRecorder
-
-    connection = connections[using]
-    applied = MigrationRecorder(connection).applied_migrations()
-    if ("questionbank", "0004_browse_search") in applied:
-        ensure_search_schema(connection)
-    if ("questionbank", "0011_browse_search_candidates") in applied:
-        ensure_search_side_table(connection)
-    if ("questionbank", "0009_browse_page_cache") in applied:
-        from questionbank.browse_cache import ensure_generation_schema
-
-        ensure_generation_schema(connection)
-
-
 # --- Queries --------------------------------------------------------------------------
 
 
@@ -544,10 +339,9 @@ def match_ids(req: SearchRequest, *, relevance: bool, kind: str = "",
               limit: int | None = None) -> Matches:
     """One query: the newest ``limit`` visible problems matching ``req`` (mode "fts")
     within the filters, ordered best first when ``relevance`` (ties: newest first),
-    else newest first. PostgreSQL ranks with ts_rank (title A, statement B, normalised
-    by log length) in the side table; SQLite with FTS5 bm25 (title 10x)."""
-    from django.db import connection
-
+    else newest first. PostgreSQL ranks with ts_rank (title and tag names A, statement
+    B, normalised by log length) in the side table; SQLite with FTS5 bm25 (title and tag
+    names 10x)."""
     if not req or req.mode != "fts":
         return Matches()
     limit = limit or RANK_CANDIDATES
@@ -575,10 +369,10 @@ def match_ids(req: SearchRequest, *, relevance: bool, kind: str = "",
         params = ([req.text] if relevance else []) + [req.text, *params, limit + 1]
     else:
         # bm25 is lower-is-better: negated so both engines sort the score descending.
-        score = f"-bm25({FTS_TABLE}, 10.0, 1.0)" if relevance else "0"
+        score = f"-bm25({FTS_TABLE}, 10.0, 1.0, 10.0)" if relevance else "0"
         sql = (f"SELECT p.id, {score} FROM {FTS_TABLE} JOIN {PROBLEM_TABLE} p "
                f"ON p.id = {FTS_TABLE}.rowid WHERE {FTS_TABLE} MATCH %s "
-               f"AND {sql_published()} {filters} "
+               f"AND {problem_visible('p')} {filters} "
                "ORDER BY p.created_at DESC, p.id DESC LIMIT %s")
         params = [req.fts5, *params, limit + 1]
     with connection.cursor() as cursor:
@@ -591,17 +385,8 @@ def match_ids(req: SearchRequest, *, relevance: bool, kind: str = "",
     return Matches(ids=tuple(row[0] for row in rows), capped=capped)
 
 
-def sql_published(alias: str = "p") -> str:
-    """SQL for "``alias`` is a problem students may see" in raw queries: the same rule as
-    ``ProblemQuerySet.published()`` (tests compare the two for every state)."""
-    return (f"{alias}.status <> 'archived' AND EXISTS (SELECT 1 FROM questionbank_solution ps "
-            f"WHERE ps.problem_id = {alias}.id AND ps.status = 'published')")
-
-
 def in_order(qs, ids):
     """``qs`` restricted to ``ids`` and ordered as they are."""
-    from django.db.models import Case, IntegerField, Value, When
-
     if not ids:
         return qs.none()
     return qs.filter(pk__in=ids).order_by(Case(
@@ -615,8 +400,6 @@ def filter_and_rank(qs, req: SearchRequest, *, relevance: bool, kind: str = "",
     ``relevance``, otherwise newest first. Full-text searches keep only the newest
     RANK_CANDIDATES matches (``match_ids``); pass the filters already applied to ``qs``
     so the cap counts only matches inside them. Works on PostgreSQL and SQLite."""
-    from django.db.models import Case, IntegerField, Q, Value, When
-
     if not req:
         return qs
     if req.mode == "empty":
@@ -636,8 +419,6 @@ def filter_and_rank(qs, req: SearchRequest, *, relevance: bool, kind: str = "",
 
 
 def pg_query(req: SearchRequest):
-    from django.contrib.postgres.search import SearchQuery
-
     return SearchQuery(req.text, search_type="websearch", config="english")
 
 
@@ -647,11 +428,6 @@ def highlights(req: SearchRequest, ids: list[int]) -> dict[int, tuple[SafeString
     One query whatever the number of ids. Snippets come from the Markdown source; their
     formulas are rendered as MathML (:func:`snippet_html`), the rest is escaped text.
     """
-    from django.db import connection
-    from django.db.models import F, Func, Value
-
-    from questionbank.models import Problem
-
     if not req or req.mode == "empty" or not ids:
         return {}
     if req.mode == "substring":
@@ -660,8 +436,6 @@ def highlights(req: SearchRequest, ids: list[int]) -> dict[int, tuple[SafeString
                      snippet_html(statement, _substring_marks(statement, req.terms, width=220)))
                 for pk, title, statement in rows}
     if connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchHeadline
-
         query = pg_query(req)
 
         def clean(name):

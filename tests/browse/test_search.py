@@ -10,15 +10,17 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from questionbank import search
-from questionbank.models import Problem
-from questionbank.search import (
+from questionbank.browse import search
+from questionbank.browse.search import (
     MAX_QUERY_CHARS,
     fts5_expression,
     highlights,
     marked,
     parse_query,
 )
+from questionbank.db.published import PROBLEM_TABLE
+from questionbank.db.sqlite import FTS_TABLE, FTS_TABLE_SQL
+from questionbank.models import Problem
 from questionbank.selectors import browse_problem_list
 from questionbank.services.problems import problem_update
 from tests.browse_helpers import published_problem
@@ -99,8 +101,7 @@ def _titles(q: str, **kwargs) -> list[str]:
 
 
 @pytest.mark.django_db
-def test_search_objects_exist_and_ensure_is_idempotent():
-    assert search.ensure_search_schema(connection) is False
+def test_search_objects_exist():
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
@@ -213,29 +214,29 @@ def test_stemmed_matches_are_highlighted():
 
 @pytest.mark.django_db
 def test_stemmed_index_as_migrated_is_the_one_made_again():
-    """Migration 0014 (frozen SQL) and search.py (re-creation after a SQLite table rebuild)
-    make the same FTS table, with the porter stemmer; PostgreSQL uses 'english' throughout."""
+    """The migrations (frozen SQL) and questionbank.db.sqlite (re-creation after a SQLite
+    table rebuild) make the same FTS table, with the porter stemmer and the tag names;
+    PostgreSQL uses 'english' throughout."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef d JOIN "
                            "pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum "
                            "WHERE d.adrelid = %s::regclass AND a.attname = 'search_vector'",
-                           [search.PROBLEM_TABLE])
+                           [PROBLEM_TABLE])
             expression = cursor.fetchone()[0]
             assert expression.count("'english'::regconfig") == 2
             cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s",
                            ["problem_search_match"])
             assert "gin (vector)" in cursor.fetchone()[0]
             return
-        cursor.execute("SELECT sql FROM sqlite_master WHERE name = %s", [search.FTS_TABLE])
+        cursor.execute("SELECT sql FROM sqlite_master WHERE name = %s", [FTS_TABLE])
         migrated = cursor.fetchone()[0]
     # By its name's end: the migration's number is set when branches are merged.
     folder = Path(importlib.import_module("questionbank.migrations").__file__).parent
-    name = next(folder.glob("*_search_stemming.py")).stem
+    name = next(folder.glob("*_browse_plain_search_tags.py")).stem
     migration = importlib.import_module(f"questionbank.migrations.{name}")
     assert "tokenize='porter unicode61 remove_diacritics 2'" in migrated
-    assert migrated == migration.sqlite_fts("porter unicode61 remove_diacritics 2")[4]
-    assert migrated == search._SQLITE_TABLE.replace(" IF NOT EXISTS", "")
+    assert migrated == migration.SQLITE_FTS_TABLE == FTS_TABLE_SQL
 
 
 def _shown(html: str) -> str:
@@ -386,28 +387,64 @@ def test_candidates_follow_publishing_archiving_and_deleting():
     assert search.match_ids(parse_query("loops"), relevance=True).ids == ()
 
 
+# --- Tag names are part of the search document (issue 12) -----------------------------
+
 @pytest.mark.django_db
-def test_raw_visibility_rule_matches_published_queryset():
-    from questionbank.selectors import browse_problem_page
-    from questionbank.services.problems import problems_set_status
-    from tests.browse_helpers import STATES, with_solution
+def test_a_word_finds_a_problem_only_tagged_with_it_stemmed():
+    tagged = published_problem(title="Area under a curve", statement="Compute it.",
+                               tags=["Integrals"])
+    published_problem(title="Other", statement="Nothing here.", tags=["Algebra"])
+    assert _titles("integral") == ["Area under a curve"]
+    assert _titles("Integrals") == ["Area under a curve"]
+    # Every word is still required, wherever it is: tag, title or statement.
+    assert _titles("integral curve") == ["Area under a curve"]
+    assert _titles("integral algebra") == []
+    assert search.match_ids(parse_query("integral"), relevance=False).ids == (tagged.pk,)
+
+
+@pytest.mark.django_db
+def test_a_tag_match_ranks_like_a_title_match_and_highlights_are_kept():
+    # Made first, so the newest-first tie-break cannot explain the order.
+    by_tag = published_problem(title="Exercise 1", statement="Compute the area.",
+                               tags=["Integrals"])
+    published_problem(title="Exercise 2", statement="Use an integral to find the area.")
+    assert _titles("integral") == ["Exercise 1", "Exercise 2"]
+    both = published_problem(title="Integrals of hexagons", statement="An integral.",
+                             tags=["Integrals"])
+    title, snippet = highlights(parse_query("integral"), [both.pk])[both.pk]
+    assert title == "<mark>Integrals</mark> of hexagons"
+    assert "<mark>integral</mark>" in snippet
+    # A problem found by its tag alone still gets its title and a snippet, unmarked.
+    title, snippet = highlights(parse_query("integral"), [by_tag.pk])[by_tag.pk]
+    assert title == "Exercise 1" and "<mark>" not in title
+
+
+@pytest.mark.django_db
+def test_tag_links_renames_and_deletes_follow_at_once():
+    from questionbank.models import Tag
+
+    problem = published_problem(title="Plain title", statement="Plain text.")
+    assert _titles("lattice") == []
+    tag = Tag.objects.create(name="Lattice paths")
+    problem.tags.add(tag)
+    assert _titles("lattice") == ["Plain title"]
+    Tag.objects.filter(pk=tag.pk).update(name="Grid walks")  # a rename, any write path
+    assert _titles("lattice") == []
+    assert _titles("walk") == ["Plain title"]
+    problem.tags.remove(tag)
+    assert _titles("walk") == []
+    problem.tags.add(tag)
+    tag.delete()
+    assert _titles("walk") == []
+    # Title and statement edits keep the tags in the document.
+    problem.tags.add(Tag.objects.create(name="Hexagons"))
+    problem_update(problem=problem, title="New title")
+    assert _titles("hexagon") == ["New title"]
+
+
+@pytest.mark.django_db
+def test_tags_of_unpublished_problems_are_never_found():
     from tests.factories import make_problem
 
-    problems = []
-    for state in STATES:
-        problem = make_problem(title=f"State {state}")
-        with_solution(problem, state)
-        problems.append(problem)
-    archived = published_problem(title="Archived")
-    problems_set_status(problems=[archived], status=Problem.Status.ARCHIVED)
-    problems.append(archived)
-    problems.append(make_problem(title="No solution"))
-    visible = set()
-    for problem in problems:
-        try:
-            browse_problem_page(pk=problem.pk)
-        except Problem.DoesNotExist:
-            continue
-        visible.add(problem.pk)
-    assert visible == set(Problem.objects.published().values_list("pk", flat=True))
-    assert len(visible) == 1
+    make_problem(title="Draft", statement="x", tags=["Integrals"])
+    assert _titles("integral") == []

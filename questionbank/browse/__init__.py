@@ -1,0 +1,1 @@
+"""The students' side: search (parse, match, highlight) and the page cache."""
