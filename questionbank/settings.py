@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from questionbank.config import (
     SettingsError,
@@ -91,8 +92,6 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "insecure-development-key-only-used-with-QB_DEBUG=1"
 if TIME_ZONE:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     try:
         ZoneInfo(TIME_ZONE)
     except (ZoneInfoNotFoundError, ValueError):

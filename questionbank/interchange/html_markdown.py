@@ -25,6 +25,8 @@ import re
 from html.parser import HTMLParser
 from urllib.parse import unquote
 
+from markdown_it import MarkdownIt
+
 _BLOCKS = {"p", "div", "section", "article", "header", "footer", "blockquote",
            "figure", "figcaption", "dl", "dt", "dd", "center", "address"}
 _SKIP = {"script", "style", "head", "title", "template", "noscript", "iframe", "object"}
@@ -512,8 +514,6 @@ _MATH = re.compile(
 def markdown_to_html(text: str) -> str:
     """HTML for Moodle: Markdown rendered, maths left as TeX in ``\\(..\\)``/``\\[..\\]``
     for Moodle's MathJax filter (not converted to MathML as on our own pages)."""
-    from markdown_it import MarkdownIt
-
     if not text:
         return ""
     maths: list[str] = []

@@ -24,6 +24,7 @@ import json
 import math
 import re
 from xml.etree.ElementTree import Element, ParseError
+from xml.sax.saxutils import escape
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
@@ -289,8 +290,6 @@ def _cdata(text: str) -> str:
 
 
 def _escape(text: str) -> str:
-    from xml.sax.saxutils import escape
-
     return escape(_XML_BAD.sub("", text or ""), {'"': "&quot;"})
 
 

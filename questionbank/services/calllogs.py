@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django_q.models import Schedule
 
 from questionbank.models import CallLog, CallLogChainHead, CallLogCheckpoint
 
@@ -229,9 +233,6 @@ def calllog_export(*, queryset, fmt: str, chunk_size: int = 500, tally: dict | N
     rows are exported. Rows come out oldest first. For ``StreamingHttpResponse`` or a file.
     ``tally["rows"]``, when given, counts the rows written so far.
     """
-    import csv
-    import io
-
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"Unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}.")
     rows = queryset.order_by("id").values_list(*EXPORT_FIELDS).iterator(chunk_size=chunk_size)
@@ -330,10 +331,6 @@ PURGE_FUNC = "questionbank.tasks.purge_call_logs"
 
 def calllog_purge_due(*, created_by: str = "schedule") -> PurgeResult:
     """Purge rows older than ``QB_CALL_LOG_RETENTION_DAYS`` (the scheduled task's work)."""
-    from datetime import timedelta
-
-    from django.conf import settings
-
     older_than = timezone.now() - timedelta(days=settings.QB_CALL_LOG_RETENTION_DAYS)
     return calllog_purge(older_than=older_than, created_by=created_by)
 
@@ -344,8 +341,7 @@ def purge_schedule_ensure(schedule_model=None) -> None:
     Called from the data migration with the historical model (as the generation sweep's
     schedule is), so every migrated database has it; safe to call again.
     """
-    if schedule_model is None:
-        from django_q.models import Schedule as schedule_model
+    schedule_model = schedule_model or Schedule
     schedule_model.objects.update_or_create(
         name=PURGE_SCHEDULE_NAME,
         defaults={"func": PURGE_FUNC, "schedule_type": "D", "repeats": -1},

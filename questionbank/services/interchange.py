@@ -33,6 +33,7 @@ from django.db import connection, transaction
 from django.db.models import Prefetch
 
 from questionbank import interchange
+from questionbank.answers import extract_final_answer
 from questionbank.interchange import FileRefused, ParseResult, ProblemData
 from questionbank.models import Problem, Solution
 from questionbank.services.problems import problem_create, problem_update
@@ -219,8 +220,6 @@ def import_apply(*, data: bytes, filename: str = "", format: str | None = None, 
 
 
 def _add_solution(*, problem: Problem, data: ProblemData, user, fmt: str) -> Solution:
-    from questionbank.answers import extract_final_answer
-
     what = "general feedback" if fmt in ("moodle", "gift") else "solution column"
     return solution_create(
         problem=problem, body=data.solution, author=user,

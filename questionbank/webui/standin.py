@@ -50,6 +50,7 @@ import argparse
 import ast
 import hashlib
 import operator
+import os
 import re
 import threading
 import time
@@ -338,8 +339,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--show-error", action="store_true", help="reveal exception text")
     parser.add_argument("--concurrency", type=int, default=1)
     args = parser.parse_args(argv)
-
-    import os
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     app = build_app(

@@ -13,6 +13,7 @@ command exits 1 with one line on stderr saying why; it never prints a traceback 
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import sys
@@ -39,8 +40,6 @@ class BreakerOpen(webui.WebUIError):
 
 
 def _positive_float(text: str) -> float:
-    import argparse
-
     try:
         value = float(text)
     except ValueError:
@@ -51,8 +50,6 @@ def _positive_float(text: str) -> float:
 
 
 def _count(minimum: int):
-    import argparse
-
     def parse(text: str) -> int:
         try:
             value = int(text)
