@@ -169,7 +169,7 @@ def test_the_guessed_encoding_note_is_exact_and_comes_first():
 def test_an_encoding_without_a_friendly_name_is_named_as_is():
     text, encoding, note = decode_bytes("Привет, как дела? Это тест. ".encode("cp1251") * 10)
     assert encoding == "cp1251" and text.startswith("Привет")
-    assert note.startswith("The file is not UTF-8; it was read as cp1251. Check that")
+    assert note.startswith("The file is not UTF-8; it was read as CP1251. Check that")
 
 
 @pytest.mark.parametrize(("text", "codec"), [("é", "utf-8-sig"), ("é", "utf-16"),
