@@ -10,6 +10,9 @@ class QuestionbankConfig(AppConfig):
     def ready(self):
         # SQLite drops a table's triggers when Django rebuilds it to alter a column:
         # put the full-text search objects back after every migrate (questionbank.search).
+        # Imported here, not at the top: they need the app registry ready. checks
+        # registers the start-up checks (questionbank.E020 and friends).
+        from questionbank import checks  # noqa: F401
         from questionbank.search import ensure_after_migrate
 
         post_migrate.connect(ensure_after_migrate, sender=self,

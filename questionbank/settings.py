@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from questionbank import encryption
 from questionbank.config import (
     SettingsError,
     database_from_url,
@@ -32,6 +33,13 @@ QB_DB_POOL = env_bool("QB_DB_POOL", False)
 QB_HTTPS = env_bool("QB_HTTPS", not DEBUG)
 QB_BEHIND_PROXY = env_bool("QB_BEHIND_PROXY", False)
 QB_REDIS_URL = env_str("QB_REDIS_URL")
+# Fernet key(s) encrypting endpoint passwords and API keys at rest, comma-separated, newest
+# first (README.md, "Secrets at rest"). Under QB_DEBUG=1 without it, a key derived from
+# SECRET_KEY is used.
+_SECRETS_KEYS = env_list("QB_SECRETS_KEY", [])
+# Login throttling (django-axes): failures before a lock-out, and how long it lasts.
+QB_LOGIN_FAILURE_LIMIT = env_int("QB_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+QB_LOGIN_LOCKOUT_MINUTES = env_int("QB_LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 QB_WEBUI_URL = env_str("QB_WEBUI_URL")
 # seed_demo: one known password for the demo admin/teacher/student (default: random ones,
 # kept in .demo-logins). Never set this on a production server.
@@ -82,6 +90,17 @@ if not SECRET_KEY:
             "or set QB_DEBUG=1 on a development machine."
         )
     SECRET_KEY = "insecure-development-key-only-used-with-QB_DEBUG=1"
+for _index, _key in enumerate(_SECRETS_KEYS, start=1):
+    try:
+        encryption.check_key(_key)
+    except ValueError as exc:
+        raise SettingsError(f"QB_SECRETS_KEY: key {_index} {exc}.") from None
+# The keys the app may use: QB_SECRETS_KEY's, else (QB_DEBUG only) one derived from
+# SECRET_KEY. Empty in production without QB_SECRETS_KEY: then no secret can be stored,
+# and a stored one stops start-up (the system check questionbank.E020).
+QB_SECRETS_KEYS = tuple(_SECRETS_KEYS) or (
+    (encryption.dev_key(SECRET_KEY),) if DEBUG else ()
+)
 if TIME_ZONE:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
