@@ -8,6 +8,7 @@ with one sentence (``questionbank.config.SettingsError``).
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from questionbank import encryption
@@ -131,6 +132,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",
     "django_q",
+    "axes",
     "questionbank.apps.QuestionbankConfig",
 ]
 
@@ -143,7 +145,24 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# --- Login throttling (django-axes; README.md, "Login throttling") ---------------------
+AUTHENTICATION_BACKENDS = [
+    "questionbank.throttling.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = QB_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=QB_LOGIN_LOCKOUT_MINUTES)
+# Either one locks: too many failures for one account (from anywhere), or from one address
+# (whatever the accounts tried).
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "questionbank.throttling.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_CLIENT_IP_CALLABLE = "questionbank.throttling.client_address"
 
 ROOT_URLCONF = "questionbank.urls"
 WSGI_APPLICATION = "questionbank.wsgi.application"
