@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
 from questionbank.models import Problem, PromptTemplate, Tag
+from questionbank.validation import clean_data, parse_int
 
 
 class LoginForm(AuthenticationForm):
@@ -82,7 +83,7 @@ class ProblemForm(forms.ModelForm):
             raise forms.ValidationError(
                 'Test cases must be a list like [{"input": "1 2", "output": "3"}].'
             )
-        return value
+        return clean_data(value, label="Test cases")
 
     def service_fields(self) -> dict:
         data = dict(self.cleaned_data)
@@ -252,7 +253,8 @@ class TemplatePreviewForm(forms.Form):
     def clean_problem(self):
         value = self.cleaned_data["problem"].strip().lstrip("#")
         qs = Problem.objects.all()
-        problem = qs.filter(pk=int(value)).first() if value.isdigit() else None
+        number = parse_int(value)
+        problem = qs.filter(pk=number).first() if number is not None else None
         if problem is None:
             problem = qs.filter(title__icontains=value).order_by("-id").first()
         if problem is None:
@@ -315,7 +317,7 @@ class ExportForm(forms.Form):
         raw = self.cleaned_data["ids"].replace(";", ",").replace(" ", ",")
         ids = []
         for part in filter(None, raw.split(",")):
-            if not part.lstrip("#").isdigit():
+            if parse_int(part) is None:
                 raise forms.ValidationError(f"“{part}” is not a problem number.")
-            ids.append(int(part.lstrip("#")))
+            ids.append(parse_int(part))
         return ids

@@ -41,6 +41,7 @@ from questionbank.search import (
     match_ids,
 )
 from questionbank.search import sql_published as search_sql_published
+from questionbank.validation import parse_int
 
 
 def teacher_problem_list(*, q: str = "", kind: str = "", status: str = "", tag: str = "",
@@ -53,8 +54,8 @@ def teacher_problem_list(*, q: str = "", kind: str = "", status: str = "", tag: 
         qs = qs.filter(kind=kind)
     if status in Problem.Status.values:
         qs = qs.filter(status=status)
-    if difficulty.isdigit():
-        qs = qs.filter(difficulty=int(difficulty))
+    if parse_int(difficulty) is not None:
+        qs = qs.filter(difficulty=parse_int(difficulty))
     if tag:
         qs = qs.filter(tags__slug=tag)
     return qs.annotate(
@@ -400,7 +401,8 @@ def calllog_filter(queryset=None, *, since=None, until=None, endpoint: str = "",
     if since is not None or until is not None:
         qs = _calllog_time_range(qs, since, until)
     if endpoint:
-        qs = qs.filter(endpoint_id=int(endpoint)) if str(endpoint).isdigit() else qs.filter(
+        qs = qs.filter(endpoint_id=parse_int(endpoint)) if parse_int(endpoint) is not None \
+            else qs.filter(
             endpoint_name=endpoint)
     if outcome:
         qs = qs.filter(outcome=outcome)
@@ -441,8 +443,8 @@ def _calllog_time_range(qs, since, until):
 
 
 def _as_id(value) -> int:
-    value = str(value).strip().lstrip("#")
-    return int(value) if value.isdigit() else -1  # -1 matches nothing
+    number = parse_int(value)
+    return -1 if number is None else number  # -1 matches nothing
 
 
 def calllog_template_ids(value: str) -> list[int]:
@@ -450,7 +452,7 @@ def calllog_template_ids(value: str) -> list[int]:
     from questionbank.models import PromptTemplate
 
     value = str(value).strip()
-    if value.lstrip("#").isdigit():
+    if parse_int(value) is not None:
         return [_as_id(value)]
     return list(PromptTemplate.objects.filter(name__icontains=value).values_list("id", flat=True))
 
@@ -460,7 +462,7 @@ def calllog_user_ids(value: str) -> list[int]:
     from django.contrib.auth import get_user_model
 
     value = str(value).strip()
-    if value.lstrip("#").isdigit():
+    if parse_int(value) is not None:
         return [_as_id(value)]
     users = get_user_model().objects.filter(username__iexact=value)
     return list(users.values_list("id", flat=True))
@@ -639,8 +641,8 @@ def browse_problem_list(*, search: SearchRequest | None = None, kind: str = "",
     qs = Problem.objects.published()
     if kind in Problem.Kind.values:
         qs = qs.filter(kind=kind)
-    if difficulty.isdigit() and int(difficulty) in Problem.Difficulty.values:
-        qs = qs.filter(difficulty=int(difficulty))
+    if parse_int(difficulty) in Problem.Difficulty.values:
+        qs = qs.filter(difficulty=parse_int(difficulty))
     if tag is not None:
         qs = qs.filter(tags=tag)
     qs = qs.order_by("-created_at", "-id")
@@ -649,7 +651,7 @@ def browse_problem_list(*, search: SearchRequest | None = None, kind: str = "",
     elif search:
         qs = filter_and_rank(
             qs, search, relevance=sort == "relevance", kind=kind if kind in Problem.Kind.values
-            else "", difficulty=int(difficulty) if difficulty.isdigit() else None,
+            else "", difficulty=parse_int(difficulty),
             tag_id=tag.pk if tag is not None else None)
     return qs.only(*BROWSE_ROW_FIELDS).prefetch_related(_browse_tags_prefetch())
 
@@ -660,7 +662,7 @@ def browse_search_matches(*, search: SearchRequest, kind: str = "", difficulty: 
     search.RANK_CANDIDATES, the newest matches, ranked when ``sort`` is relevance)."""
     return match_ids(search, relevance=sort == "relevance",
                      kind=kind if kind in Problem.Kind.values else "",
-                     difficulty=int(difficulty) if difficulty.isdigit() else None,
+                     difficulty=parse_int(difficulty),
                      tag_id=tag.pk if tag is not None else None)
 
 

@@ -145,6 +145,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # NUL and broken characters in any query string or form field: a 400 page in words
+    # (questionbank/validation.py), as is InvalidInput raised by a view.
+    "questionbank.validation.InputValidationMiddleware",
     # Last, as django-axes requires: turns a locked-out login into the lock-out page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -8,6 +8,12 @@ exports. The formats are documented in docs/import-formats.md.
 
 from __future__ import annotations
 
+import dataclasses
+
+from django.core.exceptions import ValidationError
+
+from questionbank.validation import clean_data
+
 from . import gift, moodle_xml, tabular
 from .base import FORMATS as FORMATS
 from .base import FileRefused as FileRefused
@@ -63,6 +69,13 @@ def parse_file(data: bytes, *, filename: str = "", format: str | None = None,
     parser = {"moodle": moodle_xml.parse, "gift": gift.parse, "csv": tabular.parse_csv,
               "json": tabular.parse_json}[fmt]
     result = parser(text)
+    # JSON escapes can smuggle in NUL or lone surrogates, which no database stores.
+    for problem in result.problems:
+        try:
+            clean_data(dataclasses.asdict(problem), label=problem.label)
+        except ValidationError as exc:
+            raise FileRefused(f"{exc.messages[0]} Fix it in the file and upload it again.") \
+                from None
     result.encoding = encoding
     if note:
         result.notes.insert(0, note)

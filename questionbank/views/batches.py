@@ -16,6 +16,7 @@ from questionbank.forms import GenerateForm
 from questionbank.models import GenerationBatch, GenerationJob, Problem
 from questionbank.permissions import teacher_required
 from questionbank.services import generation
+from questionbank.validation import parse_int_list
 
 # Partial text of a running call is cut to its last characters for the page and the poll.
 PARTIAL_TAIL_CHARS = 1500
@@ -24,12 +25,8 @@ JOBS_PAGE_SIZE = 50
 
 def _problem_ids(request) -> list[int]:
     source = request.POST if request.method == "POST" else request.GET
-    ids = []
-    for value in source.getlist("problems"):
-        for part in str(value).split(","):
-            if part.strip().isdigit():
-                ids.append(int(part))
-    return list(dict.fromkeys(ids))
+    # Anything but ids is refused with a sentence (InvalidInput -> 400 page).
+    return parse_int_list(source.getlist("problems"), label="the problem list")
 
 
 @teacher_required
