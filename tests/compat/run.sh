@@ -37,8 +37,10 @@ for version in "$@"; do
   fi
   echo "== contract tests against gradio ${version}"
   # Only the client's contract tests, which start real Gradio servers shaped like the
-  # WEBUI; no Django needed (confcutdir skips the project conftest).
+  # WEBUI; no Django needed (confcutdir skips the project conftest). A temporary folder
+  # of its own: pytest prunes old ones in the shared /tmp/pytest-of-<user>.
   "${venv}/bin/python" -m pytest tests/webui/test_contract_gradio.py -q -p no:django \
-    -p no:cacheprovider --confcutdir=tests/webui -o addopts="" -m "not browser" || status=1
+    -p no:cacheprovider --confcutdir=tests/webui -o addopts="" -m "not browser" \
+    --basetemp=".cache/compat/tmp-${version}" || status=1
 done
 exit $status
