@@ -8,7 +8,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
 from questionbank.models import Problem, PromptTemplate, Tag
-from questionbank.validation import clean_data, parse_int
+from questionbank.validation import CleanTextMixin, clean_data, parse_int
 
 
 class LoginForm(AuthenticationForm):
@@ -19,7 +19,7 @@ class LoginForm(AuthenticationForm):
     }
 
 
-class TagListField(forms.CharField):
+class TagListField(CleanTextMixin, forms.CharField):
     """Tags typed as a comma-separated list."""
 
     def prepare_value(self, value):

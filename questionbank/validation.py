@@ -86,11 +86,6 @@ def clean_data(data, *, label: str = "The file"):
     return data
 
 
-def validate_storable_text(value) -> None:
-    """A field validator: ``clean_text`` with the wording of a form field."""
-    clean_text(value, label="This field")
-
-
 class CleanTextMixin:
     """For form fields that return text: refuse NUL and lone surrogates with a form error
     (Django's CharField refuses NUL only)."""
@@ -116,10 +111,6 @@ def parse_int(value, *, minimum: int = 0, maximum: int = MAX_ID) -> int | None:
     return number if minimum <= number <= maximum else None
 
 
-def is_int(value) -> bool:
-    return parse_int(value) is not None
-
-
 def parse_int_list(values, *, label: str = "problems") -> list[int]:
     """Ids from ``values`` (strings, each a comma-separated list), in order, once each.
     Raises ``InvalidInput`` naming the first part that is not a number."""
@@ -135,19 +126,6 @@ def parse_int_list(values, *, label: str = "problems") -> list[int]:
                     "such as 12,15,20 using the digits 0-9.")
             ids.append(number)
     return list(dict.fromkeys(ids))
-
-
-def query_int(request, name: str, *, default: int | None = None) -> int | None:
-    """The query-string parameter ``name`` as an int; ``default`` when absent or empty;
-    ``InvalidInput`` with a sentence when it is something else."""
-    raw = request.GET.get(name, "")
-    if not raw.strip():
-        return default
-    number = parse_int(raw)
-    if number is None:
-        raise InvalidInput(f"\u201c{raw[:40]}\u201d is not a valid {name}: use a whole "
-                           "number written with the digits 0-9.")
-    return number
 
 
 # --- dates ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from questionbank import validation
+from questionbank.forms import ProblemBulkForm
 from tests import factories
 from tests.review_helpers import make_solution
 
@@ -141,3 +142,11 @@ def test_no_review_form_input_yields_a_500(teacher_client, target, reason, numbe
     response = teacher_client.post(reverse("teacher:solution-revert", args=[solution.pk]),
                                    {"number": number})
     _no_500(response, number)
+
+
+@pytest.mark.django_db
+def test_text_field_mixin_refuses_a_lone_surrogate_in_a_form():
+    problem = factories.make_problem()
+    form = ProblemBulkForm({"action": "tag", "problems": [problem.pk], "tags": "alg\ud800"})
+    assert not form.is_valid()
+    assert "broken character" in form.errors["tags"][0]
