@@ -28,9 +28,10 @@ run: $(VENV)/.run-deps
 
 ## make test: set everything up and run ruff and the whole test suite.
 test: $(VENV)/.dev-deps
-	@test -x /usr/bin/chromium || { echo "Installing Debian's chromium for the browser tests"; \
-		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
-		{ echo "Could not install chromium (needs root and Debian's package lists)."; exit 1; }; }
+	@test -x /usr/bin/chromium -a -x /usr/bin/bwrap || { \
+		echo "Installing Debian's chromium (browser tests) and bubblewrap (the code judge's sandbox)"; \
+		(apt-get update -qq && apt-get install -y -qq chromium bubblewrap >/dev/null) || \
+		{ echo "Could not install chromium and bubblewrap (needs root and Debian's package lists)."; exit 1; }; }
 	$(VENV)/bin/ruff check .
 	QB_DEBUG=1 $(VENV)/bin/pytest
 

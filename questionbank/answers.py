@@ -19,6 +19,7 @@ import logging
 import re
 import signal
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -145,6 +146,8 @@ def _parse(answer: str | None) -> list[Any] | None:
     answer = answer.strip()
     if not answer or len(answer) > MAX_ANSWER_CHARS or _TOO_EXPENSIVE.search(answer):
         return None
+    # Imported on first use: math-verify pulls in SymPy (about a second at start-up),
+    # which only the answer check needs.
     from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse
 
     try:
@@ -164,7 +167,7 @@ def _parse(answer: str | None) -> list[Any] | None:
 
 
 def _verify(gold: list[Any], target: list[Any]) -> bool:
-    from math_verify import verify
+    from math_verify import verify  # on first use, as in _parse
 
     try:
         return bool(verify(gold, target, timeout_seconds=_timeout_seconds()))
@@ -262,15 +265,47 @@ def vote(answers: list[str | None]) -> VoteResult:
     return VoteResult(groups=groups, shares=shares, best=best, majority_share=shares[best])
 
 
-def verdict(answer: str | None, reference: str | None) -> Verdict:
+def verdict(
+    answer: str | None, reference: str | None, *, alternatives: Sequence[str] = ()
+) -> Verdict:
     """Compare a candidate's final answer with the problem's reference answer.
 
     ``"agrees"`` or ``"disagrees"``; ``"unchecked"`` when there is no answer or
     no reference, or either cannot be parsed as maths. The reference is
     math-verify's "gold" side, which matters for forms such as ``x = 2`` vs ``2``.
+
+    ``alternatives`` are other answers accepted as correct (a Moodle short answer's
+    ``=four =4``, kept in ``Problem.accepted_answers``): the answer agrees when it agrees
+    with the reference or any of them. An answer written exactly as an accepted one
+    (ignoring spaces, and case for plain words such as "Paris") agrees even when it is
+    not maths.
     """
-    parsed_reference = _parse(reference)
-    parsed_answer = _parse(answer)
-    if parsed_reference is None or parsed_answer is None:
+    accepted = [a for a in (reference, *alternatives) if a and a.strip()]
+    if not answer or not answer.strip() or not accepted:
         return UNCHECKED
-    return AGREES if _verify(parsed_reference, parsed_answer) else DISAGREES
+    if any(_same_text(answer, a) for a in accepted):
+        return AGREES
+    parsed_answer = _parse(answer)
+    if parsed_answer is None:
+        return UNCHECKED
+    result: Verdict = UNCHECKED
+    for gold in accepted:
+        parsed_gold = _parse(gold)
+        if parsed_gold is None:
+            continue
+        if _verify(parsed_gold, parsed_answer):
+            return AGREES
+        result = DISAGREES
+    return result
+
+
+_WORDS = re.compile(r"[^\W\d_]+(?:[\s'-]+[^\W\d_]+)*")
+
+
+def _same_text(answer: str, accepted: str) -> bool:
+    a, b = re.sub(r"\s+", "", answer), re.sub(r"\s+", "", accepted)
+    if a == b:
+        return True
+    # Plain words compare without case, as Moodle's short answers do by default.
+    return bool(_WORDS.fullmatch(answer.strip()) and _WORDS.fullmatch(accepted.strip())
+                and a.casefold() == b.casefold())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 
@@ -77,8 +78,6 @@ def database_from_url(url: str, *, use_pool: bool) -> dict:
     persistent, health-checked connections, or psycopg's pool when ``use_pool`` (web
     processes only: pools do not survive the fork that qcluster does).
     """
-    import dj_database_url
-
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if not scheme or "://" not in url:

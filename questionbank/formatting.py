@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from django.contrib import messages
 from django.urls import get_script_prefix, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -35,8 +36,6 @@ def safe_next(request, default: str) -> str:
 def flash_form_errors(request, form) -> None:
     """Show every error of a form that has no page of its own (a bulk-action bar) as a
     message on the page it redirects back to."""
-    from django.contrib import messages
-
     for errors in form.errors.values():
         for error in errors:
             messages.error(request, error)

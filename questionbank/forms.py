@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 
-from questionbank.models import Problem, PromptTemplate, Tag
+from questionbank import selectors
+from questionbank.interchange import size_message
+from questionbank.models import Problem, PromptTemplate, Solution, Tag
 from questionbank.validation import CleanTextMixin, clean_data, parse_int
 
 
@@ -45,27 +48,43 @@ class ProblemForm(forms.ModelForm):
     test_cases = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "class": "mono"}),
-        help_text='Programming problems: JSON list of {"input": "...", "output": "..."}.',
+        help_text='Programming problems: JSON list of {"input": "...", "output": "..."}; add '
+                  '"tolerance": 1e-6 to a test whose numbers may be off by that much.',
     )
 
     class Meta:
         model = Problem
         fields = ("title", "kind", "status", "difficulty", "tags", "statement",
-                  "reference_answer", "test_cases", "source", "language")
+                  "reference_answer", "test_cases", "reference_solution", "judge_cpu_seconds",
+                  "judge_memory_mb", "source", "language")
         widgets = {
             "statement": forms.Textarea(attrs={"rows": 14, "class": "mono",
                                                "data-preview": "statement"}),
             "reference_answer": forms.TextInput(attrs={"class": "mono"}),
+            "reference_solution": forms.Textarea(attrs={"rows": 6, "class": "mono"}),
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        for name in ("judge_cpu_seconds", "judge_memory_mb"):
+            self.fields[name].required = False
         if self.instance.pk:
             self.initial["tags"] = ", ".join(t.name for t in self.instance.tags.all())
             self.initial["test_cases"] = (
                 json.dumps(self.instance.test_cases, indent=2, ensure_ascii=False)
                 if self.instance.test_cases else ""
             )
+
+    def _limit_or_default(self, name: str):
+        # Left empty (or posted by a script that predates the field): the model's default.
+        value = self.cleaned_data.get(name)
+        return Problem._meta.get_field(name).default if value is None else value
+
+    def clean_judge_cpu_seconds(self):
+        return self._limit_or_default("judge_cpu_seconds")
+
+    def clean_judge_memory_mb(self):
+        return self._limit_or_default("judge_memory_mb")
 
     def clean_test_cases(self):
         raw = (self.cleaned_data.get("test_cases") or "").strip()
@@ -83,6 +102,13 @@ class ProblemForm(forms.ModelForm):
             raise forms.ValidationError(
                 'Test cases must be a list like [{"input": "1 2", "output": "3"}].'
             )
+        for n, case in enumerate(value, 1):
+            tolerance = case.get("tolerance")
+            if tolerance is not None and (isinstance(tolerance, bool) or not isinstance(
+                    tolerance, int | float) or tolerance < 0):
+                raise forms.ValidationError(
+                    f"Test {n}: the tolerance must be a positive number such as 1e-6, "
+                    f"not {json.dumps(tolerance)}.")
         return clean_data(value, label="Test cases")
 
     def service_fields(self) -> dict:
@@ -106,6 +132,9 @@ class PromptTemplateForm(forms.ModelForm):
 # --- Review, generation, templates (teacher pages) --------------------------------------
 
 
+TEMPLATE_EDITED = "That template has been edited meanwhile: choose it again from the list."
+
+
 class EndpointChoiceField(forms.ModelMultipleChoiceField):
     """Endpoints labelled with their state, so a paused one says so before it is chosen."""
 
@@ -118,7 +147,14 @@ class EndpointChoiceField(forms.ModelMultipleChoiceField):
 
 
 class GenerateForm(forms.Form):
-    """Template, endpoint(s) and samples for a generation batch of one or more problems."""
+    """Template(s), endpoint(s) and samples for a generation batch of one or more problems.
+
+    ``kinds`` maps each kind of problem in the selection to how many there are. One kind
+    (or none known): one ``template`` field offering that kind's templates and those for
+    any problem. Several kinds (a mixed maths + programming selection): one field per
+    kind, ``template_<kind>``, each offering what suits that kind and preset to its
+    default template, so the whole selection is generated in one go.
+    """
 
     problems = forms.ModelMultipleChoiceField(
         queryset=Problem.objects.all(), widget=forms.MultipleHiddenInput,
@@ -130,8 +166,7 @@ class GenerateForm(forms.Form):
         queryset=PromptTemplate.objects.none(), empty_label=None,
         help_text="The prompt sent to the model. Each template has its own sampling settings.",
         error_messages={"required": "Choose a prompt template.",
-                        "invalid_choice": "That template has been edited meanwhile: choose "
-                                          "it again from the list."},
+                        "invalid_choice": TEMPLATE_EDITED},
     )
     endpoints = EndpointChoiceField(
         queryset=None, widget=forms.CheckboxSelectMultiple, label="Model servers",
@@ -149,16 +184,53 @@ class GenerateForm(forms.Form):
     name = forms.CharField(required=False, max_length=200, label="Batch name",
                            help_text="Optional, to find the batch again later.")
 
-    def __init__(self, *args, kind: str | None = None, **kwargs):
-        from questionbank import selectors
-
+    def __init__(self, *args, kind: str | None = None, kinds: dict[str, int] | None = None,
+                 **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["template"].queryset = selectors.templates_for_generation(kind=kind)
+        kinds = dict(kinds or ({kind: 0} if kind else {}))
+        self.kinds = kinds
+        if len(kinds) > 1:
+            del self.fields["template"]
+            for each, count in sorted(kinds.items()):
+                label = Problem.Kind(each).label.lower()
+                field = forms.ModelChoiceField(
+                    queryset=selectors.templates_for_generation(kind=each), empty_label=None,
+                    label=f"Template for the {count} {label} problem{'s' if count != 1 else ''}",
+                    help_text=(f"Offers templates for {label} problems and for any problem; "
+                               f"preset to the usual one for {label}."),
+                    error_messages={"required": f"Choose a template for the {label} problems.",
+                                    "invalid_choice": TEMPLATE_EDITED},
+                )
+                self.fields[f"template_{each}"] = field
+                default = selectors.default_template_for_generation(kind=each)
+                if default is not None:
+                    self.initial.setdefault(f"template_{each}", default.pk)
+            # The page's order: templates first, then servers, samples and name.
+            self.order_fields(["problems", *[f"template_{k}" for k in sorted(kinds)]])
+        else:
+            self.fields["template"].queryset = selectors.templates_for_generation(
+                kind=next(iter(kinds), None))
         endpoints = selectors.endpoints_for_generation()
         self.fields["endpoints"].queryset = endpoints
         self.fields["samples"].widget.attrs["placeholder"] = "the template's setting"
         if not self.is_bound and len(endpoints) == 1:
             self.initial.setdefault("endpoints", [endpoints[0].pk])
+
+    @property
+    def template_fields(self) -> list[str]:
+        return [name for name in self.fields if name == "template"
+                or name.startswith("template_")]
+
+    def has_templates(self) -> bool:
+        """Whether every template field has something to offer."""
+        return all(self.fields[name].queryset.exists() for name in self.template_fields)
+
+    def batch_templates(self) -> dict:
+        """``batch_create``'s template arguments from the cleaned data."""
+        data = self.cleaned_data
+        if "template" in self.fields:
+            return {"template": data["template"]}
+        return {"templates_by_kind": {kind: data[f"template_{kind}"] for kind in self.kinds}}
 
 
 class ProblemBulkForm(forms.Form):
@@ -173,16 +245,29 @@ class ProblemBulkForm(forms.Form):
         "required": "Choose what to do with the selected problems.",
         "invalid_choice": "Choose what to do with the selected problems from the list."})
     problems = forms.ModelMultipleChoiceField(
-        queryset=Problem.objects.all(),
-        error_messages={"required": "Tick at least one problem first."},
+        queryset=Problem.objects.all(), required=False,
+        error_messages={"invalid_choice": "One of the ticked problems no longer exists; "
+                                          "reload the list and tick again."},
     )
+    all_matching = forms.BooleanField(
+        required=False, label="All problems matching the filters, on every page")
     tags = TagListField(required=False, help_text="For “Add tags”: comma-separated.")
+    # The list's filters, sent along so "all matching" means what the teacher saw.
+    FILTERS = ("q", "kind", "status", "tag", "difficulty")
 
     def clean(self):
         data = super().clean()
+        if not data.get("all_matching") and not data.get("problems") and \
+                "problems" not in self.errors:
+            self.add_error("problems", "Tick at least one problem first.")
         if data.get("action") == "tag" and not data.get("tags"):
             self.add_error("tags", "Type the tags to add, separated by commas.")
         return data
+
+    def filters(self) -> dict[str, str]:
+        """The list's filters as posted (``filter_<name>``), for ``all_matching``."""
+        return {name: str(self.data.get(f"filter_{name}", "")).strip()
+                for name in self.FILTERS}
 
 
 class SolutionEditForm(forms.Form):
@@ -230,8 +315,6 @@ class SolutionBulkForm(forms.Form):
     confirmed = forms.BooleanField(required=False)
 
     def __init__(self, *args, **kwargs):
-        from questionbank.models import Solution
-
         super().__init__(*args, **kwargs)
         self.fields["solutions"].queryset = Solution.objects.all()
 
@@ -283,15 +366,10 @@ class ImportForm(forms.Form):
     format = forms.ChoiceField(label="Format", choices=_IMPORT_FORMATS, required=False)
 
     def clean_file(self):
-        from django.conf import settings
-
         upload = self.cleaned_data["file"]
         limit = settings.QB_IMPORT_MAX_BYTES
         if upload.size > limit:
-            raise forms.ValidationError(
-                f"The file is {upload.size // 1024} KB, over the {limit // 1024} KB limit. "
-                "Split it into smaller files and import them one after the other."
-            )
+            raise forms.ValidationError(size_message(upload.size, limit))
         return upload
 
 

@@ -56,6 +56,7 @@ from pygments.util import ClassNotFound
 
 __all__ = [
     "pygments_css",
+    "render_answer",
     "render_inline",
     "render_markdown",
     "render_math",
@@ -121,11 +122,24 @@ def _local_name(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+# Operators whose limits go under and over in display maths, as TeX does (\lim_{x \to 0}),
+# and beside them in inline maths (movablelimits); latex2mathml writes msub for the words.
+_LIMIT_OPERATORS = frozenset(
+    {"lim", "liminf", "limsup", "max", "min", "sup", "inf", "det", "gcd", "Pr",
+     "∑", "∏", "∐", "⋃", "⋂", "⋁", "⋀", "⨁", "⨂", "⨀", "⨄"}
+)  # fmt: skip
+_UNDER_OVER = {"msub": "munder", "msubsup": "munderover"}
+
+
 def _serialize_mathml(element: Element, out: list[str]) -> None:
     """Write ``element`` as MathML through the allowlist, escaping every text node."""
     tag = _local_name(element.tag)
     attributes: dict[str, str] = {}
     text = _decode_text(element.text)
+    if tag in _UNDER_OVER and len(element) and _local_name(element[0].tag) == "mo" and (
+            _decode_text(element[0].text) in _LIMIT_OPERATORS):
+        tag = _UNDER_OVER[tag]
+        element[0].set("movablelimits", "true")
     if tag == "menclose":
         # Not in MathML Core: Chromium would drop the box of \boxed{}.
         if "box" in element.get("notation", "").split():
@@ -427,6 +441,29 @@ def render_inline(text: str | None) -> str:
     if not text:
         return ""
     return sanitize_html(_MARKDOWN.renderInline(text))
+
+
+# An answer is TeX unless it has its own delimiters (Markdown) or is in words: a run of
+# two letters that is not a command name (``\\sqrt``) makes it prose.
+_DELIMITED = re.compile(r"\$|\\\(|\\\[")
+_TEX = re.compile(r"[\\^_{}]")
+_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}")
+
+
+def render_answer(text: str | None) -> str:
+    """A final or reference answer as safe HTML: maths when it is maths.
+
+    Answers are stored as extracted from ``\\boxed{}`` or typed by a teacher: TeX
+    without delimiters (``6\\sqrt{3}``, ``\\frac{5}{9}``, ``x = -1``), TeX with its
+    own (``$6\\sqrt{3}$``), or words (``Alice wins``). TeX becomes inline MathML; the
+    rest goes through :func:`render_inline`, so words stay words.
+    """
+    text = (text or "").strip()
+    if not text:
+        return ""
+    if _DELIMITED.search(text) or (not _TEX.search(text) and _WORD.search(text)):
+        return render_inline(text)
+    return sanitize_html(render_math(text, display=False))
 
 
 _THINK_TAG = re.compile(r"<(/?)think\s*>", re.IGNORECASE)

@@ -6,8 +6,10 @@ One search box, two engines:
   (title weight A, statement weight B, config 'english') with a GIN index. The user's
   words go through ``websearch_to_tsquery``, which accepts any input without a syntax
   error ("phrases", -exclusions, ``or``); ranking is ``ts_rank``; snippets ``ts_headline``.
-- SQLite: an FTS5 external-content table kept in step by triggers; ranking is ``bm25``
-  with the title weighted 10x; snippets ``highlight()``/``snippet()``. User input is never
+- SQLite: an FTS5 external-content table kept in step by triggers, with the ``porter``
+  stemmer (migration 0015), so both engines find "integrals" for "integral" and
+  "hexagon" for "Hexagons"; ranking is ``bm25`` with the title weighted 10x; snippets
+  ``highlight()``/``snippet()``. User input is never
   passed to FTS5 as syntax: it is cut into words and every word or phrase is quoted.
 
 Scripts written without spaces (Chinese, Japanese, Korean, Thai) are not split into
@@ -15,7 +17,8 @@ words by either tokenizer (a whole run of characters becomes one token), so a qu
 containing such characters is answered by a substring match (``icontains``) on the
 title and statement instead, title matches first. This is a sequential scan on
 PostgreSQL, acceptable for the rare CJK query; Cyrillic, Greek and other space-separated
-scripts use the full-text index like English (no stemming for them).
+scripts use the full-text index like English (English stemming rules only: other
+languages' words are matched as written).
 
 Highlights are built by asking the database to wrap matches in two control characters
 (never in HTML), then escaping every piece of text in Python and turning the markers
@@ -30,6 +33,8 @@ from dataclasses import dataclass, field
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from questionbank.rendering import render_math
+
 # Longer queries are cut (and the page says so): ranking 40 words helps nobody, and it
 # bounds the work a single request can ask of the database.
 MAX_QUERY_CHARS = 200
@@ -37,6 +42,8 @@ MAX_TERMS = 16
 
 START, STOP = "\x02", "\x03"
 SENTINELS = START + STOP
+# Separates the fragments of a database snippet (never shown: snippet_html joins them).
+FRAGMENT = "\x1f"
 
 FTS_TABLE = "questionbank_problem_fts"
 PROBLEM_TABLE = "questionbank_problem"
@@ -152,22 +159,142 @@ def marked(text: str | None) -> SafeString:
     return mark_safe("".join(out))  # every piece of text was escaped above
 
 
-def substring_highlight(text: str, terms: tuple[str, ...], *,
-                        width: int | None = None) -> SafeString:
-    """Mark every occurrence of ``terms`` in ``text``; with ``width``, a window around the
-    first one (the substring search's answer to ts_headline/snippet)."""
-    text = (text or "").replace(START, "").replace(STOP, "")
+def substring_highlight(text: str, terms: tuple[str, ...]) -> SafeString:
+    """Mark every occurrence of ``terms`` in ``text`` (the substring search's titles)."""
+    return marked(_substring_marks(text, terms))
+
+
+def _substring_marks(text: str, terms: tuple[str, ...], *, width: int | None = None) -> str:
+    """``text`` with START/STOP around every occurrence of ``terms``; with ``width``, only
+    a window around the first one (the substring search's answer to ts_headline/snippet),
+    FRAGMENT where it was cut."""
+    text = (text or "").replace(START, "").replace(STOP, "").replace(FRAGMENT, "")
     terms = tuple(t for t in terms if t)
     if not terms:
-        return marked(text[:width] if width else text)
+        return text[:width] if width else text
     pattern = re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)),
                          re.IGNORECASE)
     if width:
         first = pattern.search(text)
         start = max(0, (first.start() if first else 0) - width // 3)
-        window = text[start:start + width]
-        text = ("…" if start else "") + window + ("…" if start + width < len(text) else "")
-    return marked(pattern.sub(lambda m: START + m.group(0) + STOP, text))
+        text = text[start:start + width]
+    return pattern.sub(lambda m: START + m.group(0) + STOP, text)
+
+
+# --- Snippets with maths ---------------------------------------------------------------
+
+# Maths in a statement's Markdown, with the renderer's delimiters: $$…$$, $…$, \(…\), \[…\]
+# (an escaped \$ is not one). An approximation of the Markdown parser, enough for snippets.
+_MATH = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<!\\)\$(.+?)(?<!\\)\$"
+                   r"|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+# A formula a snippet cuts through is shown whole up to this length, else left out.
+MAX_SNIPPET_MATH_CHARS = 200
+
+
+def snippet_html(statement: str | None, raw: str | None) -> SafeString:
+    """A search snippet as HTML: the database's ``raw`` snippet of ``statement`` (matches
+    between START and STOP, fragments separated by FRAGMENT) with its formulas rendered
+    as MathML instead of shown as TeX source.
+
+    Each fragment is found in the statement and widened (or narrowed, for a long
+    formula) so that it never cuts a formula in two; a formula holding a match is
+    marked whole. "…" shows where the statement goes on. Text is escaped as in
+    :func:`marked`.
+    """
+    statement = (statement or "").replace(START, "").replace(STOP, "").replace(FRAGMENT, "")
+    parts: list[str] = []
+    first = last = 0  # the statement's range the shown fragments come from
+    searched_from = 0
+    for piece in (raw or "").split(FRAGMENT):
+        piece = piece.strip()
+        plain = piece.replace(START, "").replace(STOP, "")
+        if not plain:
+            continue
+        marks = _mark_ranges(piece)
+        at = statement.find(plain, searched_from)
+        if at < 0:
+            at = statement.find(plain)
+        if at < 0:  # not found as it came: shown on its own, whole formulas only
+            parts.append(_window_html(plain, 0, len(plain), marks))
+            continue
+        searched_from = at + len(plain)
+        marks = [(a + at, b + at) for a, b in marks]
+        start, end = _whole_formulas(statement, at, at + len(plain))
+        if start < end:
+            first, last = (start, end) if not parts else (first, end)
+            parts.append(_window_html(statement, start, end, marks))
+    if not parts:
+        return mark_safe("")
+    html = " … ".join(parts)  # every part was escaped or rendered as MathML
+    if statement[:first].strip():
+        html = "… " + html
+    if last and statement[last:].strip():
+        html += " …"
+    return mark_safe(html)
+
+
+def _mark_ranges(piece: str) -> list[tuple[int, int]]:
+    """Where ``piece``'s START/STOP markers are, as ranges of its text without them."""
+    ranges, opened, pos = [], None, 0
+    for part in re.split(f"([{SENTINELS}])", piece):
+        if part == START:
+            opened = pos if opened is None else opened
+        elif part == STOP:
+            if opened is not None:
+                ranges.append((opened, pos))
+            opened = None
+        else:
+            pos += len(part)
+    if opened is not None:
+        ranges.append((opened, pos))
+    return ranges
+
+
+def _whole_formulas(statement: str, start: int, end: int) -> tuple[int, int]:
+    """``start``..``end`` moved so that no formula of ``statement`` is cut in two."""
+    for match in _MATH.finditer(statement):
+        a, b = match.span()
+        if a >= end:
+            break
+        short = b - a <= MAX_SNIPPET_MATH_CHARS
+        if a < start < b:
+            start = a if short else b
+        if a < end < b:
+            end = b if short else a
+    return start, end
+
+
+def _window_html(text: str, start: int, end: int, marks: list[tuple[int, int]]) -> str:
+    """``text[start:end]`` as HTML: formulas as MathML (in <mark> when a match falls in
+    one), the rest escaped with its matches marked."""
+    out: list[str] = []
+    pos = start
+    window = text[start:end]
+    for match in _MATH.finditer(window):
+        a, b = match.start() + start, match.end() + start
+        out.append(_marked_range(text, pos, a, marks))
+        tex = next(group for group in match.groups() if group is not None)
+        math = render_math(tex, display=False)
+        if any(ma < b and mb > a for ma, mb in marks):
+            math = f"<mark>{math}</mark>"
+        out.append(math)
+        pos = b
+    out.append(_marked_range(text, pos, end, marks))
+    return "".join(out).strip()
+
+
+def _marked_range(text: str, start: int, end: int, marks: list[tuple[int, int]]) -> str:
+    """``text[start:end]`` escaped, with the parts inside ``marks`` in <mark>."""
+    cuts = [start]
+    for a, b in marks:
+        cuts += [min(max(a, start), end), min(max(b, start), end)]
+    cuts.append(end)
+    out = []
+    for i in range(len(cuts) - 1):
+        chunk = text[cuts[i]:cuts[i + 1]]
+        inside = i % 2 == 1 and cuts[i] < cuts[i + 1]
+        out.append(START + chunk + STOP if inside else chunk)
+    return marked("".join(out))
 
 
 # --- Database objects -----------------------------------------------------------------
@@ -188,7 +315,7 @@ _PG_DROP = [
 _SQLITE_TABLE = (
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
     f"title, statement, content='{PROBLEM_TABLE}', content_rowid='id', "
-    "tokenize='unicode61 remove_diacritics 2')"
+    "tokenize='porter unicode61 remove_diacritics 2')"
 )
 _SQLITE_TRIGGERS = {
     "qb_problem_fts_ai": f"""CREATE TRIGGER IF NOT EXISTS qb_problem_fts_ai
@@ -517,8 +644,8 @@ def pg_query(req: SearchRequest):
 def highlights(req: SearchRequest, ids: list[int]) -> dict[int, tuple[SafeString, SafeString]]:
     """``{problem id: (title, snippet)}`` with matches in <mark>, for one page of results.
 
-    One query whatever the number of ids. Snippets come from the Markdown source, so
-    they may show ``$...$``: they are plain escaped text, never rendered.
+    One query whatever the number of ids. Snippets come from the Markdown source; their
+    formulas are rendered as MathML (:func:`snippet_html`), the rest is escaped text.
     """
     from django.db import connection
     from django.db.models import F, Func, Value
@@ -530,7 +657,7 @@ def highlights(req: SearchRequest, ids: list[int]) -> dict[int, tuple[SafeString
     if req.mode == "substring":
         rows = Problem.objects.filter(pk__in=ids).values_list("pk", "title", "statement")
         return {pk: (substring_highlight(title, req.terms),
-                     substring_highlight(statement, req.terms, width=220))
+                     snippet_html(statement, _substring_marks(statement, req.terms, width=220)))
                 for pk, title, statement in rows}
     if connection.vendor == "postgresql":
         from django.contrib.postgres.search import SearchHeadline
@@ -539,7 +666,7 @@ def highlights(req: SearchRequest, ids: list[int]) -> dict[int, tuple[SafeString
 
         def clean(name):
             # The markers must come only from ts_headline, never from stored text.
-            return Func(F(name), Value(SENTINELS), Value(""), function="translate")
+            return Func(F(name), Value(SENTINELS + FRAGMENT), Value(""), function="translate")
 
         rows = Problem.objects.filter(pk__in=ids).annotate(
             title_hl=SearchHeadline(clean("title"), query, config="english", start_sel=START,
@@ -547,15 +674,16 @@ def highlights(req: SearchRequest, ids: list[int]) -> dict[int, tuple[SafeString
             snippet_hl=SearchHeadline(clean("statement"), query, config="english",
                                       start_sel=START, stop_sel=STOP, max_words=35,
                                       min_words=15, max_fragments=2,
-                                      fragment_delimiter=" … "),
-        ).values_list("pk", "title_hl", "snippet_hl")
-        return {pk: (marked(t), marked(s)) for pk, t, s in rows}
+                                      fragment_delimiter=FRAGMENT),
+        ).values_list("pk", "title_hl", "snippet_hl", "statement")
+        return {pk: (marked(t), snippet_html(statement, s)) for pk, t, s, statement in rows}
     placeholders = ", ".join(["%s"] * len(ids))
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT rowid, highlight({FTS_TABLE}, 0, char(2), char(3)), "
-            f"snippet({FTS_TABLE}, 1, char(2), char(3), '…', 30) "
+            f"snippet({FTS_TABLE}, 1, char(2), char(3), char(31), 30), statement "
             f"FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s AND rowid IN ({placeholders})",
             [req.fts5, *ids],
         )
-        return {pk: (marked(t), marked(s)) for pk, t, s in cursor.fetchall()}
+        return {pk: (marked(t), snippet_html(statement, s))
+                for pk, t, s, statement in cursor.fetchall()}

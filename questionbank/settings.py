@@ -58,7 +58,7 @@ QB_MAX_STATEMENT_CHARS = env_int("QB_MAX_STATEMENT_CHARS", 20_000, minimum=100)
 QB_MAX_PROMPT_CHARS = env_int("QB_MAX_PROMPT_CHARS", 40_000, minimum=100)
 # Uploaded import files larger than this are refused before parsing.
 QB_IMPORT_MAX_BYTES = env_int("QB_IMPORT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
-# --- Generation pipeline (services/generation.py; numbers explained there and below) ---
+# --- Generation pipeline (services/generation/; numbers explained there and below) ---
 # Attempts per job for transient server errors (cannot connect, timeout, 5xx, 429).
 QB_JOB_MAX_ATTEMPTS = env_int("QB_JOB_MAX_ATTEMPTS", 4, minimum=1, maximum=20)
 # Backoff before retry n: uniform in [0, min(cap, base * 2**(n-1))] seconds (full jitter).
@@ -80,6 +80,14 @@ QB_RUNNER_WRITERS = env_int("QB_RUNNER_WRITERS", 4, minimum=1, maximum=32)
 QB_RUNNER_BUDGET_SECONDS = env_int("QB_RUNNER_BUDGET_SECONDS", 600, minimum=10)
 # The longest one model call may take, whatever an endpoint's own deadline says.
 QB_CALL_MAX_SECONDS = env_int("QB_CALL_MAX_SECONDS", 2 * 3600, minimum=10)
+# --- Code judge (services/judge.py, questionbank/judge/) ---
+# Programs judged at once across all workers: each holds one worker while its tests run,
+# so judging never takes the workers generation needs.
+QB_JUDGE_CONCURRENCY = env_int("QB_JUDGE_CONCURRENCY", 1, minimum=1, maximum=16)
+# A judging task takes queued runs for this long, then hands over to a fresh task.
+QB_JUDGE_BUDGET_SECONDS = env_int("QB_JUDGE_BUDGET_SECONDS", 300, minimum=10)
+# A running judge run's lease, renewed after every test; the sweep requeues lapsed ones.
+QB_JUDGE_LEASE_SECONDS = env_int("QB_JUDGE_LEASE_SECONDS", 120, minimum=10)
 # Run tasks in-process instead of through the queue (tests, debugging).
 QB_TASKS_SYNC = env_bool("QB_TASKS_SYNC", False)
 
@@ -217,6 +225,8 @@ STORAGES = {
 }
 # Without collectstatic (make run, tests) WhiteNoise serves straight from the finders.
 WHITENOISE_USE_FINDERS = True
+# Files browsers ask for at the site's root (/favicon.ico), served by WhiteNoise.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 
 if QB_REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -247,7 +257,7 @@ if QB_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- django-q2 --------------------------------------------------------------------------
-# The job table is the source of truth (services/generation.py): a task that runs twice
+# The job table is the source of truth (services/generation/): a task that runs twice
 # does nothing the second time, and the project retries model calls itself. These numbers
 # only make sure django-q2 never redelivers a task that is still running:
 # - timeout: one task ("runner") takes new jobs for QB_RUNNER_BUDGET_SECONDS, then lets its

@@ -7,7 +7,8 @@ the source of truth and the sweep recovers what a lost task would have done.
 
 from __future__ import annotations
 
-from questionbank.services import generation
+from questionbank.services import generation, judge
+from questionbank.services.calllogs import calllog_purge_due
 
 
 def run_endpoint(endpoint_id: int) -> int:
@@ -25,8 +26,16 @@ def sweep() -> dict:
     return generation.jobs_sweep()
 
 
+def judge_runs(run_id: int) -> int:
+    """Judge queued programs while a judging slot is free (``run_id`` first, 0: any)."""
+    return judge.judge_runs_work(first_id=run_id or None)
+
+
+def judge_sweep() -> dict:
+    """Requeue judge runs whose worker died and start judging where runs wait."""
+    return judge.judge_sweep()
+
+
 def purge_call_logs() -> str:
     """Daily retention purge of the call log (schedule made by migration 0006)."""
-    from questionbank.services.calllogs import calllog_purge_due
-
     return str(calllog_purge_due(created_by="schedule"))

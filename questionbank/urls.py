@@ -7,6 +7,7 @@ from django.urls import include, path
 from questionbank.views import accounts, batches, browse, problems, solutions, templates
 from questionbank.views import calllogs as calllog_views
 from questionbank.views import interchange as interchange_views
+from questionbank.views import judge as judge_views
 
 # Teacher pages (login + Teacher group). Other domains add their routes to this list.
 teacher_patterns = [
@@ -37,6 +38,9 @@ teacher_patterns = [
          name="solution-transition"),
     path("solutions/<int:pk>/compare/<int:other>/", solutions.solution_compare,
          name="solution-compare"),
+    path("solutions/<int:pk>/judge/", judge_views.solution_judge, name="solution-judge"),
+    path("problems/<int:pk>/judge/", judge_views.problem_judge_reference,
+         name="problem-judge-reference"),
     path("jobs/<int:pk>/calls/", calllog_views.job_calls, name="job-calls"),
     path("import/", interchange_views.import_upload, name="import"),
     path("import/<str:token>/", interchange_views.import_preview, name="import-preview"),

@@ -161,3 +161,20 @@ def test_verdict(answer, reference, expected):
 
 def test_verdict_values_are_the_three_strings():
     assert (AGREES, DISAGREES, UNCHECKED) == ("agrees", "disagrees", "unchecked")
+
+
+@pytest.mark.parametrize(
+    ("answer", "reference", "alternatives", "expected"),
+    [
+        ("4", "four", ["4"], AGREES),  # a GIFT {=four =4}: the number is accepted
+        ("Four", "four", [], AGREES),  # plain words compare without case, as in Moodle
+        ("4.0", "four", ["4"], AGREES),  # alternatives are compared as maths too
+        ("5", "four", ["4"], DISAGREES),
+        ("five", "four", ["4"], DISAGREES),
+        ("X", "x", [], AGREES),  # not plain words: math-verify decides (same symbol)
+        ("4", "", ["4"], AGREES),
+        ("4", "", [], UNCHECKED),
+    ],
+)
+def test_verdict_accepts_alternative_answers(answer, reference, alternatives, expected):
+    assert verdict(answer, reference, alternatives=alternatives) == expected

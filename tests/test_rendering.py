@@ -8,9 +8,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from django.template import Context, Template
 
 from questionbank.rendering import (
     pygments_css,
+    render_answer,
     render_inline,
     render_markdown,
     render_math,
@@ -405,3 +407,60 @@ def test_sanitizer_drops_foreign_classes_and_annotation_encodings():
 )  # fmt: skip
 def test_split_reasoning(text, reasoning, explanation):
     assert split_reasoning(text) == (reasoning, explanation)
+
+
+# --- Answers (issue 12): reference and final answers as maths ---------------------------------
+
+@pytest.mark.parametrize(("answer", "expected"), [
+    (r"6\sqrt{3}", "<mn>6</mn><msqrt><mrow><mn>3</mn></mrow></msqrt>"),
+    (r"\frac{5}{9}", "<mfrac>"),
+    ("133", "<mn>133</mn>"),
+    ("x = -1", "<mi>x</mi><mo>=</mo><mo>−</mo><mn>1</mn>"),
+    (r"$6\sqrt{3}$", "<msqrt>"),
+    (r"\text{Alice}", "<mtext>Alice</mtext>"),
+])
+def test_render_answer_draws_tex_as_inline_maths(answer, expected):
+    html = render_answer(answer)
+    assert html.startswith('<math display="inline">') and expected in html
+    drawn = re.sub(r"<annotation.*?</annotation>", "", html)
+    assert "\\" not in drawn and "$" not in drawn  # no TeX source is drawn
+
+
+@pytest.mark.parametrize(("answer", "expected"), [
+    ("Alice wins", "Alice wins"),
+    ("YES", "YES"),
+    ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"),
+    ("", ""),
+    (None, ""),
+    (r"\frac{", '<code class="math-error" title="This formula could not be displayed">'
+                r"\frac{</code>"),
+])
+def test_render_answer_keeps_words_as_words_and_is_safe(answer, expected):
+    assert render_answer(answer) == expected
+
+
+def test_answer_math_filter_in_a_template():
+    html = Template(r"{% load maths %}{{ a|answer_math }} {{ b|answer_math }}").render(
+        Context({"a": r"6\sqrt{3}", "b": "<b>"}))
+    assert "<msqrt>" in html and "&lt;b&gt;" in html and "<b>" not in html
+
+
+@pytest.mark.parametrize(("tex", "expected"), [
+    (r"\lim_{x \to 0} f(x)", '<munder><mo movablelimits="true">lim</mo>'),
+    (r"\max_{i} a_i", '<munder><mo movablelimits="true">max</mo>'),
+    (r"\bigcup_{i=1}^{n} A_i", '<munderover><mo movablelimits="true">⋃</mo>'),
+    (r"\sum_{k=1}^{n} k", '<munderover><mo( movablelimits="true")?>∑</mo>'),
+    (r"\int_0^1 x\,dx", "<msubsup><mo>∫</mo>"),  # integrals keep their limits beside
+    (r"x_1^2", "<msubsup><mi>x</mi>"),
+])
+def test_limits_go_under_and_over_operators(tex, expected):
+    for display in (True, False):
+        assert re.search(expected, render_markdown(f"$${tex}$$" if display else f"${tex}$"))
+
+
+def test_maths_font_is_shipped_with_its_licence():
+    css = (REPO / "static/css/math.css").read_text()
+    font = re.search(r'url\("\.\./(fonts/[^"]+\.otf)"\)', css)[1]
+    data = (REPO / "static" / font).read_bytes()
+    assert data[:4] == b"OTTO" and b"MATH" in data[:1024]  # OpenType with a MATH table
+    assert "SIL Open Font License" in (REPO / "static/fonts/OFL.txt").read_text()

@@ -3,6 +3,10 @@ PostgreSQL): parsing, ranking, odd input, non-Latin text and safe highlights."""
 
 from __future__ import annotations
 
+import importlib
+import re
+from pathlib import Path
+
 import pytest
 from django.db import connection
 
@@ -118,11 +122,12 @@ def test_title_match_ranks_above_statement_match():
 
 @pytest.mark.django_db
 def test_more_matching_words_rank_higher_and_all_words_are_required():
-    published_problem(title="Primes again", statement="Is 97 prime? Prime factors of 97.")
-    published_problem(title="Primes", statement="Find the prime factors of 360.")
-    published_problem(title="Factors", statement="List the factors of 12.")
-    assert _titles("prime factors")[0] == "Primes again"
-    assert set(_titles("prime factors")) == {"Primes", "Primes again"}
+    # Titles without the words: with stemming, "Primes" in a title would match "prime".
+    published_problem(title="Exercise A", statement="Is 97 prime? Prime factors of 97.")
+    published_problem(title="Exercise B", statement="Find the prime factors of 360.")
+    published_problem(title="Exercise C", statement="List the factors of 12.")
+    assert _titles("prime factors")[0] == "Exercise A"
+    assert set(_titles("prime factors")) == {"Exercise A", "Exercise B"}
 
 
 @pytest.mark.django_db
@@ -183,11 +188,95 @@ def test_chinese_finds_by_substring_title_first():
 
 
 @pytest.mark.django_db
-def test_stemming_on_postgresql_prefix_free_on_sqlite():
+def test_stemming_on_both_databases():
+    published_problem(title="Definite integrals", statement="Evaluate each one.")
+    published_problem(title="Area", statement="A regular hexagon has side length $2$.")
     published_problem(title="Counting the roots", statement="How many roots?")
-    if connection.vendor == "postgresql":
-        assert _titles("root") == ["Counting the roots"]  # english stemmer
+    assert _titles("integral") == ["Definite integrals"]
+    assert _titles("Hexagons") == ["Area"]
+    assert _titles("root") == ["Counting the roots"]
     assert _titles("roots") == ["Counting the roots"]
+    # Stemming widens a word, never drops the others: all words are still required.
+    assert _titles("integral hexagon") == []
+    assert _titles('"regular hexagons"') == ["Area"]
+
+
+@pytest.mark.django_db
+def test_stemmed_matches_are_highlighted():
+    problem = published_problem(title="Integrals of hexagons",
+                                statement="The integral over a hexagon is asked.")
+    req = parse_query("integral Hexagon")
+    title, snippet = highlights(req, [problem.pk])[problem.pk]
+    assert title == "<mark>Integrals</mark> of <mark>hexagons</mark>"
+    assert "<mark>integral</mark>" in snippet and "<mark>hexagon</mark>" in snippet
+
+
+@pytest.mark.django_db
+def test_stemmed_index_as_migrated_is_the_one_made_again():
+    """Migration 0014 (frozen SQL) and search.py (re-creation after a SQLite table rebuild)
+    make the same FTS table, with the porter stemmer; PostgreSQL uses 'english' throughout."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef d JOIN "
+                           "pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum "
+                           "WHERE d.adrelid = %s::regclass AND a.attname = 'search_vector'",
+                           [search.PROBLEM_TABLE])
+            expression = cursor.fetchone()[0]
+            assert expression.count("'english'::regconfig") == 2
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s",
+                           ["problem_search_match"])
+            assert "gin (vector)" in cursor.fetchone()[0]
+            return
+        cursor.execute("SELECT sql FROM sqlite_master WHERE name = %s", [search.FTS_TABLE])
+        migrated = cursor.fetchone()[0]
+    # By its name's end: the migration's number is set when branches are merged.
+    folder = Path(importlib.import_module("questionbank.migrations").__file__).parent
+    name = next(folder.glob("*_search_stemming.py")).stem
+    migration = importlib.import_module(f"questionbank.migrations.{name}")
+    assert "tokenize='porter unicode61 remove_diacritics 2'" in migrated
+    assert migrated == migration.sqlite_fts("porter unicode61 remove_diacritics 2")[4]
+    assert migrated == search._SQLITE_TABLE.replace(" IF NOT EXISTS", "")
+
+
+def _shown(html: str) -> str:
+    """What a reader sees of a snippet: the TeX kept in MathML annotations is not drawn."""
+    return re.sub(r"<annotation[^>]*>.*?</annotation>", "", html)
+
+
+@pytest.mark.django_db
+def test_snippets_render_maths_instead_of_showing_tex():
+    problem = published_problem(
+        title="Square roots",
+        statement=r"Find $\sqrt{144}$ and then $\frac{5}{9}$ of the square root. "
+                  + "Filler words go here. " * 12
+                  + r"The last root is $$\sum_{k=1}^{n} k^2$$ and nothing else.")
+    for q in ("root", "144", "filler", "nothing", "sum"):
+        _, snippet = highlights(parse_query(q), [problem.pk])[problem.pk]
+        assert "<mark>" in snippet, (q, snippet)
+        assert "$" not in _shown(snippet) and "\\" not in _shown(snippet), (q, snippet)
+    _, snippet = highlights(parse_query("144"), [problem.pk])[problem.pk]
+    # A match inside a formula marks the whole formula.
+    assert "<mark><math" in snippet and "<mn>144</mn>" in snippet
+    _, snippet = highlights(parse_query("nothing"), [problem.pk])[problem.pk]
+    assert snippet.startswith("… ") and "<math" in snippet and "∑" in snippet
+
+
+def test_snippet_never_cuts_a_formula_and_escapes_text():
+    statement = r"Let $x = \sqrt{144}$ be <b>the</b> value of $y$. " + "More. " * 40 + "End."
+    raw = (r"\sqrt{144}$ be <b>the</b> " + search.START + "value" + search.STOP
+           + search.FRAGMENT + "More. More.")
+    html = search.snippet_html(statement, raw)
+    assert html.startswith("… <math")  # widened back to the formula's opening "$"
+    assert "&lt;b&gt;the&lt;/b&gt; <mark>value</mark>" in html
+    assert "$" not in _shown(html) and html.endswith(" More. More. …")
+    # A formula too long to show whole is left out rather than cut.
+    long_formula = "$" + " + ".join(f"x_{i}" for i in range(80)) + "$"
+    html = search.snippet_html(f"{long_formula} tail words here",
+                               "x_79$ tail " + search.START + "words" + search.STOP)
+    assert html == "… tail <mark>words</mark> …"
+    # Text the statement does not hold (it changed meanwhile) is still shown safely.
+    assert search.snippet_html("other", "a <i> " + search.START + "b" + search.STOP) == (
+        "a &lt;i&gt; <mark>b</mark>")
 
 
 @pytest.mark.django_db

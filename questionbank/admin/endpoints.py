@@ -1,13 +1,22 @@
+"""The admin for model servers: secrets write-only, "check now", and one health status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.timesince import timesince
 from django.views.decorators.http import require_POST
 
-from questionbank.models import ModelEndpoint
+from questionbank.models import CallLog, ModelEndpoint
 from questionbank.services.endpoints import (
     endpoint_check,
     endpoint_create,
@@ -73,19 +82,69 @@ class ModelEndpointForm(forms.ModelForm):
                 setattr(self.instance, name, value)
 
 
+@dataclass(frozen=True)
+class HealthStatus:
+    """One verdict on a server: ``level`` ok / warning / error / unknown, a short
+    sentence, and ``detail`` (the last error in full, when there is one)."""
+
+    level: str
+    text: str
+    detail: str = ""
+
+
+def endpoint_health(endpoint: ModelEndpoint, *, last_call_at=None, last_call_outcome: str = "",
+                    last_call_error: str = "", now=None) -> HealthStatus:
+    """One status from everything known about a server, so the admin never shows two that
+    disagree ("reachable" beside "paused"). In order: switched off; the breaker (paused,
+    on trial, failing) since it decides whether jobs run; then the newer of the last
+    health check and the last real call."""
+    now = now or timezone.now()
+
+    def ago(moment) -> str:
+        return f"{timesince(moment, now).split(',')[0]} ago"
+
+    failures = endpoint.consecutive_failures
+    if not endpoint.enabled:
+        return HealthStatus("unknown", "disabled: no jobs are sent to it")
+    if endpoint.paused_until and endpoint.paused_until > now:
+        at = timezone.localtime(endpoint.paused_until).strftime("%H:%M:%S")
+        plural = "s" if failures != 1 else ""
+        return HealthStatus("error", f"paused after {failures} failure{plural} in a row, "
+                                     f"next try at {at}", endpoint.last_error)
+    if failures >= settings.QB_BREAKER_THRESHOLD:
+        return HealthStatus("warning", f"on trial after {failures} failures in a row: the next "
+                                       "call decides whether it pauses again")
+    if failures:
+        calls = "call" if failures == 1 else f"{failures} calls"
+        return HealthStatus("warning", f"failing: the last {calls} failed",
+                            endpoint.last_error)
+    check = endpoint.last_checked_at
+    if last_call_at is not None and (check is None or last_call_at >= check):
+        if last_call_outcome == CallLog.Outcome.SUCCESS:
+            return HealthStatus("ok", f"working: last call succeeded {ago(last_call_at)}")
+        # The breaker is closed, so the server answered: it refused this one input.
+        return HealthStatus("warning", f"answering, but the last call ({ago(last_call_at)}) "
+                                       f"ended in {last_call_error or 'an error'}")
+    if check is not None:
+        if endpoint.last_check_ok:
+            return HealthStatus("ok", f"reachable at the last check, {ago(check)}")
+        return HealthStatus("error", f"unreachable at the last check, {ago(check)}")
+    return HealthStatus("unknown", "not used or checked yet: use “Check now”")
+
+
 @admin.register(ModelEndpoint)
 class ModelEndpointAdmin(admin.ModelAdmin):
     form = ModelEndpointForm
     list_display = ("name", "protocol", "base_url", "max_concurrency", "enabled", "health",
-                    "server_version", "breaker")
+                    "server_version")
     list_filter = ("protocol", "enabled", "is_standin")
     search_fields = ("name", "base_url")
     change_form_template = "admin/questionbank/modelendpoint/change_form.html"
     actions = ("check_now",)
-    readonly_fields = ("secrets_status", "is_standin", "server_version", "api_name_discovered",
-                       "layout_table",
-                       "discovered_at", "consecutive_failures", "paused_until", "last_error",
-                       "last_checked_at", "last_check_ok", "last_check_latency_ms")
+    readonly_fields = ("secrets_status", "health", "is_standin", "server_version",
+                       "api_name_discovered", "layout_table", "discovered_at",
+                       "consecutive_failures", "paused_until", "last_error", "last_checked_at",
+                       "last_check_ok", "last_check_latency_ms")
     fieldsets = (
         (None, {"fields": ("name", "protocol", "base_url", "enabled", "is_standin")}),
         ("Credentials (write-only)", {"fields": ("username", "secrets_status", "password",
@@ -96,8 +155,9 @@ class ModelEndpointAdmin(admin.ModelAdmin):
         ("Server interface", {"fields": ("api_name", "model_name", "layout_override",
                                          "api_name_discovered", "layout_table",
                                          "server_version", "discovered_at")}),
-        ("Health", {"fields": ("last_checked_at", "last_check_ok", "last_check_latency_ms",
-                               "consecutive_failures", "paused_until", "last_error")}),
+        ("Health", {"fields": ("health", "last_checked_at", "last_check_ok",
+                               "last_check_latency_ms", "consecutive_failures", "paused_until",
+                               "last_error")}),
     )
 
     def get_fieldsets(self, request, obj=None):
@@ -139,15 +199,28 @@ class ModelEndpointAdmin(admin.ModelAdmin):
             "<table><thead><tr><th>Our field</th><th>Server parameter</th></tr></thead>"
             "<tbody>{}</tbody></table>", rows)
 
+    def get_queryset(self, request):
+        # The newest call per server: one index lookup each (calllog_endpoint).
+        last = CallLog.objects.filter(endpoint=OuterRef("pk")).order_by("-id")
+        return super().get_queryset(request).annotate(
+            last_call_at=Subquery(last.values("created_at")[:1]),
+            last_call_outcome=Subquery(last.values("outcome")[:1]),
+            last_call_error=Subquery(last.values("error_class")[:1]),
+        )
+
     @admin.display(description="Health")
     def health(self, obj):
-        if obj.last_check_ok is None:
-            return "not checked"
-        return "reachable" if obj.last_check_ok else "unreachable"
-
-    @admin.display(description="Breaker")
-    def breaker(self, obj):
-        return obj.pause_message() or "closed"
+        status = endpoint_health(
+            obj, last_call_at=getattr(obj, "last_call_at", None),
+            last_call_outcome=getattr(obj, "last_call_outcome", "") or "",
+            last_call_error=getattr(obj, "last_call_error", "") or "")
+        if not status.detail:
+            return format_html('<span class="qb-health qb-health-{}">{}</span>', status.level,
+                               status.text)
+        return format_html('<span class="qb-health qb-health-{}" title="{}">{}</span><br>'
+                           '<small>Last error: {}</small>', status.level, status.detail,
+                           status.text, status.detail[:120] + ("…" if len(status.detail) > 120
+                                                                else ""))
 
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in _FIELDS if name in form.cleaned_data}

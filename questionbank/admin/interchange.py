@@ -19,6 +19,12 @@ from questionbank import selectors
 from questionbank.forms import ImportForm
 from questionbank.interchange import FORMATS, FileRefused
 from questionbank.services.interchange import export_problems, import_apply, import_plan
+from questionbank.views.interchange import (
+    drop_upload,
+    handle_upload,
+    load_upload,
+    preview_choices,
+)
 
 
 def _export_action(fmt: str):
@@ -63,8 +69,6 @@ class ProblemInterchangeMixin:
                 "title": "Import problems", **extra}
 
     def import_view(self, request):
-        from questionbank.views.interchange import handle_upload
-
         if not self.has_add_permission(request):
             raise PermissionDenied
         form = ImportForm(request.POST or None, request.FILES or None)
@@ -76,8 +80,6 @@ class ProblemInterchangeMixin:
                                 self._context(request, form=form))
 
     def import_preview_view(self, request, token):
-        from questionbank.views.interchange import drop_upload, load_upload
-
         if not self.has_add_permission(request):
             raise PermissionDenied
         entry = load_upload(request, token)
@@ -86,7 +88,7 @@ class ProblemInterchangeMixin:
                                        "Upload the file again.", messages.ERROR)
             return redirect("admin:questionbank_problem_import")
         kwargs = {"data": entry["data"], "filename": entry["filename"],
-                  "format": entry["format"]}
+                  "format": entry["format"], **preview_choices(request)}
         if request.method == "POST":
             try:
                 result = import_apply(user=request.user, expected_digest=entry["digest"],

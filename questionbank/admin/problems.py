@@ -7,8 +7,9 @@ from questionbank.admin.interchange import ProblemInterchangeMixin
 from questionbank.models import Problem, Tag
 from questionbank.services.problems import problem_create, problem_update, problems_set_status
 
-_FIELDS = ("title", "kind", "statement", "reference_answer", "test_cases", "difficulty",
-           "source", "language", "status", "external_id")
+_FIELDS = ("title", "kind", "statement", "reference_answer", "accepted_answers", "test_cases",
+           "difficulty", "source", "language", "status", "external_id", "external_category",
+           "external_type", "reference_solution", "judge_cpu_seconds", "judge_memory_mb")
 
 
 @admin.register(Tag)
@@ -39,9 +40,12 @@ class ProblemAdmin(ProblemInterchangeMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("title", "kind", "status", "difficulty", "tags")}),
         ("Statement", {"fields": ("statement", "statement_preview", "reference_answer",
-                                  "test_cases")}),
-        ("Origin", {"fields": ("source", "language", "external_id", "version", "created_by",
-                               "created_at", "updated_at")}),
+                                  "accepted_answers", "test_cases")}),
+        ("Code check (programming)", {"fields": ("reference_solution", "judge_cpu_seconds",
+                                                 "judge_memory_mb")}),
+        ("Origin", {"fields": ("source", "language", "external_id", "external_category",
+                               "external_type", "version", "created_by", "created_at",
+                               "updated_at")}),
     )
 
     def get_queryset(self, request):
@@ -60,6 +64,9 @@ class ProblemAdmin(ProblemInterchangeMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in _FIELDS if name in form.cleaned_data}
+        for name in ("accepted_answers", "test_cases"):  # a cleared JSON box means "none"
+            if name in fields and fields[name] is None:
+                fields[name] = []
         if change:
             problem_update(problem=obj, **fields)
         else:

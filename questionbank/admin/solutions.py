@@ -14,6 +14,8 @@ from questionbank.models import (
     SolutionRevision,
     SolutionTransition,
 )
+from questionbank.rendering import render_markdown
+from questionbank.services.generation import batch_create
 from questionbank.services.solutions import publish_concerns, solutions_transition
 
 from .jobs import ReadOnlyMixin
@@ -107,8 +109,6 @@ class SolutionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Reasoning trace")
     def rendered_reasoning(self, obj):
-        from questionbank.rendering import render_markdown
-
         if not obj.reasoning:
             return "-"
         return format_html('<details><summary>Show</summary><div class="qb-rendered">{}</div>'
@@ -194,8 +194,6 @@ class SolutionAdmin(admin.ModelAdmin):
                   permissions=["change"])
     def regenerate(self, request, queryset):
         """One batch per template, with its current version, on the solutions' servers."""
-        from questionbank.services.generation import batch_create
-
         groups = defaultdict(lambda: {"problems": {}, "endpoints": set()})
         skipped = 0
         for solution in queryset.select_related("problem", "template", "endpoint"):

@@ -3,6 +3,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 
 from questionbank.models import PromptTemplate
+from questionbank.sanitize import PLACEHOLDERS
 from questionbank.services.templates import template_create, template_update
 
 _FIELDS = ("name", "kind", "description", "system_prompt", "user_prompt", "temperature",
@@ -44,8 +45,6 @@ class PromptTemplateAdmin(admin.ModelAdmin):
 
     @admin.display(description="Placeholders you can use")
     def placeholders_help(self, obj):
-        from questionbank.sanitize import PLACEHOLDERS
-
         return ", ".join("{" + name + "}" for name in PLACEHOLDERS)
 
     def save_model(self, request, obj, form, change):

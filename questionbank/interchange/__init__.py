@@ -14,13 +14,15 @@ from django.core.exceptions import ValidationError
 
 from questionbank.validation import clean_data
 
-from . import gift, moodle_xml, tabular
+from . import gift, moodle_xml, multilang, tabular
 from .base import FORMATS as FORMATS
 from .base import FileRefused as FileRefused
 from .base import ParseResult as ParseResult
 from .base import ProblemData as ProblemData
 from .base import RowError as RowError
 from .base import check_size, decode_bytes
+from .base import encoding_label as encoding_label
+from .base import size_message as size_message
 from .html_markdown import html_to_markdown as html_to_markdown
 from .html_markdown import markdown_to_html as markdown_to_html
 
@@ -50,11 +52,14 @@ def detect_format(filename: str, text: str) -> str | None:
 
 
 def parse_file(data: bytes, *, filename: str = "", format: str | None = None,
-               max_bytes: int) -> ParseResult:
+               max_bytes: int, language: str | None = None,
+               site_language: str = "en") -> ParseResult:
     """Read an uploaded file; raise :class:`FileRefused` when the whole file is unusable.
 
     Row problems do not raise: they are returned in ``result.errors`` with their line,
-    item or question number.
+    item or question number. Multi-language text (Moodle's multilang spans and
+    ``{mlang}`` blocks) keeps one language: ``language`` when the file has it, else
+    ``site_language``, else the file's first; ``result.languages`` lists the file's.
     """
     check_size(data, max_bytes)
     if not data.strip():
@@ -68,7 +73,19 @@ def parse_file(data: bytes, *, filename: str = "", format: str | None = None,
         )
     parser = {"moodle": moodle_xml.parse, "gift": gift.parse, "csv": tabular.parse_csv,
               "json": tabular.parse_json}[fmt]
-    result = parser(text)
+    languages = multilang.languages(text)
+    chosen = multilang.choose(languages, requested=language, site=site_language)
+    result = parser(text, language=chosen)
+    result.languages, result.language = languages, chosen
+    if len(languages) > 1:
+        result.notes.append(
+            f"The file has text in several languages ({', '.join(languages)}); only “{chosen}” "
+            "was kept (where a text is not translated into it, the text's first language "
+            "is kept). Choose another language to import the others instead."
+        )
+    for problem in result.problems:
+        if chosen and problem.language is None:
+            problem.language = chosen
     # JSON escapes can smuggle in NUL or lone surrogates, which no database stores.
     for problem in result.problems:
         try:
@@ -86,12 +103,14 @@ def parse_file(data: bytes, *, filename: str = "", format: str | None = None,
 def _mark_duplicates(result: ParseResult) -> None:
     """A second row with the same external id, or the same title and statement, as an
     earlier row in the same file is reported rather than imported twice."""
-    seen_ids: dict[str, ProblemData] = {}
+    seen_ids: dict[tuple, ProblemData] = {}
     seen_text: dict[tuple, ProblemData] = {}
     kept = []
     for problem in result.problems:
         key = (problem.kind or "maths", problem.title.strip(), problem.statement.strip())
-        earlier = (seen_ids.get(problem.external_id) if problem.external_id else None) \
+        # Moodle idnumbers are unique within a category only: "plant" may be used in two.
+        id_key = (problem.category, problem.external_id)
+        earlier = (seen_ids.get(id_key) if problem.external_id else None) \
             or seen_text.get(key)
         if earlier is not None:
             why = "external id" if problem.external_id and \
@@ -103,7 +122,7 @@ def _mark_duplicates(result: ParseResult) -> None:
             ))
             continue
         if problem.external_id:
-            seen_ids[problem.external_id] = problem
+            seen_ids[id_key] = problem
         seen_text[key] = problem
         kept.append(problem)
     result.problems = kept

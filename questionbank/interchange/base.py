@@ -9,6 +9,7 @@ strings and never touch the database. The services in
 from __future__ import annotations
 
 import codecs
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -58,18 +59,38 @@ class ProblemData:
     status: str | None = None
     # Moodle's general feedback / a "solution" column: a worked solution in Markdown.
     solution: str = ""
+    # Moodle's category path ("Algebra/Quadratics"): idnumbers are unique only inside one.
+    category: str = ""
+    # The Moodle question type read from the file (essay, shortanswer, numerical,
+    # description); None for CSV and JSON, which have no such notion.
+    question_type: str | None = None
+    # Other answers worth full marks (a short answer's ``=four =4``): kept beside the
+    # reference answer and accepted by the answer check.
+    accepted_answers: list[str] | None = None
     warnings: list[str] = field(default_factory=list)
 
     def problem_fields(self) -> dict:
-        """The Problem fields this row sets (title and statement always; the rest when given)."""
+        """The Problem fields this row sets: title and statement always; the rest only when
+        the file gives a value. An absent *or empty* value never overwrites what the bank
+        has (a reference answer or test cases added in the app survive a re-import)."""
         fields = {"title": self.title, "statement": self.statement}
-        for name in ("kind", "reference_answer", "test_cases", "difficulty", "source",
-                     "language", "status"):
+        for name in ("kind", "difficulty", "source", "language", "status"):
             value = getattr(self, name)
             if value is not None:
                 fields[name] = value
+        for name in ("reference_answer", "test_cases", "accepted_answers"):
+            value = getattr(self, name)
+            if value:
+                fields[name] = value
         if self.external_id:
             fields["external_id"] = self.external_id
+        if self.category:
+            fields["external_category"] = self.category
+        if self.question_type:
+            # Only a description needs remembering (it exports back as one); other types
+            # follow from the reference answer.
+            fields["external_type"] = "description" if self.question_type == "description" \
+                else ""
         return fields
 
 
@@ -91,6 +112,13 @@ class ParseResult:
     errors: list[RowError] = field(default_factory=list)
     # File-level remarks for the teacher (the encoding that was guessed, ...).
     notes: list[str] = field(default_factory=list)
+    # Languages of the file's multi-language text, and the one kept (None: no such text).
+    languages: list[str] = field(default_factory=list)
+    language: str | None = None
+
+    @property
+    def encoding_label(self) -> str:
+        return encoding_label(self.encoding)
 
 
 # --- Bytes to text -----------------------------------------------------------------------
@@ -112,6 +140,9 @@ _LATIN_SCRIPT = frozenset({
 })
 _XML_ENCODING = re.compile(rb"""\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _ENCODING_NAMES = {
+    "utf-8": "UTF-8",
+    "utf-16": "UTF-16",
+    "utf-32": "UTF-32",
     "cp1252": "Windows-1252 (Western European)",
     "utf_16_le": "UTF-16 (little-endian, no byte-order mark)",
     "utf_16_be": "UTF-16 (big-endian, no byte-order mark)",
@@ -119,16 +150,17 @@ _ENCODING_NAMES = {
 
 
 def decode_bytes(data: bytes) -> tuple[str, str, str | None]:
-    """Text, the encoding used, and a note for the teacher when it had to be guessed.
+    """Text, the encoding used, and a note for the teacher when it was not UTF-8.
 
-    UTF-8 (with or without BOM) and UTF-16/32 with a BOM are read as they are. Anything
-    else is *detected* with charset-normalizer: Windows-1252 is preferred whenever it is
-    a plausible reading (it is what Excel on Windows writes and short French or German
-    text is otherwise easily mistaken for a Baltic code page), so Central European text in
-    Windows-1250 may show wrong letters and is flagged; UTF-16 without a BOM and other
-    scripts' code pages (Cyrillic, Greek, ...) are taken from the detector. The teacher is
-    told which encoding was used so they can check accents in the preview. Bytes no
-    encoding explains (binary files, a PDF, a spreadsheet) are refused.
+    UTF-8 (with or without BOM) and UTF-16/32 with a BOM are read as they are; an XML
+    file that declares its encoding is read in it. Anything else is legacy text, and
+    **Windows-1252** is the fallback whenever it reads the bytes as Western text (no
+    control characters, accented letters a minority of the letters): that is what Excel
+    and old Moodle installations on Windows write, and a detector easily mistakes short
+    French or German text for a Baltic code page (``ü`` read as cp775 gives ``f³r``).
+    Only text that Windows-1252 cannot explain (Cyrillic, Greek, UTF-16 without a BOM)
+    is given to charset-normalizer. The teacher is told which encoding was used. Bytes
+    no encoding explains (binary files, a PDF, a spreadsheet) are refused.
     """
     for bom, encoding in _BOMS:
         if data.startswith(bom):
@@ -151,14 +183,52 @@ def decode_bytes(data: bytes) -> tuple[str, str, str | None]:
     if data.startswith(b"PK\x03\x04"):
         raise FileRefused("This looks like a spreadsheet or other zipped file (.xlsx, .ods, "
                           ".zip). Save the sheet as “CSV UTF-8” and upload that instead.")
-    from charset_normalizer import from_bytes
+    chosen = "cp1252" if _reads_as_western(data) else _detect(data)
+    try:
+        text = data.decode(chosen)
+    except (UnicodeDecodeError, LookupError):
+        raise FileRefused(_BINARY) from None
+    note = (f"The file is not UTF-8; it was read as {encoding_label(chosen)}. Check that "
+            "accented letters look right in the preview; if they do not, save the file as "
+            "UTF-8 and upload it again.")
+    return text, chosen, note
 
-    matches = list(from_bytes(data))
-    names = [m.encoding for m in matches]
-    if not matches:
+
+def encoding_label(name: str) -> str:
+    """A teacher's name for a Python codec name (``cp1252`` -> ``Windows-1252 (...)``)."""
+    return _ENCODING_NAMES.get(name, name.upper().replace("_", "-"))
+
+
+_NON_TEXT = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\x81\x8d\x8f\x90\x9d]")
+
+
+def _reads_as_western(data: bytes) -> bool:
+    """Whether Windows-1252 reads ``data`` as plausible Western-European text.
+
+    Cyrillic or Greek code pages also decode as Windows-1252, but then nearly every
+    letter is an accented one (``Ðåøèòå``); in French or German text accented letters
+    are a small minority.
+    """
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return False
+    if _NON_TEXT.search(text):
+        return False
+    letters = [ch for ch in text if ch.isalpha()]
+    accented = sum(1 for ch in letters if ord(ch) > 127)
+    return not letters or accented <= 0.3 * len(letters)
+
+
+def _detect(data: bytes) -> str:
+    """charset-normalizer's best guess, Windows-1252 for any Latin-script guess."""
+    from charset_normalizer import from_bytes  # a heavy import, needed only for legacy files
+
+    names = [m.encoding for m in from_bytes(data)]
+    if not names:
         raise FileRefused(_BINARY)
     chosen = names[0]
-    if chosen in _LATIN_SCRIPT or "cp1252" in names:
+    if chosen in _LATIN_SCRIPT:
         try:
             data.decode("cp1252")
             chosen = "cp1252"
@@ -166,15 +236,7 @@ def decode_bytes(data: bytes) -> tuple[str, str, str | None]:
             pass
     if not chosen.startswith(("utf_16", "utf_32")) and b"\x00" in data:
         raise FileRefused(_BINARY)
-    try:
-        text = data.decode(chosen)
-    except (UnicodeDecodeError, LookupError):
-        raise FileRefused(_BINARY) from None
-    label = _ENCODING_NAMES.get(chosen, chosen)
-    note = (f"The file is not UTF-8; it was read as {label}. Check that accented letters "
-            "look right in the preview; if they do not, save the file as UTF-8 and upload "
-            "it again.")
-    return text, chosen, note
+    return chosen
 
 
 _BINARY = ("The file is not text this importer can read (its encoding could not be "
@@ -184,10 +246,17 @@ _BINARY = ("The file is not text this importer can read (its encoding could not 
 
 def check_size(data: bytes, max_bytes: int) -> None:
     if len(data) > max_bytes:
-        raise FileRefused(
-            f"The file is {_size(len(data))}, over the {_size(max_bytes)} limit. Split it "
-            "into smaller files and import them one after the other."
-        )
+        raise FileRefused(size_message(len(data), max_bytes))
+
+
+def size_message(size: int, max_bytes: int) -> str:
+    """The refusal of a file over the limit, naming the setting that raises it."""
+    return (
+        f"The file is {_size(size)}, over the {_size(max_bytes)} import limit. Split it "
+        "into smaller files and import them one after the other (a Moodle export with "
+        "images is often this large: export without them, or a category at a time), or "
+        "ask the administrator to raise the QB_IMPORT_MAX_BYTES setting."
+    )
 
 
 def _size(n: int) -> str:
@@ -242,7 +311,6 @@ def parse_status(value) -> str:
 
 def parse_test_cases(value) -> list:
     """A list of {"input": ..., "output": ...}; a JSON string is accepted (CSV cells)."""
-    import json
 
     if isinstance(value, str):
         if not value.strip():
@@ -257,6 +325,18 @@ def parse_test_cases(value) -> list:
     ):
         raise ValueError('test_cases must be a list of {"input": ..., "output": ...} objects')
     return value
+
+
+def parse_accepted(raw) -> list[str]:
+    """Accepted alternative answers from a JSON list (our extension element and columns)."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw) if raw.strip() else []
+        except json.JSONDecodeError:
+            raise ValueError("accepted answers are not a JSON list of texts") from None
+    if not isinstance(raw, list) or not all(isinstance(a, str) for a in raw):
+        raise ValueError('accepted answers must be a list of texts, e.g. ["4", "four"]')
+    return [a.strip() for a in raw if a.strip()]
 
 
 def split_tags(value) -> list[str]:

@@ -28,14 +28,24 @@ from .base import (
     ProblemData,
     RowError,
     finish,
+    parse_accepted,
     parse_difficulty,
     parse_kind,
     parse_test_cases,
 )
-from .html_markdown import html_to_markdown, looks_like_html
-from .moodle_xml import category_tag, is_number, question_type
+from .html_markdown import looks_like_html, plain_to_markdown
+from .moodle_xml import (
+    by_category,
+    category_tag,
+    is_number,
+    moodle_category,
+    question_type,
+    rich_html,
+)
+from .multilang import keep as keep_language
 
 _SPECIAL = "~=#{}:"
+_BLANK = "\ue000"  # where a missing-word blank goes, replaced by _____ after escaping
 _TEX_N = re.compile(
     r"n(?:eq|e|abla|otin|ot|u|i|ewline|mid|leq|geq|less|gtr|exists|atural|eg|earrow|warrow"
     r"|subseteq|supseteq|olimits|ormalsize|parallel|cong|sim|prec|succ)(?![A-Za-z])"
@@ -109,25 +119,32 @@ def _split(text: str, seps: str) -> list[tuple[str, str]]:
     return parts
 
 
-def _rich(raw: str, warnings: list[str], what: str) -> str:
-    """Markdown from GIFT text with an optional ``[format]`` prefix (escapes still in)."""
+def _rich(raw: str, warnings: list[str], what: str, language: str | None) -> str:
+    """Markdown from GIFT text with an optional ``[format]`` prefix (escapes still in).
+
+    ``[markdown]`` is kept as it is; HTML is converted; plain text (``[plain]``, and
+    ``[moodle]``, the default, when it holds no HTML) is escaped so that ``2*3*4`` does
+    not turn into italics.
+    """
     raw = raw.strip()
     fmt = "moodle"
     match = re.match(r"^\[(html|moodle|plain|markdown)\]", raw)
     if match:
         fmt, raw = match[1], raw[match.end():]
-    text = unescape(raw).strip()
+    text = keep_language(unescape(raw).strip(), language)
+    if fmt == "markdown":
+        return text
     if fmt == "html" or (fmt == "moodle" and looks_like_html(text)):
-        text, images = html_to_markdown(text)
-        for name in images:
-            warnings.append(f"{what}: image “{name}” was not imported; add it again by hand.")
-    return text
+        return rich_html(text, warnings, what)
+    return plain_to_markdown(text)
 
 
 def _blocks(text: str):
     """(first line number, lines, comment lines) per blank-line-separated block."""
     lines, comments, start = [], [], None
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Only real line ends: str.splitlines() also splits on U+2028, U+0085, form feeds...,
+    # which GIFT (and our export) keep inside a question's text.
+    for number, line in enumerate(re.split(r"\r\n|\r|\n", text), start=1):
         if not line.strip():
             if lines:
                 yield start, lines, comments
@@ -143,7 +160,8 @@ def _blocks(text: str):
         yield start, lines, comments
 
 
-def parse(text: str) -> ParseResult:
+def parse(text: str, *, language: str | None = None) -> ParseResult:
+    """Questions from GIFT text; multi-language text keeps ``language`` only."""
     result = ParseResult(format="gift")
     category = ""
     number = 0
@@ -161,7 +179,7 @@ def parse(text: str) -> ParseResult:
         comments_here, pending_comments = pending_comments, []
         problem = ProblemData(number=number, label=label)
         try:
-            _parse_block(problem, block, category, comments_here)
+            _parse_block(problem, block, category, comments_here, language)
         except ValueError as exc:
             result.errors.append(RowError(number, label, str(exc), problem.title))
             continue
@@ -175,13 +193,15 @@ def parse(text: str) -> ParseResult:
     return result
 
 
-def _parse_block(problem: ProblemData, block: str, category: str, comments: list[str]):
+def _parse_block(problem: ProblemData, block: str, category: str, comments: list[str],
+                 language: str | None):
     text = block.strip()
+    problem.category = category
     if text.startswith("::"):
         end = _find(text, "::", 2)
         if end == -1:
             raise ValueError("the title is opened with :: but never closed with ::")
-        problem.title = unescape(text[2:end]).strip()
+        problem.title = keep_language(unescape(text[2:end]).strip(), language)
         text = text[end + 2:].strip()
     tags = [category] if category else []
     for comment in comments:
@@ -198,9 +218,9 @@ def _parse_block(problem: ProblemData, block: str, category: str, comments: list
 
     open_at = _find(text, "{")
     if open_at == -1:  # description
-        problem.statement = _rich(text, problem.warnings, "question text")
-        if problem.reference_answer is None:
-            problem.reference_answer = ""
+        problem.question_type = problem.question_type or "description"
+        problem.statement = problem.statement or _rich(text, problem.warnings,
+                                                       "question text", language)
         return
     close_at = _find(text, "}", open_at + 1)
     if close_at == -1:
@@ -208,9 +228,10 @@ def _parse_block(problem: ProblemData, block: str, category: str, comments: list
     before, answer, after = text[:open_at], text[open_at + 1:close_at], text[close_at + 1:]
     statement = before.strip()
     if after.strip():
-        statement = statement + " _____ " + after.strip()
+        statement = statement + f" {_BLANK} " + after.strip()
     extension_statement = problem.statement
-    problem.statement = _rich(statement, problem.warnings, "question text")
+    problem.statement = _rich(statement, problem.warnings, "question text", language).replace(
+        _BLANK, "_____")
     if extension_statement:
         problem.statement = extension_statement
 
@@ -218,24 +239,58 @@ def _parse_block(problem: ProblemData, block: str, category: str, comments: list
     if feedback_at != -1:
         feedback = answer[feedback_at + 4:]
         answer = answer[:feedback_at]
-        solution = _rich(feedback, problem.warnings, "general feedback")
+        solution = _rich(feedback, problem.warnings, "general feedback", language)
         problem.solution = problem.solution or solution
-    reference = _answer(answer, problem.warnings)
-    if problem.reference_answer is None:
-        problem.reference_answer = reference
+    qtype, answers = _answer(keep_language(answer, language), problem.warnings)
+    problem.question_type = problem.question_type or qtype
+    if answers:
+        if problem.reference_answer is None:
+            problem.reference_answer = answers[0]
+        if problem.accepted_answers is None:
+            problem.accepted_answers = [a for a in answers[1:] if a != answers[0]]
 
 
-def _answer(answer: str, warnings: list[str]) -> str:
-    """The correct answer from the braces, or ValueError for unsupported question types."""
+def _options(body: str, separators: str, warnings: list[str]) -> list[str]:
+    """The full-mark answers among ``=a =%50%b#feedback``; the rest is named in a warning."""
+    weighted = []
+    for _, option in _split(body, separators):
+        feedback_at = _find(option, "#")
+        if feedback_at != -1:
+            if option[feedback_at + 1:].strip():
+                warnings.append("the feedback given for an answer was not imported.")
+            option = option[:feedback_at]
+        weight = 100.0
+        match = re.match(r"^\s*%(-?\d+(?:\.\d+)?)%", option)
+        if match:
+            weight, option = float(match[1]), option[match.end():]
+        text = unescape(option).strip()
+        if text:
+            weighted.append((weight, text))
+    best = max((w for w, _ in weighted), default=0)
+    if best <= 0:
+        return []
+    if best < 100:
+        warnings.append(f"the best answer, “{weighted[[w for w, _ in weighted].index(best)][1]}”,"
+                        f" is worth only {best:g} %; it was kept as the reference answer.")
+    partial = [f"“{t}” ({w:g} %)" for w, t in weighted if 0 < w < best]
+    if partial:
+        warnings.append("answers with partial credit were not kept: " + ", ".join(partial)
+                        + ".")
+    return list(dict.fromkeys(t for w, t in weighted if w == best))
+
+
+def _answer(answer: str, warnings: list[str]) -> tuple[str, list[str]]:
+    """The question type and its full-mark answers (the first is the reference answer), or
+    ValueError for question types the bank does not import."""
     body = answer.strip()
     if not body:
-        return ""  # essay
+        return "essay", []
     if body.upper() in ("T", "F", "TRUE", "FALSE") or re.match(r"^(T|F|TRUE|FALSE)\s*#", body,
                                                                re.IGNORECASE):
         raise ValueError("true/false questions are not imported (supported: essay, "
                          "short answer, numerical, description)")
     if body.startswith("#"):
-        return _numerical(body[1:], warnings)
+        return "numerical", _numerical(body[1:], warnings)
     if _find(body, "->") != -1:
         raise ValueError("matching questions are not imported (supported: essay, short "
                          "answer, numerical, description)")
@@ -243,43 +298,32 @@ def _answer(answer: str, warnings: list[str]) -> str:
     if any(marker == "~" for marker, _ in options):
         raise ValueError("multiple-choice questions are not imported (supported: essay, "
                          "short answer, numerical, description)")
-    best = None
-    for _, option in options:
-        option = option.split("#", 1)[0] if _find(option, "#") != -1 else option
-        weight = 100.0
-        match = re.match(r"^\s*%(-?\d+(?:\.\d+)?)%", option)
-        if match:
-            weight, option = float(match[1]), option[match.end():]
-        if best is None or weight > best[0]:
-            best = (weight, unescape(option).strip())
-    if best is None or not best[1]:
+    answers = _options(body, "=~", warnings)
+    if not answers:
         raise ValueError("the answer braces hold no correct answer")
-    return best[1]
+    return "shortanswer", answers
 
 
-def _numerical(body: str, warnings: list[str]) -> str:
-    options = _split(body, "=") if body.strip().startswith("=") else [("", body)]
-    best = None
-    for _, option in options:
-        option = option.split("#", 1)[0]
-        weight = 100.0
-        match = re.match(r"^\s*%(-?\d+(?:\.\d+)?)%", option)
-        if match:
-            weight, option = float(match[1]), option[match.end():]
-        if best is None or weight > best[0]:
-            best = (weight, unescape(option).strip())
-    value = best[1] if best else ""
-    if ".." in value:
-        warnings.append(f"the numerical range {value} was not kept as the reference answer.")
-        return ""
-    if ":" in value:
-        value, tolerance = value.split(":", 1)
-        if tolerance.strip() not in ("", "0"):
-            warnings.append(f"numerical tolerance ±{tolerance.strip()} was not kept.")
-    value = value.strip()
-    if not is_number(value):
-        raise ValueError(f"the numerical answer “{value}” is not a number")
-    return value
+def _numerical(body: str, warnings: list[str]) -> list[str]:
+    if body.strip().startswith("="):
+        options = _options(body, "=", warnings)
+    else:
+        options = _options("=" + body, "=", warnings)
+    values = []
+    for value in options:
+        if ".." in value:
+            warnings.append(f"the numerical range {value} was not kept as the reference "
+                            "answer.")
+            continue
+        if ":" in value:
+            value, tolerance = value.split(":", 1)
+            if tolerance.strip() not in ("", "0"):
+                warnings.append(f"numerical tolerance ±{tolerance.strip()} was not kept.")
+        value = value.strip()
+        if not is_number(value):
+            raise ValueError(f"the numerical answer “{value}” is not a number")
+        values.append(value)
+    return list(dict.fromkeys(values))
 
 
 def _read_extension(problem: ProblemData, raw: str) -> None:
@@ -296,6 +340,10 @@ def _read_extension(problem: ProblemData, raw: str) -> None:
             setattr(problem, name, data[name])
     if "test_cases" in data:
         problem.test_cases = parse_test_cases(data["test_cases"])
+    if "accepted_answers" in data:
+        problem.accepted_answers = parse_accepted(data["accepted_answers"])
+    if data.get("question_type") in ("description", "essay"):
+        problem.question_type = data["question_type"]
 
 
 # --- Writing -----------------------------------------------------------------------------
@@ -304,7 +352,11 @@ def _read_extension(problem: ProblemData, raw: str) -> None:
 def write(problems: list[ProblemData]) -> str:
     """GIFT text for these problems (``solution`` becomes the ``####`` general feedback)."""
     out = ["// Exported from the question bank. Text is Markdown; maths is TeX.", ""]
-    for problem in problems:
+    category = ""
+    for problem in by_category(problems):
+        if problem.category and problem.category != category:
+            category = problem.category
+            out += [f"$CATEGORY: {moodle_category(category)}", ""]
         qtype = question_type(problem)
         meta = []
         if problem.external_id:
@@ -319,18 +371,24 @@ def write(problems: list[ProblemData]) -> str:
             "source": problem.source or "",
             "test_cases": problem.test_cases or [],
         }
+        accepted = problem.accepted_answers or []
         if qtype == "essay" and problem.reference_answer:
             extension["reference_answer"] = problem.reference_answer
+            if accepted:
+                extension["accepted_answers"] = accepted
+        if qtype == "description":
+            extension["question_type"] = "description"
         out.append("// [questionbank:" + json.dumps(extension, ensure_ascii=False) + "]")
-        answer = escape((problem.reference_answer or "").strip())
+        answers = [escape(a.strip()) for a in [problem.reference_answer or "", *accepted]]
         if qtype == "numerical":
-            inner = f"#{answer}"
+            inner = "#" + " ".join(f"={a}" for a in answers) if accepted else f"#{answers[0]}"
         elif qtype == "shortanswer":
-            inner = f"={answer}"
+            inner = " ".join(f"={a}" for a in answers)
         else:
             inner = ""
         if problem.solution:
             inner += f" ####[markdown]{escape(problem.solution)}"
-        out.append(f"::{escape(problem.title)}::[markdown]{escape(problem.statement)} {{{inner}}}")
+        braces = "" if qtype == "description" and not inner else f" {{{inner}}}"
+        out.append(f"::{escape(problem.title)}::[markdown]{escape(problem.statement)}{braces}")
         out.append("")
     return "\n".join(out)

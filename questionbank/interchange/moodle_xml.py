@@ -35,11 +35,20 @@ from .base import (
     ProblemData,
     RowError,
     finish,
+    parse_accepted,
     parse_difficulty,
     parse_kind,
     parse_test_cases,
 )
-from .html_markdown import html_to_markdown, looks_like_html, markdown_to_html
+from .html_markdown import (
+    html_to_markdown,
+    html_to_text,
+    looks_like_html,
+    markdown_to_html,
+    plain_to_markdown,
+    text_lost,
+)
+from .multilang import keep as keep_language
 
 SUPPORTED = ("essay", "shortanswer", "numerical", "description")
 _CATEGORY_PREFIX = re.compile(r"^\$(course|system|module|cat\d*)\$/?", re.IGNORECASE)
@@ -52,20 +61,30 @@ def _text(element: Element | None, path: str = "text") -> str:
     return (found.text or "") if found is not None else ""
 
 
-def _rich(element: Element | None, warnings: list[str], what: str) -> str:
+def _rich(element: Element | None, warnings: list[str], what: str,
+          language: str | None) -> str:
     """Markdown from a Moodle text element, whatever its ``format`` attribute says."""
     if element is None:
         return ""
-    raw = _text(element)
+    raw = keep_language(_text(element), language)
     fmt = (element.get("format") or "html").lower()
-    if fmt in ("markdown", "plain_text"):
+    if fmt == "markdown":
         return raw
-    if fmt == "moodle_auto_format" and not looks_like_html(raw):
-        return raw
+    if fmt == "plain_text" or (fmt == "moodle_auto_format" and not looks_like_html(raw)):
+        return plain_to_markdown(raw)
+    return rich_html(raw, warnings, what)
+
+
+def rich_html(raw: str, warnings: list[str], what: str) -> str:
+    """Markdown from HTML text, with a warning for each image left out and for any text
+    the conversion could not keep (a statement never shrinks silently)."""
     markdown, images = html_to_markdown(raw)
     for name in images:
         warnings.append(f"{what}: image “{name}” was not imported (Moodle keeps the file; "
                         "add it again by hand).")
+    if text_lost(raw, markdown):
+        warnings.append(f"{what}: some of the text could not be converted from HTML; compare "
+                        "it with the original in Moodle and correct it after the import.")
     return markdown
 
 
@@ -78,7 +97,8 @@ def category_tag(path: str) -> str:
     return "/".join(parts)[:100]
 
 
-def parse(text: str) -> ParseResult:
+def parse(text: str, *, language: str | None = None) -> ParseResult:
+    """Questions from a Moodle XML export; multi-language text keeps ``language`` only."""
     result = ParseResult(format="moodle")
     text = text.lstrip("\ufeff")
     try:
@@ -106,7 +126,7 @@ def parse(text: str) -> ParseResult:
             category = category_tag(_text(question.find("category")))
             continue
         number += 1
-        name = " ".join(_text(question.find("name")).split())
+        name = " ".join(keep_language(_text(question.find("name")), language).split())
         label = f"Question {number}"
         if qtype not in SUPPORTED:
             result.errors.append(RowError(
@@ -118,7 +138,7 @@ def parse(text: str) -> ParseResult:
             continue
         problem = ProblemData(number=number, label=label, title=name)
         try:
-            _fill(problem, question, qtype, category)
+            _fill(problem, question, qtype, category, language)
         except ValueError as exc:
             result.errors.append(RowError(number, label, str(exc), name))
             continue
@@ -132,41 +152,102 @@ def parse(text: str) -> ParseResult:
     return result
 
 
-def _fill(problem: ProblemData, question: Element, qtype: str, category: str) -> None:
+def _fill(problem: ProblemData, question: Element, qtype: str, category: str,
+          language: str | None) -> None:
     warnings = problem.warnings
-    problem.statement = _rich(question.find("questiontext"), warnings, "question text")
-    problem.solution = _rich(question.find("generalfeedback"), warnings, "general feedback")
+    problem.question_type = qtype
+    problem.statement = _rich(question.find("questiontext"), warnings, "question text",
+                              language)
+    problem.solution = _rich(question.find("generalfeedback"), warnings, "general feedback",
+                             language)
     problem.external_id = _text(question, "idnumber")
+    problem.category = category
     tags = [category] if category else []
     for tag in question.findall("tags/tag"):
         tags.append(_text(tag))
     problem.tags = [t for t in (" ".join(t.split())[:100] for t in tags) if t]
     if qtype in ("shortanswer", "numerical"):
-        answers = question.findall("answer")
-        best = None
-        for answer in answers:
-            try:
-                fraction = float(answer.get("fraction") or 0)
-            except ValueError:
-                fraction = 0
-            if best is None or fraction > best[0]:
-                best = (fraction, answer)
-        if best is None or best[0] <= 0:
-            raise ValueError(f"the {qtype} question has no correct answer (fraction 100)")
-        answer = best[1]
-        value = _text(answer)
-        if (answer.get("format") or "").lower() == "html" or looks_like_html(value):
-            value, _ = html_to_markdown(value)
-        problem.reference_answer = value.strip()
-        if qtype == "numerical":
-            tolerance = _text(answer, "tolerance").strip()
-            if tolerance and tolerance not in ("0", "0.0"):
-                warnings.append(f"numerical tolerance ±{tolerance} was not kept.")
-    else:
-        problem.reference_answer = ""
+        _read_answers(problem, question, qtype, language)
+    elif qtype == "essay":
+        _read_essay(problem, question, language)
+    hints = [h for h in question.findall("hint") if _text(h).strip()]
+    if hints:
+        warnings.append(f"{len(hints)} hint(s) were not imported (the bank has no place for "
+                        "hints).")
     extension = question.find("questionbank")
     if extension is not None:
         _read_extension(problem, extension)
+
+
+def _answer_text(element: Element, language: str | None) -> str:
+    value = keep_language(_text(element), language)
+    if (element.get("format") or "").lower() == "html" or looks_like_html(value):
+        value = html_to_text(value)
+    return " ".join(value.split())
+
+
+def _read_answers(problem: ProblemData, question: Element, qtype: str,
+                  language: str | None) -> None:
+    """The best answer is the reference; other full-mark answers are accepted alternatives;
+    what the bank has no place for (partial credit, feedback, units, tolerance) is named."""
+    warnings = problem.warnings
+    answers = []
+    for answer in question.findall("answer"):
+        try:
+            fraction = float(answer.get("fraction") or 0)
+        except ValueError:
+            fraction = 0
+        answers.append((fraction, _answer_text(answer, language), answer))
+    best = max((a[0] for a in answers), default=0)
+    if best <= 0:
+        raise ValueError(f"the {qtype} question has no correct answer (fraction 100)")
+    full = [text for fraction, text, _ in answers if fraction == best and text]
+    if not full:
+        raise ValueError(f"the {qtype} question's correct answer is empty")
+    problem.reference_answer = full[0]
+    problem.accepted_answers = list(dict.fromkeys(a for a in full[1:] if a != full[0]))
+    if best < 100:
+        warnings.append(f"the best answer, “{full[0]}”, is worth only {best:g} %; it was "
+                        "kept as the reference answer.")
+    partial = [f"“{text}” ({fraction:g} %)" for fraction, text, _ in answers
+               if 0 < fraction < best and text]
+    if partial:
+        warnings.append("answers with partial credit were not kept: " + ", ".join(partial)
+                        + ".")
+    if any(_text(a, "feedback/text").strip() for _, _, a in answers):
+        warnings.append("the feedback given for each answer was not imported.")
+    if qtype == "numerical":
+        tolerances = {_text(a, "tolerance").strip() for f, _, a in answers if f == best}
+        tolerances -= {"", "0", "0.0"}
+        if tolerances:
+            warnings.append(f"numerical tolerance ±{', ±'.join(sorted(tolerances))} was not "
+                            "kept.")
+        units = [_text(u, "unit_name").strip() for u in question.findall("units/unit")]
+        if any(units):
+            warnings.append("units were not kept: " + ", ".join(u for u in units if u) + ".")
+
+
+# Our own export writes the reference answer into the grader information in this form,
+# so that it survives a trip through Moodle (which drops the <questionbank> element).
+_GRADER_ANSWER = re.compile(r"^Reference answer:\s*(?P<answer>.*?)"
+                            r"(?:\s+Also accepted:\s*(?P<also>.*))?$", re.DOTALL)
+
+
+def _read_essay(problem: ProblemData, question: Element, language: str | None) -> None:
+    grader = question.find("graderinfo")
+    info = html_to_text(keep_language(_text(grader), language)) if grader is not None else ""
+    match = _GRADER_ANSWER.match(info)
+    if match and match["answer"].strip():
+        problem.reference_answer = match["answer"].strip()
+        if match["also"]:
+            problem.accepted_answers = [a.strip() for a in match["also"].split(" | ")
+                                        if a.strip()]
+    elif info:
+        excerpt = info if len(info) <= 80 else info[:79] + "…"
+        problem.warnings.append(f"the information for graders was not imported: “{excerpt}”")
+    template = html_to_text(_text(question.find("responsetemplate")))
+    if template:
+        problem.warnings.append("the response template was not imported.")
 
 
 def _read_extension(problem: ProblemData, ext: Element) -> None:
@@ -192,6 +273,9 @@ def _read_extension(problem: ProblemData, ext: Element) -> None:
         problem.source = source
     if (cases := value("testcases")) is not None:
         problem.test_cases = parse_test_cases(cases or "[]")
+    if (accepted := value("acceptedanswers")) is not None:
+        problem.accepted_answers = parse_accepted(accepted)
+
 
 
 # --- Writing -----------------------------------------------------------------------------
@@ -219,15 +303,41 @@ def is_number(text: str) -> bool:
 
 def question_type(problem: ProblemData) -> str:
     answer = (problem.reference_answer or "").strip()
+    if problem.question_type == "description" and not answer:
+        return "description"
     if problem.kind == "programming" or not answer:
         return "essay"
-    return "numerical" if is_number(answer) else "shortanswer"
+    accepted = problem.accepted_answers or []
+    if is_number(answer) and all(is_number(a) for a in accepted):
+        return "numerical"
+    return "shortanswer"
+
+
+def by_category(problems: list[ProblemData]) -> list[ProblemData]:
+    """Problems without a category first (a category line applies to every question after
+    it), then each category's problems together, in order of first appearance."""
+    order = {c: i for i, c in enumerate(dict.fromkeys(p.category for p in problems if p.category))}
+    return sorted(problems, key=lambda p: -1 if not p.category else order[p.category])
+
+
+def moodle_category(path: str) -> str:
+    """``Algebra/Quadratics`` -> ``$course$/top/Algebra/Quadratics`` (Moodle's form)."""
+    return "$course$/top/" + path.strip("/")
 
 
 def write(problems: list[ProblemData]) -> str:
     """A Moodle XML document for these problems (``solution`` becomes general feedback)."""
     out = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>"]
-    for problem in problems:
+    category = ""
+    for problem in by_category(problems):
+        if problem.category and problem.category != category:
+            # Moodle files the questions after it in this category (creating it when
+            # "Get category from file" is ticked); our importer matches idnumbers in it.
+            category = problem.category
+            out.append('  <question type="category">')
+            out.append(f"    <category><text>{_escape(moodle_category(category))}</text>"
+                       "</category>")
+            out.append("  </question>")
         qtype = question_type(problem)
         out.append(f'  <question type="{qtype}">')
         out.append(f"    <name><text>{_escape(problem.title)}</text></name>")
@@ -237,30 +347,32 @@ def write(problems: list[ProblemData]) -> str:
         out.append('    <generalfeedback format="html">')
         out.append(f"      <text>{_cdata(markdown_to_html(problem.solution))}</text>")
         out.append("    </generalfeedback>")
-        out.append("    <defaultgrade>1</defaultgrade>")
+        out.append(f"    <defaultgrade>{0 if qtype == 'description' else 1}</defaultgrade>")
         out.append("    <penalty>0</penalty>")
         out.append("    <hidden>0</hidden>")
         out.append(f"    <idnumber>{_escape(problem.external_id)}</idnumber>")
         answer = (problem.reference_answer or "").strip()
-        if qtype == "shortanswer":
-            out.append("    <usecase>0</usecase>")
-            out.append('    <answer fraction="100" format="moodle_auto_format">')
-            out.append(f"      <text>{_escape(answer)}</text>")
-            out.append('      <feedback format="html"><text></text></feedback>')
-            out.append("    </answer>")
-        elif qtype == "numerical":
-            out.append('    <answer fraction="100" format="moodle_auto_format">')
-            out.append(f"      <text>{_escape(answer)}</text>")
-            out.append('      <feedback format="html"><text></text></feedback>')
-            out.append("      <tolerance>0</tolerance>")
-            out.append("    </answer>")
-        else:
+        accepted = problem.accepted_answers or []
+        if qtype in ("shortanswer", "numerical"):
+            if qtype == "shortanswer":
+                out.append("    <usecase>0</usecase>")
+            for text in [answer, *accepted]:
+                out.append('    <answer fraction="100" format="moodle_auto_format">')
+                out.append(f"      <text>{_escape(text)}</text>")
+                out.append('      <feedback format="html"><text></text></feedback>')
+                if qtype == "numerical":
+                    out.append("      <tolerance>0</tolerance>")
+                out.append("    </answer>")
+        elif qtype == "essay":
             out.append("    <responseformat>editor</responseformat>")
             out.append("    <responserequired>1</responserequired>")
             out.append("    <responsefieldlines>15</responsefieldlines>")
             out.append("    <attachments>0</attachments>")
             out.append('    <graderinfo format="html">')
-            grader = f"<p>Reference answer: {_escape(answer)}</p>" if answer else ""
+            grader = f"Reference answer: {answer}" if answer else ""
+            if answer and accepted:
+                grader += " Also accepted: " + " | ".join(accepted)
+            grader = f"<p>{_escape(grader)}</p>" if grader else ""
             out.append(f"      <text>{_cdata(grader)}</text>")
             out.append("    </graderinfo>")
             out.append('    <responsetemplate format="html"><text></text></responsetemplate>')
@@ -279,6 +391,9 @@ def write(problems: list[ProblemData]) -> str:
                    "</referenceanswer>")
         out.append(f"      <testcases>{_cdata(json.dumps(problem.test_cases or []))}"
                    "</testcases>")
+        if accepted:
+            out.append("      <acceptedanswers>"
+                       f"{_cdata(json.dumps(accepted, ensure_ascii=False))}</acceptedanswers>")
         out.append(f"      <statement>{_cdata(problem.statement)}</statement>")
         out.append(f"      <solution>{_cdata(problem.solution)}</solution>")
         out.append("    </questionbank>")

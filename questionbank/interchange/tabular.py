@@ -22,15 +22,20 @@ from .base import (
     ProblemData,
     RowError,
     finish,
+    parse_accepted,
     parse_difficulty,
     parse_kind,
     parse_status,
     parse_test_cases,
     split_tags,
 )
+from .multilang import keep as keep_language
 
 COLUMNS = ("external_id", "title", "kind", "statement", "reference_answer", "solution",
-           "tags", "difficulty", "source", "language", "status", "test_cases")
+           "tags", "difficulty", "source", "language", "status", "test_cases",
+           "accepted_answers")
+# The header our export wrote before accepted_answers existed: still recognised as ours.
+_OLD_EXPORT_HEADER = COLUMNS[:-1]
 ALIASES = {
     "id": "external_id", "externalid": "external_id", "idnumber": "external_id",
     "name": "title", "question": "statement", "text": "statement", "questiontext": "statement",
@@ -38,7 +43,8 @@ ALIASES = {
     "final_answer": "reference_answer", "correct_answer": "reference_answer",
     "explanation": "solution", "feedback": "solution", "general_feedback": "solution",
     "generalfeedback": "solution", "tag": "tags", "category": "tags", "lang": "language",
-    "type": "kind", "testcases": "test_cases",
+    "type": "kind", "testcases": "test_cases", "acceptedanswers": "accepted_answers",
+    "alternatives": "accepted_answers", "other_answers": "accepted_answers",
 }
 
 
@@ -49,8 +55,10 @@ def _column(name: str) -> str | None:
     return ALIASES.get(key) or ALIASES.get(key.replace("_", ""))
 
 
-def _problem_from_mapping(number: int, label: str, row: dict) -> ProblemData:
-    """A ProblemData from column -> value (ValueError with the reason when a value is bad)."""
+def _problem_from_mapping(number: int, label: str, row: dict,
+                          language: str | None = None) -> ProblemData:
+    """A ProblemData from column -> value (ValueError with the reason when a value is bad).
+    A blank cell gives no value: it never blanks what the bank already has."""
     problem = ProblemData(number=number, label=label)
     for name, value in row.items():
         if value is None:
@@ -62,9 +70,14 @@ def _problem_from_mapping(number: int, label: str, row: dict) -> ProblemData:
                     value = str(value)
                 else:
                     raise ValueError(f"{name} must be text")
-            setattr(problem, name, value)
+            setattr(problem, name, keep_language(value, language))
         elif name == "reference_answer":
-            problem.reference_answer = value if isinstance(value, str) else json.dumps(value)
+            if not is_blank:
+                problem.reference_answer = keep_language(
+                    value if isinstance(value, str) else json.dumps(value), language)
+        elif name == "accepted_answers":
+            if not is_blank:
+                problem.accepted_answers = _accepted(value)
         elif name in ("source", "language"):
             if not isinstance(value, str):
                 raise ValueError(f"{name} must be text")
@@ -87,7 +100,14 @@ def _problem_from_mapping(number: int, label: str, row: dict) -> ProblemData:
     return problem
 
 
-def parse_csv(text: str) -> ParseResult:
+def _accepted(value) -> list[str]:
+    """A JSON list (as the export writes) or answers separated by ``;``."""
+    if isinstance(value, str) and not value.lstrip().startswith("["):
+        return [a for a in (" ".join(part.split()) for part in value.split(";")) if a]
+    return parse_accepted(value)
+
+
+def parse_csv(text: str, *, language: str | None = None) -> ParseResult:
     result = ParseResult(format="csv")
     text = text.lstrip("\ufeff")
     if not text.strip():
@@ -111,6 +131,9 @@ def parse_csv(text: str) -> ParseResult:
             + ", ".join(h.strip() or "(blank)" for h in header)
             + "). Name the column holding the problem text “statement” (or “question”)."
         )
+    # Only our own export guards formula-like cells with an apostrophe (see _defuse); in
+    # any other file a leading apostrophe is the teacher's text and is kept.
+    ours = tuple(h.strip() for h in header) in (COLUMNS, _OLD_EXPORT_HEADER)
     unknown = [h for h, c in zip(header, columns, strict=True) if c is None and h.strip()]
     if unknown:
         result.notes.append("These columns were ignored: " + ", ".join(unknown)
@@ -146,14 +169,14 @@ def parse_csv(text: str) -> ParseResult:
         row = {}
         for column, cell in zip(columns, cells, strict=False):
             if column and column not in row:
-                row[column] = _undefuse(cell)
-        _add(result, number, label, row)
+                row[column] = _undefuse(cell) if ours else cell
+        _add(result, number, label, row, language)
     if number == 0:
         result.notes.append("The file has a header row but no problems.")
     return result
 
 
-def parse_json(text: str) -> ParseResult:
+def parse_json(text: str, *, language: str | None = None) -> ParseResult:
     result = ParseResult(format="json")
     try:
         data = json.loads(text.lstrip("\ufeff"))
@@ -180,16 +203,17 @@ def parse_json(text: str) -> ParseResult:
             column = _column(key)
             if column and column not in row:
                 row[column] = value
-        _add(result, number, label, row)
+        _add(result, number, label, row, language)
     if not items:
         result.notes.append("The file contains no problems.")
     return result
 
 
-def _add(result: ParseResult, number: int, label: str, row: dict) -> None:
+def _add(result: ParseResult, number: int, label: str, row: dict,
+         language: str | None) -> None:
     title = str(row.get("title") or "")
     try:
-        problem = _problem_from_mapping(number, label, row)
+        problem = _problem_from_mapping(number, label, row, language)
     except ValueError as exc:
         result.errors.append(RowError(number, label, str(exc), title))
         return
@@ -217,6 +241,7 @@ def _record(problem: ProblemData) -> dict:
         "language": problem.language or "en",
         "status": problem.status or "draft",
         "test_cases": problem.test_cases or [],
+        "accepted_answers": list(problem.accepted_answers or []),
     }
 
 
@@ -225,15 +250,17 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def _defuse(cell: str) -> str:
     """Spreadsheets run a cell starting with = + - @ as a formula ("CSV injection"): such
-    cells get a leading apostrophe, which the importer removes again. Plain numbers
-    such as -3 are left alone."""
-    if cell.startswith(_FORMULA_START) and not _is_plain_number(cell):
+    cells get a leading apostrophe, which the importer removes again from our own export
+    (recognised by its header). A cell that already starts with apostrophes before such a
+    character (``'=' is the assignment operator``) gets one more, so that removing one
+    gives it back exactly. Plain numbers such as -3 are left alone."""
+    if cell.lstrip("'").startswith(_FORMULA_START) and not _is_plain_number(cell):
         return "'" + cell
     return cell
 
 
 def _undefuse(cell: str) -> str:
-    if cell.startswith("'") and cell[1:].startswith(_FORMULA_START):
+    if cell.startswith("'") and cell.lstrip("'").startswith(_FORMULA_START):
         return cell[1:]
     return cell
 
@@ -256,6 +283,9 @@ def write_csv(problems: list[ProblemData]) -> str:
         record["tags"] = "; ".join(record["tags"])
         record["test_cases"] = json.dumps(record["test_cases"], ensure_ascii=False) \
             if record["test_cases"] else ""
+        record["accepted_answers"] = json.dumps(record["accepted_answers"],
+                                                ensure_ascii=False) \
+            if record["accepted_answers"] else ""
         writer.writerow([_defuse(str(record[name])) for name in COLUMNS])
     return buffer.getvalue()
 

@@ -2,22 +2,22 @@
 
 A data migration (not a post_migrate hook or a `make run` step) so that every database
 that is migrated, in development, production or tests, has exactly one such schedule,
-created once and repaired by re-running ``sweep_schedule_ensure``.
+created once; ``sweep_schedule_ensure`` repairs it. Frozen: the values as written then.
 """
 
 from django.db import migrations
 
+NAME = "questionbank: generation sweep"
+
 
 def create_schedule(apps, schema_editor):
-    from questionbank.services.generation import sweep_schedule_ensure
-
-    sweep_schedule_ensure(apps.get_model("django_q", "Schedule"))
+    apps.get_model("django_q", "Schedule").objects.update_or_create(
+        name=NAME, defaults={"func": "questionbank.tasks.sweep", "schedule_type": "I",
+                             "minutes": 1, "repeats": -1})
 
 
 def remove_schedule(apps, schema_editor):
-    from questionbank.services.generation import SWEEP_SCHEDULE_NAME
-
-    apps.get_model("django_q", "Schedule").objects.filter(name=SWEEP_SCHEDULE_NAME).delete()
+    apps.get_model("django_q", "Schedule").objects.filter(name=NAME).delete()
 
 
 class Migration(migrations.Migration):

@@ -25,15 +25,17 @@ def drop_trigram_index(apps, schema_editor):
         schema_editor.execute(f"DROP INDEX IF EXISTS {TRGM_INDEX}")
 
 
-def create_schedule(apps, schema_editor):
-    from questionbank.services.calllogs import purge_schedule_ensure
+PURGE_SCHEDULE_NAME = "questionbank: call-log retention purge"  # frozen as written then
 
-    purge_schedule_ensure(apps.get_model("django_q", "Schedule"))
+
+def create_schedule(apps, schema_editor):
+    apps.get_model("django_q", "Schedule").objects.update_or_create(
+        name=PURGE_SCHEDULE_NAME,
+        defaults={"func": "questionbank.tasks.purge_call_logs", "schedule_type": "D",
+                  "repeats": -1})
 
 
 def remove_schedule(apps, schema_editor):
-    from questionbank.services.calllogs import PURGE_SCHEDULE_NAME
-
     apps.get_model("django_q", "Schedule").objects.filter(name=PURGE_SCHEDULE_NAME).delete()
 
 

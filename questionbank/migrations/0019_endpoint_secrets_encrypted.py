@@ -71,7 +71,7 @@ def decrypt_secrets(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("questionbank", "0014_one_published_solution"),
+        ("questionbank", "0017_import_category_answers"),
     ]
 
     # The data step runs while the columns are plain text fields, so that no field class

@@ -6,6 +6,7 @@ from .calllogs import CallLogCheckpoint as CallLogCheckpoint
 from .endpoints import ModelEndpoint as ModelEndpoint
 from .jobs import GenerationBatch as GenerationBatch
 from .jobs import GenerationJob as GenerationJob
+from .judge import JudgeRun as JudgeRun
 from .problems import Problem as Problem
 from .problems import Tag as Tag
 from .solutions import IllegalTransition as IllegalTransition

@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils.text import slugify
+
+from .solutions import Solution
 
 
 class Tag(models.Model):
@@ -47,8 +50,6 @@ class ProblemQuerySet(models.QuerySet):
 
     def published(self):
         """Problems a student may see: those with at least one published solution."""
-        from .solutions import Solution
-
         return self.filter(
             models.Exists(
                 Solution.objects.filter(
@@ -87,6 +88,24 @@ class Problem(models.Model):
         blank=True,
         help_text='Programming problems: a list of {"input": ..., "output": ...}.',
     )
+    reference_solution = models.TextField(
+        blank=True,
+        help_text="Programming problems: your own solution, to check the tests with. A "
+        "Markdown code block (```python, ```c or ```cpp); text without one is read as "
+        "Python 3. Students never see it.",
+    )
+    judge_cpu_seconds = models.FloatField(
+        "CPU time limit (seconds)",
+        default=2.0,
+        validators=[MinValueValidator(0.1), MaxValueValidator(30)],
+        help_text="Per test, when the code is checked.",
+    )
+    judge_memory_mb = models.PositiveIntegerField(
+        "Memory limit (MB)",
+        default=256,
+        validators=[MinValueValidator(16), MaxValueValidator(4096)],
+        help_text="Per test, when the code is checked.",
+    )
     tags = models.ManyToManyField(Tag, blank=True, related_name="problems")
     difficulty = models.PositiveSmallIntegerField(
         choices=Difficulty.choices, default=Difficulty.MEDIUM
@@ -98,6 +117,17 @@ class Problem(models.Model):
     )
     version = models.PositiveIntegerField(default=1, editable=False)
     external_id = models.CharField(max_length=200, blank=True, db_index=True)
+    # Where the problem came from in Moodle: its category path ("Algebra/Quadratics";
+    # Moodle's idnumbers are unique only within one category, so imports match on
+    # category + external id) and its question type ("description" exports back as one).
+    external_category = models.CharField(max_length=500, blank=True)
+    external_type = models.CharField(max_length=20, blank=True)
+    accepted_answers = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Other answers accepted as correct besides the reference answer "
+        '(e.g. ["4", "four"]); the answer check accepts any of them.',
+    )
     content_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

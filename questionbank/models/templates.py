@@ -10,6 +10,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+from questionbank.sanitize import unknown_placeholders
+
 
 class PromptTemplateQuerySet(models.QuerySet):
     def current(self):
@@ -92,8 +94,6 @@ class PromptTemplate(models.Model):
         return reverse("teacher:template-detail", args=[self.pk])
 
     def clean(self):
-        from questionbank.sanitize import unknown_placeholders
-
         errors = {}
         for field in ("system_prompt", "user_prompt"):
             unknown = unknown_placeholders(getattr(self, field) or "")

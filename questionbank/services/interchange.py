@@ -4,8 +4,14 @@
 ``import_apply`` does it in one transaction: every planned row is written, or none is.
 Rows with errors are never written; with ``strict=True`` their presence refuses the
 whole file instead. Importing the same file twice changes nothing the second time:
-rows are matched to existing problems by external id, else by ``Problem.content_hash``
-(kind, title and statement).
+rows are matched to existing problems by Moodle category path + external id (Moodle's
+idnumbers are unique only within a category), else by ``Problem.content_hash`` (kind,
+title and statement). A value the file leaves out or empty never overwrites one in the
+bank. An "update" by external id that would change the type, the title and the
+statement all at once is refused as a row error: it is another question that reuses the
+idnumber. A row that matches nothing but has the title and category of an existing
+problem is created by default and flagged "looks like problem #N"; the teacher may have
+it update that problem instead (``update_similar``).
 
 An imported general feedback (Moodle) or ``solution`` column becomes a **draft**
 solution written by the importing teacher (``services.solutions.solution_create``),
@@ -19,6 +25,7 @@ imported, because a revision without an author would be shown as written by the 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -36,7 +43,9 @@ CREATE, UPDATE, SKIP, ERROR = "create", "update", "skip", "error"
 _ADVISORY_LOCK = 0x51_42_49_4D  # "QBIM"
 _CHANGE_LABELS = {"reference_answer": "reference answer", "external_id": "external id",
                   "test_cases": "test cases", "tags": "new tags",
-                  "draft solution": "a new draft solution"}
+                  "draft solution": "a new draft solution",
+                  "accepted_answers": "accepted answers",
+                  "external_category": "Moodle category", "external_type": "question type"}
 
 
 @dataclass
@@ -51,6 +60,11 @@ class PlanRow:
     warnings: list[str] = field(default_factory=list)
     data: ProblemData | None = None
     add_solution: bool = False
+    # An existing problem with the same title and category but other text (defect: a
+    # question edited in Moodle without an idnumber came back as a duplicate).
+    similar_id: int | None = None
+    # True when the teacher chose to update ``similar_id`` rather than create.
+    updates_similar: bool = False
 
     @property
     def change_labels(self) -> list[str]:
@@ -69,10 +83,20 @@ class ImportPlan:
     digest: str
     notes: list[str]
     rows: list[PlanRow]
+    languages: list[str] = field(default_factory=list)
+    language: str | None = None
 
     @property
     def format_label(self) -> str:
         return interchange.FORMATS[self.format]
+
+    @property
+    def encoding_label(self) -> str:
+        return interchange.encoding_label(self.encoding)
+
+    @property
+    def similar(self) -> list[PlanRow]:
+        return [row for row in self.rows if row.similar_id is not None]
 
     @property
     def counts(self) -> dict[str, int]:
@@ -105,44 +129,66 @@ class ImportResult:
             parts.append(f"{self.solutions} draft solution(s) added")
         if counts[ERROR]:
             parts.append(f"{counts[ERROR]} row(s) with errors not imported")
-        return ", ".join(parts) + "."
+        summary = ", ".join(parts) + "."
+        warned = [row for row in self.plan.rows if row.warnings and row.action in (CREATE,
+                                                                                    UPDATE)]
+        if warned:
+            labels = [f"{row.label} ({'; '.join(w.rstrip('.') for w in row.warnings)})"
+                      for row in warned[:5]]
+            more = f" and {len(warned) - 5} more" if len(warned) > 5 else ""
+            summary += (f" Parts of {len(warned)} question(s) were not imported: "
+                        + ", ".join(labels) + more + ".")
+        return summary
 
 
 def file_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _parse(data: bytes, *, filename: str, format: str | None,
+           language: str | None) -> ParseResult:
+    return interchange.parse_file(data, filename=filename, format=format,
+                                  max_bytes=settings.QB_IMPORT_MAX_BYTES, language=language,
+                                  site_language=settings.LANGUAGE_CODE)
+
+
 def import_plan(*, data: bytes, filename: str = "", format: str | None = None,
-                with_solutions: bool = True) -> ImportPlan:
+                with_solutions: bool = True, language: str | None = None,
+                update_similar: Iterable[int] = ()) -> ImportPlan:
     """What importing this file would create, update and skip, with every row's error.
 
     Reads only. Raises ``interchange.FileRefused`` (a sentence for the teacher) when the
     file as a whole cannot be used: too large, undecodable, malformed, unsafe XML.
+    ``language`` picks the language kept from multi-language text (default: the site's,
+    else the file's first); ``update_similar`` holds the row numbers whose "looks like
+    problem #N" match should be updated rather than created anew.
     """
-    parsed = interchange.parse_file(data, filename=filename, format=format,
-                                    max_bytes=settings.QB_IMPORT_MAX_BYTES)
+    parsed = _parse(data, filename=filename, format=format, language=language)
     return _plan(parsed, filename=filename, digest=file_digest(data),
-                 with_solutions=with_solutions)
+                 with_solutions=with_solutions, update_similar=set(update_similar))
 
 
 def import_apply(*, data: bytes, filename: str = "", format: str | None = None, user=None,
-                 strict: bool = False, expected_digest: str | None = None) -> ImportResult:
+                 strict: bool = False, expected_digest: str | None = None,
+                 language: str | None = None,
+                 update_similar: Iterable[int] = ()) -> ImportResult:
     """Import the file in one transaction (all planned rows or none) and say what changed.
 
     The plan is recomputed inside the transaction, so what is written matches the
     database at that moment. ``expected_digest`` (from the preview) refuses a file that
     changed since it was previewed. ``strict`` refuses the file if any row has an error.
+    ``language`` and ``update_similar`` are the preview's choices (see ``import_plan``).
     """
     digest = file_digest(data)
     if expected_digest is not None and digest != expected_digest:
         raise FileRefused("The file changed since the preview. Upload it again.")
-    parsed = interchange.parse_file(data, filename=filename, format=format,
-                                    max_bytes=settings.QB_IMPORT_MAX_BYTES)
+    parsed = _parse(data, filename=filename, format=format, language=language)
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK])
-        plan = _plan(parsed, filename=filename, digest=digest, with_solutions=user is not None)
+        plan = _plan(parsed, filename=filename, digest=digest, with_solutions=user is not None,
+                     update_similar=set(update_similar))
         if strict and plan.errors:
             raise FileRefused(
                 f"{len(plan.errors)} row(s) have errors, so nothing was imported "
@@ -184,27 +230,14 @@ def _add_solution(*, problem: Problem, data: ProblemData, user, fmt: str) -> Sol
     )
 
 
-def _plan(parsed: ParseResult, *, filename: str, digest: str,
-          with_solutions: bool) -> ImportPlan:
+def _plan(parsed: ParseResult, *, filename: str, digest: str, with_solutions: bool,
+          update_similar: set[int] = frozenset()) -> ImportPlan:
     rows: list[PlanRow] = [
         PlanRow(number=e.number, label=e.label, action=ERROR, title=e.title, reason=e.reason)
         for e in parsed.errors
     ]
     problems = parsed.problems
-    ext_ids = {p.external_id for p in problems if p.external_id}
-    hashes = {_hash(p): p for p in problems}
-    solutions = Prefetch("solutions", queryset=Solution.objects.select_related(
-        "current_revision"), to_attr="import_solutions")
-    candidates = (
-        Problem.objects.filter(external_id__in=ext_ids) | Problem.objects.filter(
-            content_hash__in=list(hashes))
-    ).prefetch_related("tags", solutions).order_by("pk")
-    by_ext: dict[str, Problem] = {}
-    by_hash: dict[str, Problem] = {}
-    for existing in candidates:
-        if existing.external_id:
-            by_ext.setdefault(existing.external_id, existing)
-        by_hash.setdefault(existing.content_hash, existing)
+    bank = _Candidates(problems)
     claimed: dict[int, str] = {}
     notes = list(parsed.notes)
     if not with_solutions and any(p.solution for p in problems):
@@ -213,9 +246,20 @@ def _plan(parsed: ParseResult, *, filename: str, digest: str,
     for data in problems:
         row = PlanRow(number=data.number, label=data.label, action=CREATE, title=data.title,
                       warnings=list(data.warnings), data=data)
-        existing = by_ext.get(data.external_id) if data.external_id else None
+        existing = bank.by_id(data)
+        if existing is not None and _is_another_question(existing, data):
+            row.action, row.problem_id = ERROR, existing.pk
+            row.reason = (
+                f"its {_id_words(data)} belongs to problem #{existing.pk} “{existing.title}”, "
+                "but this question differs in type, title and statement, so it was not "
+                "imported over it. If it is a different question, give it its own idnumber "
+                f"(or another category); if it really replaces #{existing.pk}, edit "
+                f"#{existing.pk} in the bank"
+            )
+            rows.append(row)
+            continue
         if existing is None:
-            existing = by_hash.get(_hash(data))
+            existing = bank.by_hash.get(_hash(data))
             if existing is not None and data.external_id and existing.external_id \
                     and existing.external_id != data.external_id:
                 row.action, row.problem_id = SKIP, existing.pk
@@ -223,6 +267,12 @@ def _plan(parsed: ParseResult, *, filename: str, digest: str,
                               f"external id, “{existing.external_id}”")
                 rows.append(row)
                 continue
+        if existing is None:
+            similar = bank.similar(data)
+            if similar is not None and similar.pk not in claimed:
+                row.similar_id = similar.pk
+                if data.number in update_similar:
+                    existing, row.updates_similar = similar, True
         if existing is not None:
             if existing.pk in claimed:
                 row.action = ERROR
@@ -242,12 +292,98 @@ def _plan(parsed: ParseResult, *, filename: str, digest: str,
             row.action = UPDATE if row.changes else SKIP
             if row.action == SKIP:
                 row.reason = f"unchanged: already in the bank as #{existing.pk}"
+            if "statement" in row.changes and \
+                    len(data.statement) < 0.8 * len(existing.statement.strip()):
+                row.warnings.append(
+                    f"the statement would shrink from {len(existing.statement.strip())} to "
+                    f"{len(data.statement)} characters; check that nothing was cut off.")
         else:
             row.add_solution = with_solutions and bool(data.solution)
         rows.append(row)
     rows.sort(key=lambda r: r.number)
     return ImportPlan(filename=filename, format=parsed.format, encoding=parsed.encoding,
-                      digest=digest, notes=notes, rows=rows)
+                      digest=digest, notes=notes, rows=rows, languages=parsed.languages,
+                      language=parsed.language)
+
+
+class _Candidates:
+    """The existing problems a file's rows may match, loaded in one query."""
+
+    def __init__(self, problems: list[ProblemData]):
+        ext_ids = {p.external_id for p in problems if p.external_id}
+        hashes = {_hash(p) for p in problems}
+        titles = {p.title for p in problems}
+        solutions = Prefetch("solutions", queryset=Solution.objects.select_related(
+            "current_revision"), to_attr="import_solutions")
+        candidates = (
+            Problem.objects.filter(external_id__in=ext_ids)
+            | Problem.objects.filter(content_hash__in=list(hashes))
+            | Problem.objects.filter(title__in=titles)
+        ).prefetch_related("tags", solutions).order_by("pk")
+        self.ids: dict[str, list[Problem]] = {}
+        self.by_hash: dict[str, Problem] = {}
+        self.titles: dict[tuple[str, str], Problem] = {}
+        for existing in candidates:
+            if existing.external_id:
+                self.ids.setdefault(existing.external_id, []).append(existing)
+            self.by_hash.setdefault(existing.content_hash, existing)
+            self.titles.setdefault((existing.title.strip().lower(),
+                                    existing.external_category), existing)
+
+    def by_id(self, data: ProblemData) -> Problem | None:
+        """The problem with this row's idnumber in the row's category. A problem imported
+        without a category (from CSV, or before categories were kept) matches when it is
+        the only one with that idnumber; so does a row without a category."""
+        if not data.external_id:
+            return None
+        found = self.ids.get(data.external_id, [])
+        exact = [p for p in found if p.external_category == data.category]
+        if exact:
+            return exact[0]
+        loose = [p for p in found if not p.external_category] if data.category else found
+        return loose[0] if len(loose) == 1 else None
+
+    def similar(self, data: ProblemData) -> Problem | None:
+        """A problem with the same title and category (but other text): probably this
+        question, edited in Moodle. Only for rows without an idnumber match, and never a
+        problem that has another idnumber (Moodle banks reuse titles like "Question 1")."""
+        found = self.titles.get((data.title.strip().lower(), data.category))
+        if found is not None and data.external_id and found.external_id:
+            return None
+        return found
+
+
+def _id_words(data: ProblemData) -> str:
+    if data.category:
+        return f"idnumber “{data.external_id}” in category “{data.category}”"
+    return f"external id “{data.external_id}”"
+
+
+def _family(kind: str, question_type: str | None, has_answer: bool | None) -> tuple:
+    """What kind of question this is, coarsely: (kind, description / open / answer)."""
+    if question_type == "description":
+        return kind, "description"
+    if question_type == "essay":
+        return kind, "open"
+    if question_type in ("shortanswer", "numerical") or has_answer:
+        return kind, "answer"
+    return kind, None if has_answer is None else "open"
+
+
+def _is_another_question(existing: Problem, data: ProblemData) -> bool:
+    """An idnumber match whose type, title and statement all differ: not an edit but an
+    unrelated question that reuses the idnumber (Moodle only keeps them unique within a
+    category)."""
+    if existing.title.strip() == data.title.strip() or \
+            existing.statement.strip() == data.statement.strip():
+        return False
+    old = _family(existing.kind, existing.external_type or None,
+                  bool(existing.reference_answer.strip()))
+    new = _family(data.kind or existing.kind, data.question_type,
+                  True if data.reference_answer else None)
+    if old[0] != new[0]:
+        return True
+    return new[1] is not None and old[1] != new[1]
 
 
 def _hash(data: ProblemData) -> str:
@@ -293,7 +429,9 @@ def problem_data(problem: Problem, *, with_solutions: bool) -> ProblemData:
         reference_answer=problem.reference_answer, test_cases=problem.test_cases,
         tags=[t.name for t in problem.tags.all()], difficulty=problem.difficulty,
         source=problem.source, language=problem.language, external_id=problem.external_id,
-        status=problem.status, solution=solution,
+        status=problem.status, solution=solution, category=problem.external_category,
+        question_type=problem.external_type or None,
+        accepted_answers=list(problem.accepted_answers or []),
     )
 
 

@@ -7,16 +7,16 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from questionbank.models import Problem, Tag
+from questionbank.rendering import render_markdown
 
 _EDITABLE = (
     "title", "kind", "statement", "reference_answer", "test_cases", "difficulty",
-    "source", "language", "status", "external_id",
+    "source", "language", "status", "external_id", "external_category", "external_type",
+    "accepted_answers", "reference_solution", "judge_cpu_seconds", "judge_memory_mb",
 )
 
 
 def _render(text: str) -> str:
-    from questionbank.rendering import render_markdown
-
     return render_markdown(text)
 
 

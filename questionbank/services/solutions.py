@@ -18,7 +18,7 @@ Three rules keep what students read trustworthy:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -26,7 +26,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from questionbank.answers import AGREES, DISAGREES, extract_final_answer, verdict, vote
-from questionbank.models import Problem, Solution, SolutionRevision
+from questionbank.judge import vote_by_tests
+from questionbank.models import JudgeRun, Problem, Solution, SolutionRevision
 from questionbank.models.solutions import IllegalTransition
 from questionbank.rendering import render_markdown
 from questionbank.textdiff import normalized_edit_distance
@@ -53,13 +54,15 @@ class EditConflict(Exception):
 # --- Answer checks ----------------------------------------------------------------------
 
 
-def answer_verdict(answer: str | None, reference: str | None) -> str:
-    """agrees / disagrees / unchecked (no answer, no reference, or not parseable maths)."""
+def answer_verdict(answer: str | None, reference: str | None, alternatives=()) -> str:
+    """agrees / disagrees / unchecked (no answer, no reference, or not parseable maths);
+    ``alternatives``: the problem's other accepted answers (``Problem.accepted_answers``)."""
     answer, reference = (answer or "").strip(), (reference or "").strip()
     if answer and answer.replace(" ", "") == reference.replace(" ", ""):
         return Solution.Verdict.AGREES  # the same text: no need to ask SymPy
     return {AGREES: Solution.Verdict.AGREES, DISAGREES: Solution.Verdict.DISAGREES}.get(
-        verdict(answer or None, reference or None), Solution.Verdict.UNCHECKED)
+        verdict(answer or None, reference or None, alternatives=alternatives or ()),
+        Solution.Verdict.UNCHECKED)
 
 
 def _check(problem: Problem, answer: str) -> dict:
@@ -68,7 +71,8 @@ def _check(problem: Problem, answer: str) -> dict:
     return {
         "final_answer": answer,
         "verdict": (Solution.Verdict.NOT_CHECKED if programming
-                    else answer_verdict(answer, problem.reference_answer)),
+                    else answer_verdict(answer, problem.reference_answer,
+                                        problem.accepted_answers)),
         "reference_answer": problem.reference_answer,
         "checked_at": timezone.now(),
     }
@@ -90,8 +94,9 @@ def problem_vote(*, problem_id: int) -> None:
     group's share of the candidates and a verdict against the reference answer, and the
     first of the largest group (the published one first, then the oldest) is marked the
     best candidate. The current revision of each keeps the same check. Programming:
-    "not checked". The problem row is locked so that two writers vote one after the
-    other. Never changes what students see.
+    grouped by the tests each passes (its code's latest judge run), the one passing the
+    most tests marked best; the answer verdict stays "not checked". The problem row is
+    locked so that two writers vote one after the other. Never changes what students see.
     """
     with transaction.atomic():
         problem = Problem.objects.select_for_update().get(pk=problem_id)
@@ -100,9 +105,13 @@ def problem_vote(*, problem_id: int) -> None:
             return
         now = timezone.now()
         if problem.kind == Problem.Kind.PROGRAMMING:
-            for s in solutions:
-                s.verdict, s.majority_share, s.answer_group, s.is_best = (
-                    Solution.Verdict.NOT_CHECKED, None, None, False)
+            # Grouped by which tests each passes (issue 18); one passing them all is best.
+            result = vote_by_tests(JudgeRun.objects.signatures(solutions))
+            for i, s in enumerate(solutions):
+                judged = result.groups[i] is not None
+                s.verdict, s.answer_group = Solution.Verdict.NOT_CHECKED, result.groups[i]
+                s.majority_share = result.shares[i] if judged else None
+                s.is_best = judged and i == result.best
         else:
             result = vote([s.final_answer or None for s in solutions])
             checked: dict[str, str] = {}
@@ -112,7 +121,8 @@ def problem_vote(*, problem_id: int) -> None:
                 s.is_best = i == result.best and result.groups[i] is not None
                 answer = s.final_answer or ""
                 if answer not in checked:
-                    checked[answer] = answer_verdict(answer, problem.reference_answer)
+                    checked[answer] = answer_verdict(answer, problem.reference_answer,
+                                                     problem.accepted_answers)
                 s.verdict = checked[answer]
         Solution.objects.bulk_update(
             solutions, ["verdict", "majority_share", "answer_group", "is_best"])
@@ -167,6 +177,7 @@ def solution_create(*, problem, body: str, author=None, note: str = "",
     )
     solution.current_revision = revision
     solution.save(update_fields=["current_revision"])
+    _judge(revision, problem)
     return solution
 
 
@@ -204,12 +215,21 @@ def solution_add_revision(
         locked.final_answer, locked.verdict = answer, check["verdict"]
         locked.save(update_fields=["current_revision", "final_answer", "verdict",
                                    "updated_at"])
+        _judge(revision, locked.problem)
         if locked.status == Solution.Status.PUBLISHED:
             _warm_page_on_commit(locked.problem_id)
     problem_vote(problem_id=locked.problem_id)
     revision.refresh_from_db()
     solution.refresh_from_db()
     return revision
+
+
+def _judge(revision: SolutionRevision, problem: Problem) -> None:
+    """Queue the code judge on a revision whose code is new (programming problems)."""
+    # services.judge imports services.generation, which imports this module: a cycle.
+    from questionbank.services.judge import judge_revision_queue
+
+    judge_revision_queue(revision=revision, problem=problem)
 
 
 def _warm_page_on_commit(problem_id: int) -> None:
@@ -274,10 +294,6 @@ class PublishNeedsConfirmation(Exception):
         )
 
 
-# Extra guards other domains add (e.g. the code judge): each returns a concern or None.
-EXTRA_PUBLISH_GUARDS: list[Callable[[Solution], PublishConcern | None]] = []
-
-
 def publish_concerns(solution: Solution) -> list[PublishConcern]:
     """Why publishing this solution needs an explicit confirmation (empty: it does not)."""
     problem = solution.problem
@@ -316,10 +332,13 @@ def publish_concerns(solution: Solution) -> list[PublishConcern]:
         concerns.append(PublishConcern(
             Concern.REPLACES, f"Students now see solution {shown}; publishing this one "
             "replaces it (it goes back to draft)."))
-    for guard in EXTRA_PUBLISH_GUARDS:
-        extra = guard(solution)
-        if extra is not None:
-            concerns.append(extra)
+    if problem.kind == Problem.Kind.PROGRAMMING:
+        # services.judge imports services.generation, which imports this module: a cycle.
+        from questionbank.services.judge import judge_publish_concern
+
+        code = judge_publish_concern(solution)
+        if code is not None:
+            concerns.append(PublishConcern(Concern.CODE_TESTS, f"Its code {code}."))
     return concerns
 
 

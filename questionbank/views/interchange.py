@@ -4,6 +4,10 @@ Between preview and confirm the uploaded bytes wait in the cache (shared by ever
 process: the file cache or Redis) under a random token, for an hour. The token is also
 recorded in the uploader's session, so nobody else can confirm it, and the file's
 SHA-256 is checked again on confirm. Nothing is written to the database before confirm.
+
+The preview carries two choices to the confirm: the language kept from multi-language
+text (``?language=fi`` re-plans the preview; the confirm form posts it back) and, per
+row that "looks like problem #N", whether to update #N instead of creating a problem.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from questionbank.services.interchange import (
     import_apply,
     import_plan,
 )
+from questionbank.validation import parse_int
 
 UPLOAD_TTL_SECONDS = 60 * 60
 _SESSION_KEY = "qb_import_tokens"
@@ -87,6 +92,17 @@ def import_upload(request):
     return render(request, "teacher/import_upload.html", {"form": form})
 
 
+def preview_choices(request) -> dict:
+    """The preview's choices from the query string (GET) or the confirm form (POST):
+    ``language`` and ``update_similar`` (row numbers), ignoring anything malformed."""
+    source = request.POST if request.method == "POST" else request.GET
+    language = (source.get("language") or "").strip().lower() or None
+    if language and (len(language) > 16 or not language.replace("-", "").isalnum()):
+        language = None
+    rows = {parse_int(n) for n in source.getlist("update_similar")} - {None}
+    return {"language": language, "update_similar": rows}
+
+
 @teacher_required
 @require_http_methods(["GET", "POST"])
 def import_preview(request, token: str):
@@ -95,7 +111,8 @@ def import_preview(request, token: str):
         messages.error(request, "That upload has expired or was already imported. Upload the "
                                 "file again.")
         return redirect("teacher:import")
-    kwargs = {"data": entry["data"], "filename": entry["filename"], "format": entry["format"]}
+    kwargs = {"data": entry["data"], "filename": entry["filename"], "format": entry["format"],
+              **preview_choices(request)}
     if request.method == "POST":
         try:
             result = import_apply(user=request.user, expected_digest=entry["digest"], **kwargs)

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from questionbank import selectors
@@ -57,15 +58,26 @@ def problem_list(request):
 @teacher_required
 @require_POST
 def problem_bulk(request):
-    """Bulk actions on ticked problems: generate, change status, add tags."""
+    """Bulk actions on ticked problems, or on all matching the list's filters: generate,
+    change status, add tags."""
     back = safe_next(request, reverse("teacher:problem-list"))
     form = ProblemBulkForm(request.POST)
     if not form.is_valid():
         flash_form_errors(request, form)
         return redirect(back)
     action = form.cleaned_data["action"]
-    problems = list(form.cleaned_data["problems"])
+    filters = form.filters()
+    if form.cleaned_data["all_matching"]:
+        if action == "generate":
+            query = urlencode({"matching": "1", **{k: v for k, v in filters.items() if v}})
+            return redirect(f"{reverse('teacher:generate')}?{query}")
+        problems = list(Problem.objects.filter(pk__in=selectors.teacher_problem_ids(**filters)))
+    else:
+        problems = list(form.cleaned_data["problems"])
     n = len(problems)
+    if not n:
+        messages.info(request, "No problem matches these filters any more; nothing was done.")
+        return redirect(back)
     if action == "generate":
         ids = ",".join(str(pk) for pk in sorted(p.pk for p in problems))
         return redirect(f"{reverse('teacher:generate')}?problems={ids}")

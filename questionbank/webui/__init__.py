@@ -23,6 +23,7 @@ from .errors import EmptyReply as EmptyReply
 from .errors import HTTPStatusError as HTTPStatusError
 from .errors import LayoutError as LayoutError
 from .errors import MalformedReply as MalformedReply
+from .errors import ReplyCutOff as ReplyCutOff
 from .errors import ReplyTooLarge as ReplyTooLarge
 from .errors import ServerReportedError as ServerReportedError
 from .errors import TimedOut as TimedOut

@@ -14,6 +14,10 @@ and ``compare_and_set`` one conditional statement::
 
 Each transition reads, computes and CASes; a lost race re-reads and tries again, so two
 workers can never both take the single half-open probe.
+
+One logic, two stores: ``InMemoryBreakerStore`` here (the ``ask`` command, tests) and the
+endpoint row in the database (``questionbank.services.generation.breaker``), shared by
+every worker of the pipeline.
 """
 
 from __future__ import annotations
@@ -117,18 +121,34 @@ class CircuitBreaker:
                 return answer
         raise RuntimeError(f"circuit breaker {self.key!r}: too much contention")
 
-    def allow(self) -> bool:
-        """May a call go to the server now? Taking the half-open probe counts as a call."""
+    def acquire(self) -> str | None:
+        """May a call go to the server now? ``"closed"``: yes, as usual; ``"probe"``: yes,
+        as the one half-open probe (taking it counts as a call); ``None``: no."""
         now = self.clock()
 
-        def decide(s: BreakerState) -> tuple[BreakerState | None, bool]:
+        def decide(s: BreakerState) -> tuple[BreakerState | None, str | None]:
             if s.state == CLOSED:
-                return None, True
+                return None, CLOSED
             if now < s.open_until:
-                return None, False  # cooling down, or the probe is still out
-            return replace(s, state=HALF_OPEN, open_until=now + self.cooldown), True
+                return None, None  # cooling down, or the probe is still out
+            return replace(s, state=HALF_OPEN, open_until=now + self.cooldown), "probe"
 
         return self._transition(decide)
+
+    def allow(self) -> bool:
+        """May a call go to the server now? Taking the half-open probe counts as a call."""
+        return self.acquire() is not None
+
+    def hold_probe(self) -> None:
+        """A probe that is still running keeps the others out for one more cool-down."""
+        now = self.clock()
+
+        def decide(s: BreakerState) -> tuple[BreakerState | None, None]:
+            if s.state == CLOSED:
+                return None, None
+            return replace(s, open_until=now + self.cooldown), None
+
+        self._transition(decide)
 
     def record_success(self) -> None:
         """The call worked: close the circuit and forget the failures."""
@@ -142,12 +162,14 @@ class CircuitBreaker:
 
     def record_failure(self) -> None:
         """The call failed in a way that says the server is unwell (the pipeline decides
-        which: typically retryable errors only; a refused input is not the server's fault)."""
+        which: typically retryable errors only; a refused input is not the server's fault).
+        From the threshold on, every failure (the probe's, or a late one) pauses the
+        server for a full cool-down from now."""
         now = self.clock()
 
         def decide(s: BreakerState) -> tuple[BreakerState | None, None]:
             failures = s.failures + 1
-            if s.state == HALF_OPEN or (s.state == CLOSED and failures >= self.threshold):
+            if s.state != CLOSED or failures >= self.threshold:
                 return replace(s, state=OPEN, failures=failures,
                                open_until=now + self.cooldown), None
             return replace(s, failures=failures), None

@@ -15,6 +15,11 @@ Decisions worth knowing:
   keeps a deterministic crash from looping.
 * ``EmptyReply`` is retryable: an empty output from a sampling model is usually a fluke
   (a cancelled or evicted queue job); if it repeats, the retry bound stops it.
+* ``ReplyCutOff`` is not ``ConnectFailed``: the server was reached and began its reply
+  (HTTP 200, headers, maybe half the answer), then the body or event stream stopped
+  (reset, closed early). It is retryable (a restarted or overloaded server), and it is
+  named apart so a teacher is not told the server "could not be reached" when it was
+  answering, and a health check does not call such a server unreachable.
 * ``TruncatedOutput`` is not retryable with the same settings (the same budget gives the
   same cut); it carries the partial text and the result so the pipeline can log it.
 """
@@ -52,9 +57,22 @@ class WebUIError(Exception):
 
 
 class ConnectFailed(WebUIError):
-    """The server could not be reached (refused, DNS, TLS, reset before a reply)."""
+    """The server could not be reached (refused, DNS, TLS, reset before any reply)."""
 
     retryable = True
+
+
+class ReplyCutOff(WebUIError):
+    """The server began replying, then the reply stopped before it was complete.
+
+    ``received_bytes`` is how much of the reply arrived before the cut.
+    """
+
+    retryable = True
+
+    def __init__(self, message: str, *, received_bytes: int = 0, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.received_bytes = received_bytes
 
 
 class TimedOut(WebUIError):

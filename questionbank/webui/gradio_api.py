@@ -11,7 +11,6 @@ from typing import Any
 from .datatypes import Discovery, Endpoint, Parameter
 from .errors import (
     AuthFailed,
-    ConnectFailed,
     EmptyReply,
     HTTPStatusError,
     LayoutError,
@@ -404,11 +403,8 @@ def call_stream(
                 raise server_error(attempt, _error_text(payload)[1])
     finally:
         resp.close()
-    raise attempt.fail(
-        ConnectFailed,
-        f"The model server at {endpoint.base_url} closed the event stream before the answer "
-        "was complete; try again.",
-    )
+    # The stream ended without a "complete" event: the server closed it mid-answer.
+    raise attempt.cut_off(resp.status_code, size, "event stream")
 
 
 def _transcript(counts: dict[str, int], last_block: str) -> str:

@@ -9,7 +9,6 @@ from typing import Any
 
 from .datatypes import Discovery, GenerationRequest
 from .errors import (
-    ConnectFailed,
     EmptyReply,
     MalformedReply,
     ReplyTooLarge,
@@ -225,11 +224,8 @@ def complete_stream(
     if parts and finish:
         # Some servers end without [DONE]; a finish_reason is as good.
         return Completion("".join(parts), finish, prompt_tokens, completion_tokens)
-    raise attempt.fail(
-        ConnectFailed,
-        f"The model server at {base} closed the stream before the answer was complete; "
-        "try again.",
-    )
+    # The stream ended with neither [DONE] nor a finish_reason: closed mid-answer.
+    raise attempt.cut_off(resp.status_code, size, "stream")
 
 
 def _transcript(chunks: int, last: str, text: str) -> str:

@@ -22,6 +22,7 @@ from .errors import (
     ConnectFailed,
     HTTPStatusError,
     MalformedReply,
+    ReplyCutOff,
     ReplyTooLarge,
     TimedOut,
     WebUIError,
@@ -260,9 +261,13 @@ class Attempt:
     # -- bodies -----------------------------------------------------------------------
     def iter_raw(self, resp: requests.Response) -> Iterator[bytes]:
         """Yield body chunks as they arrive, enforcing the deadline between reads and
-        translating read-side failures. The socket read timeout bounds each silence."""
+        translating read-side failures. The socket read timeout bounds each silence.
+
+        A break here comes after the server sent its status line and headers, so it is a
+        reply cut off (:class:`ReplyCutOff`), never a failure to connect."""
         raw = resp.raw
         reader = getattr(raw, "read1", None)
+        received = 0
         try:
             if reader is not None:
                 while True:
@@ -270,16 +275,31 @@ class Attempt:
                     chunk = reader(_READ_SIZE, decode_content=True)
                     if not chunk:
                         return
+                    received += len(chunk)
                     yield chunk
             else:  # pragma: no cover - urllib3 < 2
                 for chunk in raw.stream(_READ_SIZE, decode_content=True):
                     self.check_deadline()
+                    received += len(chunk)
                     yield chunk
         except (TimeoutError, urllib3.exceptions.ReadTimeoutError) as exc:
             raise self._read_timeout() from exc
         except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError,
                 ConnectionError, OSError) as exc:
-            raise self._connection_error(exc) from exc
+            if "timed out" in str(exc).lower():
+                raise self._read_timeout() from exc
+            raise self.cut_off(resp.status_code, received) from exc
+
+    def cut_off(self, status: int, received: int, what: str = "reply") -> WebUIError:
+        """The error for a reply that began (``status`` received) and then stopped."""
+        got = f"after {received:,} bytes" if received else "before any of the body"
+        return self.fail(
+            ReplyCutOff,
+            f"The model server at {self.where} started its {what} (HTTP {status}) but it "
+            f"stopped {got}, before the answer was complete: the server may have been "
+            "restarted or run out of memory. If this repeats, check the model server.",
+            received_bytes=received,
+        )
 
     def read_body(self, resp: requests.Response) -> bytes:
         """The whole body, or :class:`ReplyTooLarge` as soon as it passes the cap."""

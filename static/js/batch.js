@@ -1,6 +1,9 @@
 /* Live progress for the batch page: polls the small JSON view every few seconds and
-   updates counts, bar, ETA and the partial text of running calls. The page is complete
-   without it (reload to update). Model text is inserted with textContent only. */
+   updates counts, bar and the partial text of running calls, and swaps in the parts the
+   server renders with the page's own templates (where the batch stands and why jobs
+   wait; failures and job rows), so the live page shows what a reload would. The page is
+   complete without it (reload to update). Model text is inserted with textContent only;
+   the swapped parts are HTML escaped by the server's templates. */
 (function () {
   "use strict";
   var POLL_MS = 3000;
@@ -53,19 +56,29 @@
     });
   }
 
+  var shown = {};
+  function swap(name, html) {
+    // Replaced only when it changed, so links keep focus and text selections survive.
+    var target = document.querySelector("[data-live=" + name + "]");
+    if (!target || typeof html !== "string" || shown[name] === html) return;
+    shown[name] = html;
+    target.innerHTML = html;
+  }
+
   function update(data) {
-    setText("[data-field=finished]", data.finished);
-    setText("[data-field=total]", data.total);
-    setText("[data-field=percent]", data.percent);
-    setText("[data-field=eta]", data.eta);
-    var etaWrap = document.querySelector("[data-field=eta-wrap]");
-    if (etaWrap) etaWrap.hidden = !data.eta || data.done;
     Object.keys(data.counts).forEach(function (status) {
       setText("[data-count=" + status + "]", data.counts[status]);
       var bar = document.querySelector("[data-bar=" + status + "]");
       if (bar) bar.style.width = (data.total ? (100 * data.counts[status] / data.total) : 0) + "%";
     });
     renderRunning(data.running);
+    if (data.html) {
+      swap("status", data.html.status);
+      swap("jobs", data.html.jobs);
+    }
+    setText("[data-live-state]", data.waiting ? "Waiting…" : "Working…");
+    var dot = document.querySelector("[data-live-dot]");
+    if (dot) dot.classList.toggle("waiting", !!data.waiting);
   }
 
   var failures = 0;
@@ -79,7 +92,7 @@
         failures = 0;
         update(data);
         if (data.done) {
-          // Reload once so the failures, answers and buttons match the finished batch.
+          // Reload once so the buttons and messages match the finished batch.
           setText("[data-live-state]", "Finished. Updating the page…");
           window.location.reload();
           return;

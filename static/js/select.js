@@ -1,18 +1,35 @@
 /* Tick-all checkbox and a live count for tables with bulk actions.
-   Without JavaScript the boxes still work one by one. */
+   Without JavaScript the boxes still work one by one.
+   Where the list has more pages ([data-select-matching], the problem list), ticking every
+   row of the page offers "select all N matching": the form then says all_matching=1 and
+   the server applies the action to every problem the filters match. Without JavaScript
+   that checkbox is simply always shown. */
 (function () {
   "use strict";
   document.querySelectorAll("form[data-select-form]").forEach(function (form) {
     var all = form.querySelector("[data-select-all]");
     var count = form.querySelector("[data-selected-count]");
+    var matching = form.querySelector("[data-select-matching]");
+    var matchingBox = form.querySelector("[data-all-matching]");
+    var prompt = form.querySelector("[data-matching-prompt]");
+    var total = matching ? matching.getAttribute("data-total") : "";
     var boxes = function () {
       return Array.prototype.slice.call(form.querySelectorAll("tbody input[type=checkbox]"));
     };
     function update() {
       var ticked = boxes().filter(function (b) { return b.checked; }).length;
-      if (count) count.textContent = ticked ? ticked + " selected" : "";
+      var pageAll = ticked > 0 && ticked === boxes().length;
+      if (matching) {
+        matching.hidden = !pageAll;
+        if (prompt) prompt.hidden = !pageAll;
+        if (!pageAll && matchingBox) matchingBox.checked = false;
+      }
+      if (count) {
+        if (matchingBox && matchingBox.checked) count.textContent = "All " + total + " matching selected";
+        else count.textContent = ticked ? ticked + " selected" : "";
+      }
       if (all) {
-        all.checked = ticked > 0 && ticked === boxes().length;
+        all.checked = pageAll;
         all.indeterminate = ticked > 0 && ticked < boxes().length;
       }
     }
@@ -25,6 +42,7 @@
     }
     form.addEventListener("change", update);
     form.addEventListener("submit", function (event) {
+      if (matchingBox && matchingBox.checked) return;
       if (!boxes().some(function (b) { return b.checked; })) {
         event.preventDefault();
         if (count) count.textContent = "Tick at least one row first.";

@@ -79,7 +79,8 @@ def test_admin_add_problem_goes_through_the_service(admin_client):
     response = admin_client.post(reverse("admin:questionbank_problem_add"), {
         "title": "Admin-made", "kind": "maths", "status": "draft", "difficulty": 3,
         "statement": "Compute $1+1$.", "reference_answer": "2", "test_cases": "[]",
-        "source": "", "language": "en", "external_id": "",
+        "source": "", "language": "en", "external_id": "", "reference_solution": "",
+        "judge_cpu_seconds": "2", "judge_memory_mb": "256",
     })
     assert response.status_code == 302, response.content.decode()[:3000]
     from questionbank.models import Problem

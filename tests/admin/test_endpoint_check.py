@@ -97,3 +97,53 @@ def test_penalty_style_is_on_the_form(admin_client, db):
     change = reverse("admin:questionbank_modelendpoint_change", args=[endpoint.pk])
     page = admin_client.get(change).content.decode()
     assert 'name="penalty_style"' in page and "llama.cpp" in page and "Ollama" in page
+
+
+def _health_cell(page: str, name: str) -> str:
+    row = page.split(f">{name}</a>", 1)[1].split("</tr>", 1)[0]
+    return row.split('class="qb-health', 1)[1].split("</td>", 1)[0]
+
+
+def test_the_health_column_gives_one_status_that_never_contradicts_itself(admin_client, db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import make_call_log
+
+    now = timezone.now()
+    paused = make_endpoint(name="paused-one")
+    ModelEndpoint.objects.filter(pk=paused.pk).update(
+        last_checked_at=now - timedelta(hours=1), last_check_ok=True, consecutive_failures=3,
+        paused_until=now + timedelta(minutes=2), last_error="refused the connection")
+    used = make_endpoint(name="used-one")
+    for _ in range(26):
+        make_call_log(linked=False, endpoint=used)
+    refused = make_endpoint(name="refused-one")
+    ModelEndpoint.objects.filter(pk=refused.pk).update(
+        last_checked_at=now - timedelta(hours=2), last_check_ok=True)
+    make_call_log(linked=False, endpoint=refused, outcome="error",
+                  error_class="ServerReportedError")
+    checked = make_endpoint(name="checked-one")
+    ModelEndpoint.objects.filter(pk=checked.pk).update(last_checked_at=now, last_check_ok=False)
+    failing = make_endpoint(name="failing-one")
+    ModelEndpoint.objects.filter(pk=failing.pk).update(consecutive_failures=1,
+                                                       last_error="timed out")
+    make_endpoint(name="fresh-one")
+    page = admin_client.get(reverse(CHANGELIST)).content.decode()
+    cell = _health_cell(page, "paused-one")
+    at = timezone.localtime(now + timedelta(minutes=2)).strftime("%H:%M")
+    assert "paused after 3 failures in a row, next try at " + at in cell
+    assert "refused the connection" in cell and "reachable" not in cell
+    cell = _health_cell(page, "used-one")
+    assert "working: last call succeeded" in cell and "not checked" not in cell
+    assert "answering, but the last call" in _health_cell(page, "refused-one")
+    assert "ServerReportedError" in _health_cell(page, "refused-one")
+    assert "unreachable at the last check" in _health_cell(page, "checked-one")
+    cell = _health_cell(page, "failing-one")
+    assert "failing: the last call failed" in cell and "Last error: timed out" in cell
+    assert "not used or checked yet" in _health_cell(page, "fresh-one")
+    assert "Breaker" not in page  # merged into the one column
+    change = admin_client.get(reverse("admin:questionbank_modelendpoint_change",
+                                      args=[paused.pk])).content.decode()
+    assert "paused after 3 failures in a row" in change

@@ -53,7 +53,7 @@ def test_refused_files(tmp_path, settings):
     with pytest.raises(CommandError, match="no user"):
         _run("import_problems", str(laughs), "--user", "nobody")
     settings.QB_IMPORT_MAX_BYTES = 1024
-    with pytest.raises(CommandError, match="over QB_IMPORT_MAX_BYTES"):
+    with pytest.raises(CommandError, match="import limit.*raise the QB_IMPORT_MAX_BYTES setting"):
         _run("import_problems", str(FIXTURES / "moodle_quiz.xml"))
     assert Problem.objects.count() == 0
 
@@ -84,3 +84,27 @@ def test_export_to_stdout_and_errors(capsysbinary):
     assert b"::Out::" in capsysbinary.readouterr().out
     with pytest.raises(CommandError, match="No problem matches"):
         _run("export_problems", "--tag", "nothing-here")
+
+
+ISSUE15 = FIXTURES / "issue15"
+
+
+def test_language_and_update_similar_options(teacher):
+    out, _ = _run("import_problems", str(ISSUE15 / "multilang.xml"), "--language", "fi",
+                  "--dry-run")
+    assert "multilang.xml: Moodle XML, read as UTF-8, language kept: fi." in out
+    assert "create “Pääkaupunki”" in out
+
+    _run("import_problems", str(ISSUE15 / "plant_cells_v1.xml"))
+    out, _ = _run("import_problems", str(ISSUE15 / "plant_cells_v2.xml"), "--dry-run")
+    original = Problem.objects.get()
+    assert f"looks like problem #{original.pk} (same title and category, different text); " \
+        "--update-similar updates it instead of creating one." in out
+    out, _ = _run("import_problems", str(ISSUE15 / "plant_cells_v2.xml"), "--update-similar")
+    assert "0 problem(s) created, 1 updated" in out and Problem.objects.count() == 1
+
+
+def test_dropped_parts_are_printed_per_question():
+    out, _ = _run("import_problems", str(ISSUE15 / "dropped_parts.xml"), "--dry-run")
+    assert "    units were not kept: cm²." in out
+    assert "    the response template was not imported." in out

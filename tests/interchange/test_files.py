@@ -10,7 +10,7 @@ CSV = 'title,statement\nÉquation,"Résoudre \\(x^2 = 4\\) où x est réel. Déj
 
 def test_oversize_file_is_refused_before_parsing():
     data = b"title,statement\n" + b"a,b\n" * 400
-    with pytest.raises(FileRefused, match="over the 1 KB limit"):
+    with pytest.raises(FileRefused, match="over the 1 KB import limit.*QB_IMPORT_MAX_BYTES"):
         parse_file(data, filename="big.csv", max_bytes=1024)
 
 

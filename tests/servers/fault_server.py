@@ -7,6 +7,8 @@ according to ``server.mode``:
 ``ok``             a normal answer (one-shot reply or event stream) in that version's shape
 ``read-timeout``   accept, then never answer (until the server stops)
 ``reset``          send part of the body, then reset the connection (RST)
+``cut-stream``     the event stream sends two ``generating`` events, then resets (RST):
+                   a reply cut off mid-answer after HTTP 200
 ``500-null``       HTTP 500 ``{"error": null}``
 ``500-message``    HTTP 500 ``{"error": "CUDA out of memory"}`` (a gr.Error)
 ``429``            HTTP 429 with ``Retry-After: 7``
@@ -177,11 +179,7 @@ class FaultHandler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(b'{"data": ["partial')
             self.wfile.flush()
-            # SO_LINGER 0 turns close() into a reset (RST) instead of an orderly FIN.
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                       struct.pack("ii", 1, 0))
-            self.connection.close()
-            self.close_connection = True
+            self._reset()
             return
         if mode == "500-null":
             self._send(500, {"error": None})
@@ -221,6 +219,13 @@ class FaultHandler(BaseHTTPRequestHandler):
                 reply["average_duration"] = 0.01
             self._send(200, reply)
 
+    def _reset(self) -> None:
+        # SO_LINGER 0 turns close() into a reset (RST) instead of an orderly FIN.
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                   struct.pack("ii", 1, 0))
+        self.connection.close()
+        self.close_connection = True
+
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
@@ -236,6 +241,12 @@ class FaultHandler(BaseHTTPRequestHandler):
                 while not srv.stopping.is_set():
                     self._chunk(b"event: heartbeat\ndata: null\n\n")
                     time.sleep(srv.heartbeat_every)
+                return
+            if srv.mode == "cut-stream":
+                for i in (10, 20):
+                    self._chunk(f"event: generating\ndata: {json.dumps([ANSWER[:i]])}\n\n"
+                                .encode())
+                self._reset()
                 return
             if srv.mode == "unknown-event":
                 self._chunk(b'event: error\ndata: "Session not found."\n\n')

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 import requests
 from django.db import connection
+from django.test import override_settings
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -17,6 +18,8 @@ from questionbank.models import CallLog, GenerationJob, ModelEndpoint, Problem, 
 from questionbank.services import generation
 from questionbank.services.calllogs import calllog_verify
 from questionbank.services.endpoints import endpoint_update
+from questionbank.services.generation import claims as claims_mod
+from questionbank.services.generation import runner as runner_mod
 from questionbank.services.solutions import problem_vote, solution_create
 from tests.conftest import PIPELINE_STANDIN_AUTH
 from tests.factories import make_endpoint, make_problem, make_teacher, make_template
@@ -24,6 +27,10 @@ from tests.servers.fault_server import refused_port
 from tests.servers.openai_server import start_server
 
 Status = GenerationJob.Status
+
+# The runner's calls and write-ups run in threads with their own database connections,
+# as in production: the tests see committed data only, so every test here commits.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 @pytest.fixture
@@ -46,6 +53,12 @@ def standin(pipeline_standins, db):
 def start(django_capture_on_commit_callbacks, **kwargs):
     """batch_create, running the enqueued tasks (sync) as the transaction commits."""
     with django_capture_on_commit_callbacks(execute=True):
+        return generation.batch_create(**kwargs)
+
+
+def queued(**kwargs):
+    """batch_create with its runner tasks left in the queue: the test runs them itself."""
+    with override_settings(QB_TASKS_SYNC=False):
         return generation.batch_create(**kwargs)
 
 
@@ -153,15 +166,15 @@ def test_programming_solutions_are_not_checked(pipeline, standin,
 def test_cancel_stops_queued_jobs_and_keeps_running_ones(pipeline, standin):
     teacher = make_teacher("t2")
     problems = [make_problem() for _ in range(3)]
-    batch = generation.batch_create(problems=problems, template=make_template(),
-                                    endpoints=[standin], created_by=teacher)
+    batch = queued(problems=problems, template=make_template(),
+                   endpoints=[standin], created_by=teacher)
     # One job is already running when the teacher cancels.
-    endpoint, claims = generation._claim(endpoint_id=standin.pk, limit=1)
+    endpoint, claims = claims_mod.claim_jobs(endpoint_id=standin.pk, limit=1)
     assert len(claims) == 1
     assert generation.batch_cancel(batch=batch, user=teacher) == 2
     assert generation.batch_cancel(batch=batch, user=teacher) == 0
     assert batch.cancelled_at is not None and batch.cancelled_by == teacher
-    generation._Runner(endpoint).run(claims)  # the running one finishes and is kept
+    runner_mod.Runner(endpoint).run(claims)  # the running one finishes and is kept
 
     statuses = dict(batch.jobs.values_list("pk", "status"))
     assert statuses[claims[0].job_id] == Status.SUCCEEDED
@@ -195,8 +208,8 @@ def test_transient_failures_are_retried_then_succeed(pipeline, pipeline_standins
     # The server is down (connection refused) for two attempts, then comes back.
     endpoint_update(endpoint=standin, base_url=f"http://127.0.0.1:{refused_port()}")
     problem = make_problem(statement="What is 6*7?", reference_answer="42")
-    batch = generation.batch_create(problems=[problem], template=make_template(),
-                                    endpoints=[standin])
+    batch = queued(problems=[problem], template=make_template(),
+                   endpoints=[standin])
     job = batch.jobs.get()
     for attempt in (1, 2):
         assert generation.endpoint_run(endpoint_id=standin.pk) == 1
@@ -218,12 +231,31 @@ def test_transient_failures_are_retried_then_succeed(pipeline, pipeline_standins
     assert standin.consecutive_failures == 0
 
 
+def test_a_reply_cut_off_mid_stream_is_named_so_not_a_connection_failure(pipeline,
+                                                                         fault_server, db):
+    # The real fault server answers HTTP 200, streams the beginning, then resets.
+    fault_server.generator, fault_server.mode = True, "cut-stream"
+    endpoint = make_endpoint(name="cut", base_url=fault_server.base_url, stream=True)
+    batch = queued(problems=[make_problem()], template=make_template(),
+                   endpoints=[endpoint])
+    assert generation.endpoint_run(endpoint_id=endpoint.pk) == 1
+    job = batch.jobs.get()
+    assert job.status == Status.QUEUED and job.error_class == "ReplyCutOff"
+    assert job.last_error.startswith("Attempt 1 of 4 failed: The model server at ")
+    assert "started its reply (HTTP 200) but it stopped after" in job.last_error
+    assert "connect" not in job.last_error.lower()
+    log = CallLog.objects.get(job=job)
+    assert (log.error_class, log.response_status, log.retryable) == ("ReplyCutOff", 200, True)
+    endpoint.refresh_from_db()
+    assert endpoint.consecutive_failures == 1  # a server failure: the breaker counts it
+
+
 def test_transient_failures_give_up_after_the_bound(pipeline, standin):
     pipeline.QB_JOB_MAX_ATTEMPTS = 2
     pipeline.QB_BREAKER_THRESHOLD = 10
     endpoint_update(endpoint=standin, base_url=f"http://127.0.0.1:{refused_port()}")
-    batch = generation.batch_create(problems=[make_problem()], template=make_template(),
-                                    endpoints=[standin])
+    batch = queued(problems=[make_problem()], template=make_template(),
+                   endpoints=[standin])
     generation.endpoint_run(endpoint_id=standin.pk)
     generation.endpoint_run(endpoint_id=standin.pk)
     job = batch.jobs.get()
@@ -253,8 +285,8 @@ def test_breaker_opens_after_three_failures_holds_jobs_and_closes_after_a_probe(
     endpoint = make_endpoint(name="flaky", base_url=f"http://127.0.0.1:{refused_port()}",
                              max_concurrency=2)
     problems = [make_problem() for _ in range(4)]
-    batch = generation.batch_create(problems=problems, template=make_template(),
-                                    endpoints=[endpoint])
+    batch = queued(problems=problems, template=make_template(),
+                   endpoints=[endpoint])
     generation.endpoint_run(endpoint_id=endpoint.pk)  # runs until the breaker opens
     endpoint.refresh_from_db()
     assert endpoint.consecutive_failures >= 3 and endpoint.is_paused
@@ -272,10 +304,10 @@ def test_breaker_opens_after_three_failures_holds_jobs_and_closes_after_a_probe(
     endpoint_update(endpoint=endpoint, base_url=pipeline_standins["wide"])
     ModelEndpoint.objects.filter(pk=endpoint.pk).update(
         paused_until=timezone.now() - timedelta(seconds=1))
-    probe_endpoint, claims = generation._claim(endpoint_id=endpoint.pk, limit=5)
+    probe_endpoint, claims = claims_mod.claim_jobs(endpoint_id=endpoint.pk, limit=5)
     assert len(claims) == 1 and claims[0].probe
-    assert generation._claim(endpoint_id=endpoint.pk, limit=5)[1] == []  # no second probe
-    generation._Runner(probe_endpoint).run(claims)
+    assert claims_mod.claim_jobs(endpoint_id=endpoint.pk, limit=5)[1] == []  # no second probe
+    runner_mod.Runner(probe_endpoint).run(claims)
 
     endpoint.refresh_from_db()
     assert endpoint.consecutive_failures == 0 and endpoint.paused_until is None
@@ -289,8 +321,8 @@ def test_concurrency_limit_is_never_exceeded(pipeline, pipeline_standins, db):
                              stream=False)
     problems = [make_problem(statement=f"What is {n}+1? [[standin:delay=0.4]]",
                              reference_answer=str(n + 1)) for n in range(6)]
-    batch = generation.batch_create(problems=problems, template=make_template(),
-                                    endpoints=[endpoint])
+    batch = queued(problems=problems, template=make_template(),
+                   endpoints=[endpoint])
     reset_stats(url)
     assert generation.endpoint_run(endpoint_id=endpoint.pk) == 6
     seen = stats(url)
@@ -299,10 +331,9 @@ def test_concurrency_limit_is_never_exceeded(pipeline, pipeline_standins, db):
     assert set(batch.jobs.values_list("status", flat=True)) == {Status.SUCCEEDED}
 
 
-def test_jobs_loaded_ahead_are_rendered_again_when_the_problem_changed(pipeline, db,
-                                                                       monkeypatch):
-    """The runner loads and renders waiting jobs before claiming them; a problem edited in
-    between is caught by the claim and the prompt sent is the edited one."""
+def test_a_problem_edited_after_the_batch_started_is_sent_as_edited(pipeline, db):
+    """Prompts are rendered when a job is claimed, so an edit made while the job waited
+    is what the model gets."""
     from questionbank.services.problems import problem_update
 
     server, url = start_server(delay=0.1)
@@ -311,29 +342,18 @@ def test_jobs_loaded_ahead_are_rendered_again_when_the_problem_changed(pipeline,
                                  max_concurrency=1, stream=False)
         problems = [make_problem(title=f"Sum {n}", statement=f"What is {n}+1?",
                                  reference_answer=str(n + 1)) for n in range(3)]
-        batch = generation.batch_create(
+        batch = queued(
             problems=problems, template=make_template(user_prompt="{title}: {statement}"),
             endpoints=[endpoint])
-        renders = []
-        real_render = generation.render_job_prompt
-        monkeypatch.setattr(generation, "render_job_prompt",
-                            lambda **kw: renders.append(kw["problem"].pk) or real_render(**kw))
-        endpoint, claims = generation._claim(endpoint_id=endpoint.pk, limit=1)
-        runner = generation._Runner(endpoint)
-        while runner._preparing():
-            runner._prepare()
-        job_ids = sorted(batch.jobs.values_list("pk", flat=True))
-        assert list(runner.ready) == [job_ids[1]]  # one slot: one job loaded ahead
-        assert batch.jobs.filter(status=Status.QUEUED).count() == 2  # loaded, not claimed
+        endpoint, claims = claims_mod.claim_jobs(endpoint_id=endpoint.pk, limit=1)
+        runner = runner_mod.Runner(endpoint)
+        assert batch.jobs.filter(status=Status.QUEUED).count() == 2  # waiting, not claimed
         problem_update(problem=problems[1], title="Sum edited")  # not a versioned field
         assert runner.run(claims) == 3
     finally:
         server.stop()
     sent = [r["messages"][-1]["content"] for r in server.requests]
     assert sent == ["Sum 0: What is 0+1?", "Sum edited: What is 1+1?", "Sum 2: What is 2+1?"]
-    # Problem 1 loaded ahead, problem 0 at its claim, problem 1 again after the edit, then
-    # problem 2 (ahead or at its claim, as the call's timing allows).
-    assert renders == [problems[1].pk, problems[0].pk, problems[1].pk, problems[2].pk]
     assert set(batch.jobs.values_list("status", flat=True)) == {Status.SUCCEEDED}
     assert set(batch.jobs.values_list("attempts", flat=True)) == {1}
 
@@ -342,14 +362,14 @@ def test_batch_over_two_endpoints_uses_both(pipeline, pipeline_standins, db):
     a = make_endpoint(name="a", base_url=pipeline_standins["plain"], stream=False)
     b = make_endpoint(name="b", base_url=pipeline_standins["wide"], stream=False)
     problems = [make_problem() for _ in range(4)]
-    batch = generation.batch_create(problems=problems, template=make_template(),
-                                    endpoints=[a, b])
+    batch = queued(problems=problems, template=make_template(),
+                   endpoints=[a, b])
     # Both runners are started (as batch_create's tasks would); each takes a free slot.
-    ep_a, claims_a = generation._claim(endpoint_id=a.pk, limit=4)
-    ep_b, claims_b = generation._claim(endpoint_id=b.pk, limit=1)
+    ep_a, claims_a = claims_mod.claim_jobs(endpoint_id=a.pk, limit=4)
+    ep_b, claims_b = claims_mod.claim_jobs(endpoint_id=b.pk, limit=1)
     assert len(claims_a) == 1 and len(claims_b) == 1
-    generation._Runner(ep_b).run(claims_b)
-    generation._Runner(ep_a).run(claims_a)
+    runner_mod.Runner(ep_b).run(claims_b)
+    runner_mod.Runner(ep_a).run(claims_a)
     jobs = batch.jobs.all()
     assert {j.status for j in jobs} == {Status.SUCCEEDED}
     assert {j.endpoint_id for j in jobs} == {a.pk, b.pk}
@@ -376,11 +396,11 @@ def test_redelivered_task_does_nothing(pipeline, standin, django_capture_on_comm
 def test_a_stale_worker_cannot_finish_a_reclaimed_job(pipeline, standin):
     """A worker whose lease lapsed mid-call (and whose job the sweep gave to another) keeps
     its call-log row but neither changes the job nor adds a second solution."""
-    batch = generation.batch_create(
+    batch = queued(
         problems=[make_problem(statement="What is 2+2? [[standin:delay=1]]")],
         template=make_template(), endpoints=[standin])
-    endpoint, stale = generation._claim(endpoint_id=standin.pk, limit=1)
-    slow = generation._Runner(endpoint)
+    endpoint, stale = claims_mod.claim_jobs(endpoint_id=standin.pk, limit=1)
+    slow = runner_mod.Runner(endpoint)
     slow._start(stale)  # its call is now in flight, and it stops renewing its lease
     GenerationJob.objects.filter(pk=stale[0].job_id).update(
         lease_expires_at=timezone.now() - timedelta(seconds=1))
@@ -399,11 +419,11 @@ def test_a_stale_worker_cannot_finish_a_reclaimed_job(pipeline, standin):
 
 
 def test_sweep_requeues_lapsed_leases_and_fails_when_attempts_are_used_up(pipeline, standin):
-    batch = generation.batch_create(problems=[make_problem(), make_problem()],
-                                    template=make_template(), endpoints=[standin])
+    batch = queued(problems=[make_problem(), make_problem()],
+                   template=make_template(), endpoints=[standin])
     standin.max_concurrency = 2
     ModelEndpoint.objects.filter(pk=standin.pk).update(max_concurrency=2)
-    _, claims = generation._claim(endpoint_id=standin.pk, limit=2)
+    _, claims = claims_mod.claim_jobs(endpoint_id=standin.pk, limit=2)
     first, second = (c.job_id for c in claims)
     GenerationJob.objects.filter(pk=second).update(attempts=4)
     GenerationJob.objects.filter(pk__in=[first, second]).update(
@@ -543,8 +563,8 @@ def test_final_answer_extraction_end_to_end(pipeline, standin,
 
 
 def _solutions_with_answers(problem, answers, endpoint):
-    batch = generation.batch_create(problems=[problem], template=make_template(),
-                                    endpoints=[endpoint], samples=len(answers))
+    batch = queued(problems=[problem], template=make_template(),
+                   endpoints=[endpoint], samples=len(answers))
     for job, answer in zip(batch.jobs.order_by("sample_index"), answers, strict=True):
         solution_create(problem=problem, body=f"... $\\boxed{{{answer}}}$", job=job,
                         final_answer=answer or "")
@@ -577,6 +597,16 @@ def test_vote_with_roots_and_without_reference(pipeline, standin):
         pytest.approx(2 / 3)
 
 
+def test_vote_accepts_the_problem_s_alternative_answers(pipeline, standin):
+    # Issue 15: a Moodle short answer {=four =4} keeps "4" as an accepted answer.
+    problem = make_problem(reference_answer="four", accepted_answers=["4"])
+    _solutions_with_answers(problem, ["4", "Four", "5"], standin)
+    problem_vote(problem_id=problem.pk)
+    got = list(Solution.objects.filter(problem=problem).order_by("job__sample_index")
+               .values_list("verdict", flat=True))
+    assert got == ["agrees", "agrees", "disagrees"]
+
+
 # --- Progress and streaming ----------------------------------------------------------------
 
 
@@ -588,8 +618,8 @@ def test_progress_counts_and_eta(pipeline, standin, django_capture_on_commit_cal
     job = done.jobs.get()
     GenerationJob.objects.filter(pk=job.pk).update(
         started_at=job.finished_at - timedelta(seconds=10))
-    later = generation.batch_create(problems=[make_problem() for _ in range(3)],
-                                    template=make_template(), endpoints=[standin])
+    later = queued(problems=[make_problem() for _ in range(3)],
+                   template=make_template(), endpoints=[standin])
     progress = batch_progress(later)
     assert progress["counts"]["queued"] == 3 and progress["eta_seconds"] is None
     # Observed durations in this batch drive the ETA.
@@ -609,15 +639,14 @@ def test_progress_counts_and_eta(pipeline, standin, django_capture_on_commit_cal
     assert running["endpoint"] == "stand-in"
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_streamed_partial_text_and_lease_are_saved_while_the_call_runs(
         pipeline, pipeline_standins):
     pipeline.QB_PARTIAL_SAVE_SECONDS = 1
     pipeline.QB_TASKS_SYNC = False  # commits are real here: run the runner ourselves
     endpoint = make_endpoint(name="streaming", base_url=pipeline_standins["stream"],
                              stream=True)
-    batch = generation.batch_create(problems=[make_problem()], template=make_template(),
-                                    endpoints=[endpoint])
+    batch = queued(problems=[make_problem()], template=make_template(),
+                   endpoints=[endpoint])
     job = batch.jobs.get()
     runner = threading.Thread(target=_run_in_thread, args=(endpoint.pk,))
     runner.start()
@@ -652,3 +681,23 @@ def test_language_placeholder_carries_the_problems_language(db):
     problem = make_problem(language="fr", statement="Calculez $2+2$.")
     template = make_template(user_prompt="[{language}] {statement}")
     assert prompt_preview(template=template, problem=problem).user.startswith("[fr] Calculez")
+
+
+def test_batch_create_with_a_template_per_kind(db):
+    from questionbank.services.generation import batch_create
+
+    endpoint = make_endpoint()
+    maths_t, code_t = make_template(kind="maths"), make_template(kind="programming")
+    maths = [make_problem(kind="maths"), make_problem(kind="maths")]
+    code = make_problem(kind="programming")
+    batch = batch_create(problems=[*maths, code], endpoints=[endpoint],
+                         templates_by_kind={"maths": maths_t, "programming": code_t})
+    assert {(j.problem.kind, j.template_id) for j in batch.jobs.select_related("problem")} == {
+        ("maths", maths_t.pk), ("programming", code_t.pk)}
+    assert batch.template == maths_t  # the one most of its problems use
+    with pytest.raises(ValueError, match="Choose a template for the programming problems."):
+        batch_create(problems=[code], endpoints=[endpoint], templates_by_kind={"maths": maths_t})
+    # A kind's template must still suit it, whatever the caller passed.
+    with pytest.raises(ValueError, match="is for maths problems"):
+        batch_create(problems=[code], endpoints=[endpoint],
+                     templates_by_kind={"programming": maths_t})

@@ -8,6 +8,7 @@ from questionbank.interchange import FileRefused
 from questionbank.models import Problem, Solution, SolutionRevision, Tag
 from questionbank.services import interchange as service
 from questionbank.services.interchange import export_problems, import_apply, import_plan
+from questionbank.services.problems import problem_update
 from questionbank.services.solutions import solution_create, solution_transition
 from tests.factories import make_problem
 
@@ -146,7 +147,7 @@ def test_refused_files_write_nothing(teacher, data, name, message):
 
 def test_oversize_file_is_refused(teacher, settings):
     settings.QB_IMPORT_MAX_BYTES = 1024
-    with pytest.raises(FileRefused, match="over the 1 KB limit"):
+    with pytest.raises(FileRefused, match="over the 1 KB import limit"):
         import_apply(data=_moodle(), filename="quiz.xml", user=teacher)
     assert Problem.objects.count() == 0
 
@@ -266,3 +267,164 @@ def test_export_selector_filters_and_queries(teacher, django_assert_max_num_quer
     with django_assert_max_num_queries(3):
         export_problems(problems=selectors.problems_for_export(with_solutions=True),
                         format="json", with_solutions=True)
+
+
+# --- Issue 15: moving a real Moodle bank in loses nothing ------------------------------------
+
+ISSUE15 = FIXTURES / "issue15"
+
+
+def _file(name: str) -> bytes:
+    return (ISSUE15 / name).read_bytes()
+
+
+def _apply(name: str, user, **kwargs):
+    return import_apply(data=_file(name), filename=name, user=user, **kwargs)
+
+
+@pytest.mark.parametrize("fmt", ["moodle", "gift", "csv", "json"])
+def test_reimport_keeps_a_reference_answer_and_test_cases_added_in_the_app(teacher, fmt):
+    essay = make_problem(title="Explain", statement="Explain why $x^2 \\ge 0$.",
+                         reference_answer="", external_id="E-1")
+    exported = export_problems(problems=selectors.problems_for_export(), format=fmt)
+    problem_update(problem=essay, reference_answer="it is a square",
+                   test_cases=[{"input": "1", "output": "1"}])
+    essay.refresh_from_db()
+    version = essay.version
+    plan = import_plan(data=exported.content, filename=exported.filename)
+    assert [(r.action, r.changes) for r in plan.rows] == [("skip", [])]
+    import_apply(data=exported.content, filename=exported.filename, user=teacher)
+    essay.refresh_from_db()
+    assert essay.reference_answer == "it is a square" and essay.version == version
+    assert essay.test_cases == [{"input": "1", "output": "1"}]
+
+
+def test_reimporting_moodle_essays_and_descriptions_blanks_nothing(teacher):
+    _apply("essay_reference.xml", teacher)
+    explained = Problem.objects.get(external_id="ESS-1")
+    assert explained.reference_answer == "x = 2"  # read from <graderinfo>
+    proof = Problem.objects.get(external_id="ESS-2")
+    problem_update(problem=proof, reference_answer="by induction on n")
+    proof.refresh_from_db()
+    plan = import_plan(data=_file("essay_reference.xml"), filename="essay_reference.xml")
+    assert plan.counts == {"create": 0, "update": 0, "skip": 3, "error": 0}
+    _apply("essay_reference.xml", teacher)
+    after = Problem.objects.get(pk=proof.pk)
+    assert after.reference_answer == "by induction on n" and after.version == proof.version
+    about = Problem.objects.get(external_id="DESC-1")
+    assert (about.reference_answer, about.external_type) == ("", "description")
+    assert explained.external_category == "Algebra"
+
+
+def test_same_idnumber_in_another_category_is_another_problem(teacher):
+    _apply("plant_botany.xml", teacher)
+    result = _apply("plant_chemistry.xml", teacher)
+    assert len(result.created) == 1 and result.updated == []
+    essay = Problem.objects.get(external_id="plant", external_category="Botany")
+    assert essay.title == "Parts of a plant" and essay.reference_answer == ""
+    fuel = Problem.objects.get(external_id="plant", external_category="Chemistry")
+    assert fuel.reference_answer == "methane"
+    # Re-importing either file now matches its own problem.
+    for name in ("plant_botany.xml", "plant_chemistry.xml"):
+        plan = import_plan(data=_file(name), filename=name)
+        assert plan.counts["skip"] == 1, name
+
+
+def test_an_update_changing_type_title_and_statement_is_refused(teacher):
+    _apply("plant_botany.xml", teacher)
+    essay = Problem.objects.get()
+    plan = import_plan(data=_file("plant_reused_in_botany.xml"), filename="x.xml")
+    (row,) = plan.rows
+    assert row.action == "error" and row.problem_id == essay.pk
+    assert row.reason == (
+        f"its idnumber “plant” in category “Botany” belongs to problem #{essay.pk} “Parts of a "
+        "plant”, but this question differs in type, title and statement, so it was not "
+        "imported over it. If it is a different question, give it its own idnumber (or "
+        f"another category); if it really replaces #{essay.pk}, edit #{essay.pk} in the bank")
+    _apply("plant_reused_in_botany.xml", teacher)
+    essay.refresh_from_db()
+    assert essay.title == "Parts of a plant" and Problem.objects.count() == 1
+
+
+def test_a_problem_imported_without_a_category_is_still_matched_by_its_idnumber(teacher):
+    legacy = make_problem(title="Parts of a plant", statement="Name the parts of a plant.",
+                          reference_answer="", external_id="plant")
+    plan = import_plan(data=_file("plant_botany.xml"), filename="x.xml")
+    assert [(r.action, r.problem_id) for r in plan.rows] == [("update", legacy.pk)]
+    assert plan.rows[0].changes == ["statement", "external_category", "tags"]
+
+
+def test_an_edited_question_without_idnumber_looks_like_its_problem(teacher):
+    _apply("plant_cells_v1.xml", teacher)
+    original = Problem.objects.get()
+    plan = import_plan(data=_file("plant_cells_v2.xml"), filename="v2.xml")
+    (row,) = plan.rows
+    assert (row.action, row.similar_id, row.updates_similar) == ("create", original.pk, False)
+
+    chosen = import_plan(data=_file("plant_cells_v2.xml"), filename="v2.xml",
+                         update_similar=[row.number])
+    assert (chosen.rows[0].action, chosen.rows[0].problem_id) == ("update", original.pk)
+    assert chosen.rows[0].changes == ["statement"]
+    result = _apply("plant_cells_v2.xml", teacher, update_similar=[row.number])
+    assert result.updated == [original.pk] and Problem.objects.count() == 1
+    original.refresh_from_db()
+    assert original.statement == "Name three parts of a plant cell that animal cells lack."
+
+
+def test_multilang_import_keeps_the_chosen_language(teacher):
+    plan = import_plan(data=_file("multilang.xml"), filename="m.xml")
+    assert (plan.languages, plan.language) == (["en", "fi", "de"], "en")
+    _apply("multilang.xml", teacher, language="fi")
+    capital = Problem.objects.get(reference_answer="Helsinki")
+    assert (capital.title, capital.statement, capital.language) == (
+        "Pääkaupunki", "Mikä on Suomen pääkaupunki?", "fi")
+
+
+def test_an_imported_table_renders_as_a_table(teacher):
+    _apply("table.xml", teacher)
+    problem = Problem.objects.get()
+    assert "<table>" in problem.statement_html and "<th>f(x)</th>" in problem.statement_html
+
+
+def test_alternative_answers_are_stored_and_the_summary_names_dropped_parts(teacher):
+    result = _apply("dropped_parts.gift", teacher)
+    four = Problem.objects.get(title="Four")
+    assert (four.reference_answer, four.accepted_answers) == ("four", ["4"])
+    assert result.summary() == (
+        "2 problem(s) created, 0 updated, 0 unchanged. Parts of 2 question(s) were not "
+        "imported: Question 1 (line 1) (the feedback given for an answer was not imported; "
+        "answers with partial credit were not kept: “three” (50 %)), Question 2 (line 3) "
+        "(answers with partial credit were not kept: “3” (50 %); numerical tolerance ±0.005 "
+        "was not kept).")
+
+
+def test_a_statement_that_shrinks_on_update_is_a_warning(teacher):
+    make_problem(title="Long", statement="A long statement " * 10, external_id="L-1")
+    data = b"external_id,title,statement\nL-1,Long,A short one.\n"
+    (row,) = import_plan(data=data, filename="x.csv").rows
+    assert row.action == "update"
+    assert row.warnings == ["the statement would shrink from 169 to 12 characters; check "
+                            "that nothing was cut off."]
+
+
+@pytest.mark.parametrize("fmt", ["moodle", "gift"])
+def test_round_trip_keeps_category_description_and_accepted_answers(teacher, fmt):
+    _apply("essay_reference.xml", teacher)
+    _apply("dropped_parts.gift", teacher)
+    fields = ("title", "statement", "reference_answer", "accepted_answers",
+              "external_category", "external_type", "external_id")
+    before = sorted(Problem.objects.values_list(*fields))
+    export = export_problems(problems=selectors.problems_for_export(), format=fmt)
+    plan = import_plan(data=export.content, filename=export.filename)
+    assert plan.counts["update"] == plan.counts["create"] == plan.counts["error"] == 0, \
+        [(r.title, r.action, r.changes, r.reason) for r in plan.rows]
+    Problem.objects.all().delete()
+    import_apply(data=export.content, filename=export.filename, user=teacher)
+    assert sorted(Problem.objects.values_list(*fields)) == before
+
+
+def test_a_row_with_its_own_idnumber_does_not_look_like_another_idnumbered_problem(teacher):
+    make_problem(title="Question 1", statement="Compute $1+1$.", external_id="A")
+    data = b"external_id,title,statement\nB,Question 1,Compute $2+2$.\n"
+    (row,) = import_plan(data=data, filename="x.csv").rows
+    assert (row.action, row.similar_id) == ("create", None)

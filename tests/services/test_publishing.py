@@ -283,3 +283,23 @@ def test_bulk_publish_holds_back_each_risky_one_with_its_reasons(teacher):
                                   confirmed=True)
     assert {s.pk for s in second.moved} == {wrong.pk, rival.pk}
     assert published_solution_id(problem_id=shown.problem_id) == rival.pk
+
+
+def test_code_that_fails_its_tests_needs_confirmation(teacher):
+    from questionbank.models import JudgeRun
+
+    problem = factories.make_problem(kind="programming", reference_answer="")
+    solution = make_solution(problem=problem, verdict="not_checked",
+                             body="```python\nprint(1)\n```")
+    JudgeRun.objects.filter(revision__solution=solution).delete()  # whatever was queued
+    JudgeRun.objects.create(problem=problem, revision=solution.current_revision,
+                            code_hash="x", tests_hash="y", status=JudgeRun.Status.DONE,
+                            outcome=JudgeRun.Outcome.FAILED, passed=1, total=3)
+    concerns = publish_concerns(Solution.objects.get(pk=solution.pk))
+    assert [(c.code, c.message) for c in concerns] == [
+        (Concern.CODE_TESTS, "Its code fails 2 of 3 tests.")]
+    with pytest.raises(PublishNeedsConfirmation):
+        solution_transition(solution=solution, target="published", user=teacher)
+    solution_transition(solution=solution, target="published", user=teacher,
+                        confirm=[Concern.CODE_TESTS])
+    assert Solution.objects.get(pk=solution.pk).status == "published"

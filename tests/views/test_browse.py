@@ -4,14 +4,16 @@ query count that does not grow with the page."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.core.cache import cache
 from django.urls import reverse
 
 from questionbank.models import Problem, Solution
-from questionbank.selectors import browse_tag_counts_key
 from questionbank.services.problems import problems_set_status
+from questionbank.services.solutions import solution_transition
 from tests.browse_helpers import STATES, published_problem, with_solution
 from tests.factories import make_problem, make_student, make_teacher
 
@@ -29,10 +31,14 @@ def result_titles(response) -> list[str]:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_tag_counts():
-    cache.delete(browse_tag_counts_key())
+def _fresh_tag_counts(settings):
+    # Each test's writes are rolled back, so the next test meets the same browse
+    # generations again: tag counts cached by one test must not reach another.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "browse-view-tests"}}
+    cache.clear()
     yield
-    cache.delete(browse_tag_counts_key())
+    cache.clear()
 
 
 # --- Visibility: every solution state x every role ------------------------------------
@@ -123,8 +129,9 @@ def test_problem_page_shows_statement_solution_answer_and_tags(client):
     html = client.get(detail(problem)).content.decode()
     assert problem.statement_html in html
     assert "<math" in html  # server-rendered MathML, no script needed
-    assert re.search(r"<details class=\"solution\">\s*<summary>Show the worked solution", html)
-    assert "<code>2</code>" in html
+    assert re.search(r"<details class=\"solution\">\s*<summary><span class=\"when-closed\">"
+                     "Show the worked solution", html)
+    assert '<span class="answer"><math display="inline">' in html and "<mn>2</mn>" in html
     assert f'href="{reverse("browse:tag", args=["arithmetic"])}"' in html
     assert "<script" not in html
 
@@ -313,7 +320,8 @@ def test_worksheet_with_and_without_solutions(client):
     assert "Worksheet item" in plain and problem.statement_html in plain
     assert "Nine, because" not in plain
     full = client.get(f"{LIST}?print=1&solutions=1").content.decode()
-    assert "Nine, because" in full and "<code>9</code>" in full
+    assert "Nine, because" in full
+    assert '<span class="answer"><math display="inline"><semantics><mrow><mrow><mn>9</mn>' in full
     assert 'name="solutions" value="1" checked' in full
 
 
@@ -334,7 +342,7 @@ PAGES = {
     "tag": ("/browse/tags/common/?per_page=50", 3),          # tag, rows, tags
     "filtered": (f"{LIST}?per_page=50&tag=common&kind=maths", 3),
     "worksheet": (f"{LIST}?per_page=50&print=1&solutions=1", 3),  # rows, tags, solutions
-    "home": (reverse("browse:home"), 2),                     # recent rows, tags (counts cached)
+    "home": (reverse("browse:home"), 3),   # recent rows, tags, generation (counts cached by it)
 }
 
 
@@ -468,3 +476,104 @@ def test_anonymous_list_is_byte_for_byte_the_template(client, rf, query):
         "title": title, "content_html": mark_safe(render_to_string(template, context))},
         request=request)
     assert response.content.decode() == expected
+
+
+# --- Issue 12: help text, tag counts current on publish ------------------------------------
+
+HELP = ('Every word must appear. Use "quotes" for a phrase, -word to leave a word out, '
+        "and OR between two words to accept either.")
+
+
+@pytest.mark.django_db
+def test_search_help_names_every_operator(client):
+    published_problem()
+    for url in (reverse("browse:home"), LIST, LIST + "?q=roots"):
+        html = client.get(url).content.decode().replace("&quot;", '"')
+        assert HELP in html, url
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page_cache", [False, True])
+def test_tag_index_and_popular_tags_are_current_after_a_publish(client, settings, page_cache):
+    settings.QB_BROWSE_PAGE_CACHE = page_cache
+    published_problem(tags=["Algebra"])
+
+    def counts() -> tuple[str, str]:
+        index = client.get(reverse("browse:tag-list")).content.decode()
+        home = client.get(reverse("browse:home")).content.decode()
+        tags = re.search(r'<ul class="tag-cloud">(.*?)</ul>', home, re.S)
+        return (re.search(r"Algebra</a> <span[^>]*>([^<]*)</span>", index)[1],
+                re.sub(r"\s+", " ", re.sub("<[^>]+>", " ", tags[1])).strip() if tags else "")
+
+    assert counts() == ("1 problem", "Algebra 1")
+    # The answer agrees with the reference: publishing needs no confirmation (issue 12).
+    solution = with_solution(make_problem(tags=["Algebra", "Geometry"], reference_answer="4"),
+                             "in_review", final_answer="4")
+    assert counts() == ("1 problem", "Algebra 1")  # a draft changes nothing students see
+    solution_transition(solution=solution, target=Solution.Status.PUBLISHED, user=None)
+    assert counts() == ("2 problems", "Algebra 2 Geometry 1")
+    solution_transition(solution=solution, target=Solution.Status.DRAFT, user=None)
+    assert counts() == ("1 problem", "Algebra 1")
+
+
+# --- Issue 12: answers as maths, show/hide labels, printing, favicon ----------------------
+
+def _static(name: str) -> str:
+    return Path(finders.find(name)).read_text()
+
+
+def _outside_annotations(html: str) -> str:
+    """The page as drawn: the TeX kept in MathML annotations is not shown."""
+    return re.sub(r"<annotation[^>]*>.*?</annotation>", "", html, flags=re.S)
+
+
+@pytest.mark.django_db
+def test_final_answer_is_maths_on_the_problem_page_and_worksheet(client):
+    problem = make_problem(title="Hexagon area", tags=["geometry"])
+    with_solution(problem, "published", final_answer=r"6\sqrt{3}",
+                  body=r"So the area is $6\sqrt{3}$.")
+    for url in (detail(problem), f"{LIST}?print=1&solutions=1"):
+        html = client.get(url).content.decode()
+        assert '<span class="answer"><math display="inline">' in html, url
+        assert "<msqrt>" in html
+        assert r"6\sqrt{3}" not in _outside_annotations(html), url
+
+
+@pytest.mark.django_db
+def test_show_controls_say_hide_when_open(client):
+    problem = published_problem()
+    html = client.get(detail(problem)).content.decode()
+    for what in ("final answer", "worked solution"):
+        assert (f'<summary><span class="when-closed">Show the {what}</span>'
+                f'<span class="when-open">Hide the {what}</span></summary>') in html
+    assert ("details:not([open]) > summary .when-open, details[open] > summary .when-closed "
+            "{ display: none; }") in _static("css/site.css")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["detail", "list", "home"])
+def test_print_stylesheet_comes_last_and_hides_the_navigation(client, page):
+    problem = published_problem()
+    url = {"detail": detail(problem), "list": LIST, "home": reverse("browse:home")}[page]
+    html = client.get(url).content.decode()
+    links = re.findall(r'<link rel="stylesheet" href="([^"]+)"( media="print")?>', html)
+    assert links[-1] == ("/static/css/print.css", ' media="print"')
+    assert len([href for href, media in links if media]) == 1
+    # The first rule of the print stylesheet hides the page's frame.
+    first_rule = re.sub(r"/\*.*?\*/", "", _static("css/print.css"), flags=re.S).split("{")[0]
+    hidden = {selector.strip() for selector in first_rule.split(",")}
+    assert {".site-header", ".site-footer", "nav", "form", ".no-print"} <= hidden
+
+
+@pytest.mark.django_db
+def test_favicon_is_served_and_linked(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response["Content-Type"] in ("image/x-icon", "image/vnd.microsoft.icon")
+    body = b"".join(response.streaming_content)
+    assert body[:4] == b"\x00\x00\x01\x00"  # an ICO file's header
+    html = client.get(reverse("browse:home")).content.decode()
+    icons = re.findall(r'<link rel="icon" href="([^"]+)"', html)
+    assert icons == ["/static/favicon.svg", "/static/root/favicon.ico"]
+    for href in icons:
+        assert client.get(href).status_code == 200, href

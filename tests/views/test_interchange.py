@@ -81,7 +81,8 @@ def test_oversize_upload_is_refused(teacher_client, settings):
     settings.QB_IMPORT_MAX_BYTES = 2048
     response = _upload(teacher_client)
     assert response.status_code == 200
-    assert "over the 2 KB limit" in response.content.decode()
+    page = response.content.decode()
+    assert "over the 2 KB import limit" in page and "QB_IMPORT_MAX_BYTES" in page
 
 
 def test_another_users_token_is_refused(teacher_client, client):
@@ -165,3 +166,61 @@ def test_admin_import_refuses_bad_xml(admin_client):
     response = _upload(admin_client, url="admin:questionbank_problem_import",
                        data=b"<quiz><question></quiz>")
     assert response.status_code == 200 and "not well-formed XML" in response.content.decode()
+
+
+# --- Issue 15: the preview's choices ---------------------------------------------------------
+
+ISSUE15 = FIXTURES / "issue15"
+
+
+def _preview(client, name, **query):
+    response = _upload(client, name=name, data=(ISSUE15 / name).read_bytes())
+    assert response.status_code == 302, response.content.decode()[:500]
+    url = response["Location"]
+    return url, client.get(url, query).content.decode()
+
+
+def test_preview_shows_the_encoding_and_the_language_choice(teacher_client):
+    _, html = _preview(teacher_client, "naive_cp1252.gift")
+    assert "read as Windows-1252 (Western European)" in html and "Naïve sets" in html
+
+    url, html = _preview(teacher_client, "multilang.xml")
+    assert "language kept: en" in html and '<select name="language"' in html
+    assert '<option value="fi">fi</option>' in html and "Capital" in html
+    finnish = teacher_client.get(url, {"language": "fi"}).content.decode()
+    assert "language kept: fi" in finnish and "Pääkaupunki" in finnish
+    assert '<input type="hidden" name="language" value="fi">' in finnish
+    teacher_client.post(url, {"language": "fi"})
+    assert Problem.objects.get(reference_answer="Helsinki").title == "Pääkaupunki"
+
+
+def test_preview_flags_a_look_alike_and_the_teacher_chooses_update(teacher_client):
+    teacher_client.post(_preview(teacher_client, "plant_cells_v1.xml")[0])
+    original = Problem.objects.get()
+    url, html = _preview(teacher_client, "plant_cells_v2.xml")
+    link = reverse("teacher:problem-detail", args=[original.pk])
+    assert (f'Looks like problem <a href="{link}">#{original.pk}</a> (same title and '
+            "category, different text).") in html
+    assert 'name="update_similar" value="1" form="import-confirm"' in html
+    teacher_client.post(url, {"update_similar": ["1"]})
+    assert Problem.objects.count() == 1
+    original.refresh_from_db()
+    assert original.statement == "Name three parts of a plant cell that animal cells lack."
+
+
+def test_confirm_without_the_choice_creates_beside_the_look_alike(teacher_client):
+    teacher_client.post(_preview(teacher_client, "plant_cells_v1.xml")[0])
+    url, _ = _preview(teacher_client, "plant_cells_v2.xml")
+    teacher_client.post(url)
+    assert Problem.objects.filter(title="Plant cells").count() == 2
+
+
+def test_admin_preview_offers_the_same_choices(admin_client):
+    response = _upload(admin_client, name="multilang.xml",
+                       data=(ISSUE15 / "multilang.xml").read_bytes(),
+                       url="admin:questionbank_problem_import")
+    url = response["Location"]
+    html = admin_client.get(url, {"language": "fi"}).content.decode()
+    assert "language kept: fi" in html and "Pääkaupunki" in html
+    admin_client.post(url, {"language": "fi"})
+    assert Problem.objects.get(reference_answer="Helsinki").title == "Pääkaupunki"

@@ -351,4 +351,7 @@ def test_disagreeing_answer_is_flagged_before_publishing(teacher_client):
     s = make_solution(final_answer="6", verdict="disagrees")
     body = teacher_client.get(s.get_absolute_url()).content.decode()
     assert "Check the answer before publishing." in body
-    assert f"reference answer <code>{s.problem.reference_answer}</code>" in body
+    # The answers are drawn as maths (issue 12), their TeX kept in the title.
+    assert (f'reference answer <span class="answer-math" title="{s.problem.reference_answer}">'
+            in body)
+    assert "<math" in body.split("Check the answer before publishing.")[1].split("</div>")[0]

@@ -14,6 +14,7 @@ from questionbank.webui import (
     GenerationRequest,
     HTTPStatusError,
     MalformedReply,
+    ReplyCutOff,
     ReplyTooLarge,
     ServerReportedError,
     TimedOut,
@@ -63,11 +64,28 @@ def test_read_timeout(fault_server):
     assert "went silent" in err.message
 
 
-def test_reset_mid_body(fault_server):
+def test_reset_mid_body_is_a_reply_cut_off_not_a_connect_failure(fault_server):
     fault_server.mode = "reset"
     err = fails(Client(ep(fault_server.base_url)), within=2)
-    assert isinstance(err, ConnectFailed) and err.retryable
+    assert isinstance(err, ReplyCutOff) and not isinstance(err, ConnectFailed)
+    assert err.retryable and err.received_bytes > 0
     assert err.exchange.response_status == 200
+    assert "started its reply (HTTP 200) but it stopped after" in err.message
+    assert "could not" not in err.message and "refused" not in err.message
+
+
+@pytest.mark.parametrize("version", ["4.44.1", "6.31.0"])
+def test_event_stream_cut_mid_answer_is_a_reply_cut_off(fault_server, version):
+    fault_server.version, fault_server.generator, fault_server.mode = version, True, "cut-stream"
+    partials = []
+    started = time.monotonic()
+    with pytest.raises(ReplyCutOff) as info:
+        Client(ep(fault_server.base_url, stream=True)).generate(Q, on_partial=partials.append)
+    assert time.monotonic() - started < 2
+    err = info.value
+    assert partials, "the answer had begun streaming before the cut"
+    assert err.retryable and err.exchange.response_status == 200
+    assert "started its reply (HTTP 200) but it stopped after" in err.message
 
 
 def test_500_with_null_error(fault_server):
