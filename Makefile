@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint mutate check-deploy clean
+.PHONY: run test test-compat lint mutate check-deploy clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed: install it, or run make PYTHON=/path/to/python3.11"; exit 1; }
@@ -34,6 +34,12 @@ test: $(VENV)/.dev-deps
 		{ echo "Could not install chromium and bubblewrap (needs root and Debian's package lists)."; exit 1; }; }
 	$(VENV)/bin/ruff check .
 	QB_DEBUG=1 $(VENV)/bin/pytest
+
+## make test-compat: the model-server client's contract tests against real Gradio 3.50.2
+## and 4.44.1 (WEBUI-shaped stand-ins), each release in its own virtualenv under
+## .cache/compat/, built on the first run and reused after (tests/compat/run.sh).
+test-compat:
+	PYTHON=$(PYTHON) bash tests/compat/run.sh 3.50.2 4.44.1
 
 lint: $(VENV)/.dev-deps
 	$(VENV)/bin/ruff check .

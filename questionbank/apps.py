@@ -9,7 +9,9 @@ class QuestionbankConfig(AppConfig):
 
     def ready(self):
         # Imported here: questionbank.db reads the models, which the app registry loads
-        # only after this module (Django's documented place for signal wiring).
+        # only after this module (Django's documented place for signal wiring). checks
+        # registers the start-up checks (questionbank.E020 and friends).
+        from questionbank import checks  # noqa: F401
         from questionbank.db.sqlite import recreate_triggers
 
         post_migrate.connect(recreate_triggers, sender=self,

@@ -11,6 +11,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from questionbank import selectors
 from questionbank.interchange import size_message
 from questionbank.models import Problem, PromptTemplate, Solution, Tag
+from questionbank.validation import CleanTextMixin, clean_data, parse_int
 
 
 class LoginForm(AuthenticationForm):
@@ -21,7 +22,7 @@ class LoginForm(AuthenticationForm):
     }
 
 
-class TagListField(forms.CharField):
+class TagListField(CleanTextMixin, forms.CharField):
     """Tags typed as a comma-separated list."""
 
     def prepare_value(self, value):
@@ -108,7 +109,7 @@ class ProblemForm(forms.ModelForm):
                 raise forms.ValidationError(
                     f"Test {n}: the tolerance must be a positive number such as 1e-6, "
                     f"not {json.dumps(tolerance)}.")
-        return value
+        return clean_data(value, label="Test cases")
 
     def service_fields(self) -> dict:
         data = dict(self.cleaned_data)
@@ -335,7 +336,8 @@ class TemplatePreviewForm(forms.Form):
     def clean_problem(self):
         value = self.cleaned_data["problem"].strip().lstrip("#")
         qs = Problem.objects.all()
-        problem = qs.filter(pk=int(value)).first() if value.isdigit() else None
+        number = parse_int(value)
+        problem = qs.filter(pk=number).first() if number is not None else None
         if problem is None:
             problem = qs.filter(title__icontains=value).order_by("-id").first()
         if problem is None:
@@ -393,7 +395,7 @@ class ExportForm(forms.Form):
         raw = self.cleaned_data["ids"].replace(";", ",").replace(" ", ",")
         ids = []
         for part in filter(None, raw.split(",")):
-            if not part.lstrip("#").isdigit():
+            if parse_int(part) is None:
                 raise forms.ValidationError(f"“{part}” is not a problem number.")
-            ids.append(int(part.lstrip("#")))
+            ids.append(parse_int(part))
         return ids

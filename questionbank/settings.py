@@ -8,9 +8,11 @@ with one sentence (``questionbank.config.SettingsError``).
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from questionbank import encryption
 from questionbank.config import (
     SettingsError,
     database_from_url,
@@ -33,6 +35,13 @@ QB_DB_POOL = env_bool("QB_DB_POOL", False)
 QB_HTTPS = env_bool("QB_HTTPS", not DEBUG)
 QB_BEHIND_PROXY = env_bool("QB_BEHIND_PROXY", False)
 QB_REDIS_URL = env_str("QB_REDIS_URL")
+# Fernet key(s) encrypting endpoint passwords and API keys at rest, comma-separated, newest
+# first (README.md, "Secrets at rest"). Under QB_DEBUG=1 without it, a key derived from
+# SECRET_KEY is used.
+_SECRETS_KEYS = env_list("QB_SECRETS_KEY", [])
+# Login throttling (django-axes): failures before a lock-out, and how long it lasts.
+QB_LOGIN_FAILURE_LIMIT = env_int("QB_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+QB_LOGIN_LOCKOUT_MINUTES = env_int("QB_LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 QB_WEBUI_URL = env_str("QB_WEBUI_URL")
 # seed_demo: one known password for the demo admin/teacher/student (default: random ones,
 # kept in .demo-logins). Never set this on a production server.
@@ -91,6 +100,17 @@ if not SECRET_KEY:
             "or set QB_DEBUG=1 on a development machine."
         )
     SECRET_KEY = "insecure-development-key-only-used-with-QB_DEBUG=1"
+for _index, _key in enumerate(_SECRETS_KEYS, start=1):
+    try:
+        encryption.check_key(_key)
+    except ValueError as exc:
+        raise SettingsError(f"QB_SECRETS_KEY: key {_index} {exc}.") from None
+# The keys the app may use: QB_SECRETS_KEY's, else (QB_DEBUG only) one derived from
+# SECRET_KEY. Empty in production without QB_SECRETS_KEY: then no secret can be stored,
+# and a stored one stops start-up (the system check questionbank.E020).
+QB_SECRETS_KEYS = tuple(_SECRETS_KEYS) or (
+    (encryption.dev_key(SECRET_KEY),) if DEBUG else ()
+)
 if TIME_ZONE:
     try:
         ZoneInfo(TIME_ZONE)
@@ -119,6 +139,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",
     "django_q",
+    "axes",
     "questionbank.apps.QuestionbankConfig",
 ]
 
@@ -131,7 +152,27 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # NUL and broken characters in any query string or form field: a 400 page in words
+    # (questionbank/validation.py), as is InvalidInput raised by a view.
+    "questionbank.validation.InputValidationMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# --- Login throttling (django-axes; README.md, "Login throttling") ---------------------
+AUTHENTICATION_BACKENDS = [
+    "questionbank.throttling.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = QB_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=QB_LOGIN_LOCKOUT_MINUTES)
+# Either one locks: too many failures for one account (from anywhere), or from one address
+# (whatever the accounts tried).
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "questionbank.throttling.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_CLIENT_IP_CALLABLE = "questionbank.throttling.client_address"
 
 ROOT_URLCONF = "questionbank.urls"
 WSGI_APPLICATION = "questionbank.wsgi.application"

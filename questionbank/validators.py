@@ -29,6 +29,12 @@ def validate_server_url(value: str) -> None:
         raise ValidationError("The address has no host name; use e.g. http://gpu-box:7860.")
     if any(ch.isspace() for ch in value.strip()):
         raise ValidationError("The address contains spaces; remove them.")
+    if "@" in parts.netloc:
+        raise ValidationError(
+            "Do not put a user name or password in the address; enter them in the "
+            "Credentials fields below, and give the address without them, e.g. "
+            "http://gpu-box:7860."
+        )
     if parts.query or parts.fragment:
         raise ValidationError("Give the server's base address only, without ?query or #anchor.")
     del port

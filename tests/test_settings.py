@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,6 +36,8 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
          "names no database"),
         ({"QB_DEBUG": "1", "QB_TIME_ZONE": "Mars/Olympus"}, "not a known time zone"),
         ({"QB_DEBUG": "1", "QB_CALL_LOG_RETENTION_DAYS": "ninety"}, "must be a whole number"),
+        ({"QB_DEBUG": "1", "QB_SECRETS_KEY": "not-a-key"},
+         "QB_SECRETS_KEY: key 1 is not a Fernet key"),
     ],
 )
 def test_bad_configuration_is_one_clear_sentence(env, expected):
@@ -82,3 +85,27 @@ def test_postgres_pool_only_when_asked():
     assert plain["CONN_MAX_AGE"] == 60 and plain["CONN_HEALTH_CHECKS"] is True
     # Django's own backend: no subclass overriding its internals.
     assert pooled["ENGINE"] == plain["ENGINE"] == "django.db.backends.postgresql"
+
+
+def test_stored_secrets_without_their_key_stop_start_up(tmp_path):
+    """Encrypted endpoint secrets and no QB_SECRETS_KEY: `check` (run by runserver, qcluster
+    and migrate) fails with questionbank.E020, and gunicorn's wsgi module refuses to load,
+    each with the sentence; with the key both are clean."""
+    key = Fernet.generate_key().decode()
+    db = {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    prod = {**db, "QB_SECRET_KEY": secrets.token_urlsafe(50)}
+    assert run_manage("migrate", "-v0", QB_DEBUG="1", QB_SECRETS_KEY=key, **db).returncode == 0
+    made = run_manage("shell", "-c", "from tests.factories import make_endpoint; "
+                      "make_endpoint(api_key='sk-x')", QB_DEBUG="1", QB_SECRETS_KEY=key, **db)
+    assert made.returncode == 0, made.stderr
+    assert run_manage("check", QB_SECRETS_KEY=key, **prod).returncode == 0
+
+    result = run_manage("check", **prod)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "questionbank.E020" in result.stderr and "QB_SECRETS_KEY is not set" in result.stderr
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("QB_", "DATABASE_URL"))}
+    wsgi = subprocess.run([sys.executable, "-c", "import questionbank.wsgi"], cwd=ROOT,
+                          env={**base, **prod}, capture_output=True, text=True, timeout=120)
+    assert wsgi.returncode == 2 and "Traceback" not in wsgi.stderr
+    assert "Configuration error: Endpoint passwords and API keys" in wsgi.stderr

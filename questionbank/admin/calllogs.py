@@ -7,20 +7,19 @@ Nobody adds, changes or deletes a row here; there is no "delete selected" action
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import PAGE_VAR, ChangeList
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.text import Truncator
@@ -29,6 +28,7 @@ from questionbank import selectors
 from questionbank.models import CallLog
 from questionbank.permissions import can_audit_calls
 from questionbank.services.calllogs import calllog_export, calllog_verify
+from questionbank.validation import parse_int, parse_moment
 from questionbank.views import calllogs as views
 
 _CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8"}
@@ -161,20 +161,6 @@ class ErrorClassFilter(admin.SimpleListFilter):
         return queryset
 
 
-def _parse_moment(value: str, *, end: bool) -> datetime | None:
-    """A date (whole day) or a date and time, in the site's time zone."""
-    day = parse_date(value) if len(value) == 10 else None
-    if day is not None:
-        moment = datetime.combine(day + timedelta(days=1) if end else day, time.min)
-    else:
-        moment = parse_datetime(value)
-        if moment is None:
-            return None
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
-    return moment
-
-
 class DateRangeFilter(admin.ListFilter):
     """From / to boxes (``since`` inclusive, ``until`` inclusive of that whole day)."""
 
@@ -190,11 +176,13 @@ class DateRangeFilter(admin.ListFilter):
             if name in params:
                 self.values[name] = params.pop(name)[-1].strip()
                 self.used_parameters[name] = self.values[name]
-        self.since = _parse_moment(self.values.get("since", ""), end=False)
-        self.until = _parse_moment(self.values.get("until", ""), end=True)
-        self.errors = [f"“{self.values[n]}” is not a date; use YYYY-MM-DD or YYYY-MM-DD HH:MM."
-                       for n, parsed in (("since", self.since), ("until", self.until))
-                       if self.values.get(n) and parsed is None]
+        self.since = self.until = None
+        self.errors = []
+        for name, end in (("since", False), ("until", True)):
+            try:
+                setattr(self, name, parse_moment(self.values.get(name, ""), end=end))
+            except ValidationError as exc:
+                self.errors.append(exc.messages[0])
 
     def has_output(self):
         return True
@@ -405,6 +393,7 @@ class CallLogAdmin(admin.ModelAdmin):
 
 
 def _int_or_404(value) -> int:
-    if not str(value).isdigit():
+    number = parse_int(value)
+    if number is None:
         raise Http404("No call with that number.")
-    return int(value)
+    return number

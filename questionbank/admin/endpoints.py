@@ -30,14 +30,18 @@ _FIELDS = ("name", "protocol", "base_url", "api_name", "model_name", "layout_ove
 
 
 class ModelEndpointForm(forms.ModelForm):
-    """Secrets are write-only: never rendered back; blank keeps the stored value."""
+    """Secrets are write-only: never rendered back (the page says "set" or "not set");
+    a value typed here replaces the stored one, blank keeps it."""
 
     password = forms.CharField(
+        label="Replace password",
         required=False,
+        strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text="Gradio login password. Leave blank to keep the stored one.",
     )
     api_key = forms.CharField(
+        label="Replace API key",
         required=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
         help_text="Bearer key for OpenAI-compatible servers. Leave blank to keep the stored one.",
@@ -53,12 +57,21 @@ class ModelEndpointForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # The bound instance holds the secrets; make sure no widget can echo them.
-        self.initial.pop("password", None)
-        self.initial.pop("api_key", None)
-        if self.instance.pk:
+        for name in ModelEndpoint.SECRET_FIELDS:
+            self.initial.pop(name, None)
+            if name in self.fields and self.instance.pk:
+                stored = self.instance.has_secret(name)
+                self.fields[name].help_text += " (one is set)" if stored else " (not set)"
+
+    def clean(self):
+        cleaned = super().clean()
+        if not settings.QB_SECRETS_KEYS:
             for name in ModelEndpoint.SECRET_FIELDS:
-                stored = bool(getattr(self.instance, name))
-                self.fields[name].help_text += " (one is stored)" if stored else " (none stored)"
+                if cleaned.get(name):
+                    self.add_error(name, "Secrets are stored encrypted and QB_SECRETS_KEY is "
+                                   "not set on this server; ask whoever runs it to set it "
+                                   "(README.md, \u201cSecrets at rest\u201d), then save again.")
+        return cleaned
 
     def _post_clean(self):
         # Keep stored secrets on the instance when the field was left blank.
@@ -128,14 +141,14 @@ class ModelEndpointAdmin(admin.ModelAdmin):
     search_fields = ("name", "base_url")
     change_form_template = "admin/questionbank/modelendpoint/change_form.html"
     actions = ("check_now",)
-    readonly_fields = ("health", "is_standin", "server_version", "api_name_discovered",
-                       "layout_table", "discovered_at", "consecutive_failures",
-                       "paused_until", "last_error", "last_checked_at", "last_check_ok",
-                       "last_check_latency_ms")
+    readonly_fields = ("secrets_status", "health", "is_standin", "server_version",
+                       "api_name_discovered", "layout_table", "discovered_at",
+                       "consecutive_failures", "paused_until", "last_error", "last_checked_at",
+                       "last_check_ok", "last_check_latency_ms")
     fieldsets = (
         (None, {"fields": ("name", "protocol", "base_url", "enabled", "is_standin")}),
-        ("Credentials (write-only)", {"fields": ("username", "password", "api_key",
-                                                 "clear_secrets")}),
+        ("Credentials (write-only)", {"fields": ("username", "secrets_status", "password",
+                                                 "api_key", "clear_secrets")}),
         ("Calls", {"fields": ("max_concurrency", "stream", "connect_timeout", "read_timeout",
                               "deadline")}),
         ("OpenAI-compatible servers", {"fields": ("penalty_style",)}),
@@ -146,6 +159,26 @@ class ModelEndpointAdmin(admin.ModelAdmin):
                                "last_check_latency_ms", "consecutive_failures", "paused_until",
                                "last_error")}),
     )
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if self.has_change_permission(request, obj):
+            return fieldsets
+        # A view-only form renders every listed field's value: list no secret at all.
+        hidden = {*ModelEndpoint.SECRET_FIELDS, "clear_secrets"}
+        return tuple(
+            (title, {**opts, "fields": tuple(f for f in opts["fields"] if f not in hidden)})
+            for title, opts in fieldsets
+        )
+
+    @admin.display(description="Stored secrets")
+    def secrets_status(self, obj):
+        if obj is None or not obj.pk:
+            return "none yet"
+        return " \u00b7 ".join(
+            f"{label}: {'set' if obj.has_secret(name) else 'not set'}"
+            for name, label in (("password", "password"), ("api_key", "API key"))
+        )
 
     @admin.display(description="Discovered endpoint")
     def api_name_discovered(self, obj):

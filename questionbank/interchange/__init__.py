@@ -8,6 +8,12 @@ exports. The formats are documented in docs/import-formats.md.
 
 from __future__ import annotations
 
+import dataclasses
+
+from django.core.exceptions import ValidationError
+
+from questionbank.validation import clean_data
+
 from . import gift, moodle_xml, multilang, tabular
 from .base import FORMATS as FORMATS
 from .base import FileRefused as FileRefused
@@ -80,6 +86,13 @@ def parse_file(data: bytes, *, filename: str = "", format: str | None = None,
     for problem in result.problems:
         if chosen and problem.language is None:
             problem.language = chosen
+    # JSON escapes can smuggle in NUL or lone surrogates, which no database stores.
+    for problem in result.problems:
+        try:
+            clean_data(dataclasses.asdict(problem), label=problem.label)
+        except ValidationError as exc:
+            raise FileRefused(f"{exc.messages[0]} Fix it in the file and upload it again.") \
+                from None
     result.encoding = encoding
     if note:
         result.notes.insert(0, note)

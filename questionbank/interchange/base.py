@@ -293,7 +293,7 @@ def parse_kind(value) -> str:
 
 def parse_difficulty(value) -> int:
     text = one_line(value).lower()
-    if text.isdigit() and int(text) in DIFFICULTIES:
+    if text.isascii() and text.isdigit() and int(text) in DIFFICULTIES:  # not "²"
         return int(text)
     for number, name in DIFFICULTIES.items():
         if text == name:

@@ -7,7 +7,31 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from questionbank import encryption
 from questionbank.validators import validate_server_url
+
+
+class EncryptedSecretField(models.TextField):
+    """A secret stored encrypted (``questionbank.encryption``): whatever is assigned is
+    encrypted on its way to the database; what is read back stays in its stored,
+    encrypted form, so nothing that renders or copies an endpoint can show the secret.
+    ``ModelEndpoint.secret()`` decrypts, for the model-server client only.
+
+    Never serialized (``dumpdata`` and every Django serializer leave it out).
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs["serialize"] = False
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs.pop("serialize", None)
+        return name, path, args, kwargs
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        return encryption.encrypt(value) if value else value
 
 
 class ModelEndpointQuerySet(models.QuerySet):
@@ -18,8 +42,10 @@ class ModelEndpointQuerySet(models.QuerySet):
 class ModelEndpoint(models.Model):
     """Where the model runs and how to talk to it.
 
-    ``password`` and ``api_key`` are write-only: forms and the admin never render them
-    back, ``__repr__`` hides them, and the call log stores requests with them redacted.
+    ``password`` and ``api_key`` are write-only and encrypted at rest
+    (``EncryptedSecretField``): forms and the admin show only "set" or "not set",
+    ``__repr__`` hides them, and the call log stores requests with them redacted.
+    ``base_url`` never carries ``user:password@`` (the validator refuses it).
     """
 
     class Protocol(models.TextChoices):
@@ -61,8 +87,8 @@ class ModelEndpoint(models.Model):
     server_version = models.CharField(max_length=50, blank=True, editable=False)
     discovered_at = models.DateTimeField(null=True, blank=True, editable=False)
     username = models.CharField(max_length=150, blank=True, help_text="Gradio login, if any.")
-    password = models.CharField(max_length=500, blank=True)
-    api_key = models.CharField(max_length=500, blank=True)
+    password = EncryptedSecretField(blank=True)
+    api_key = EncryptedSecretField(blank=True)
     connect_timeout = models.FloatField(
         default=10.0,
         validators=[MinValueValidator(0.5), MaxValueValidator(300)],
@@ -126,6 +152,18 @@ class ModelEndpoint(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("admin:questionbank_modelendpoint_change", args=[self.pk])
+
+    def secret(self, name: str) -> str:
+        """The plain text of secret field ``name`` (``password`` or ``api_key``), for the
+        model-server client only; raises ``encryption.SecretsKeyError`` with a sentence
+        when QB_SECRETS_KEY cannot open it."""
+        if name not in self.SECRET_FIELDS:
+            raise ValueError(f"{name!r} is not a secret field of ModelEndpoint.")
+        return encryption.decrypt(getattr(self, name))
+
+    def has_secret(self, name: str) -> bool:
+        """Whether secret field ``name`` holds a value ("set" / "not set" on pages)."""
+        return bool(getattr(self, name))
 
     @property
     def is_paused(self) -> bool:

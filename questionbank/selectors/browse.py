@@ -20,6 +20,7 @@ from questionbank.browse.search import (
 )
 from questionbank.db.published import problem_visible, solution_published
 from questionbank.models import Problem, Solution, SolutionRevision, Tag
+from questionbank.validation import parse_int
 
 # Columns a list row shows: never the statement, its HTML or the test cases.
 BROWSE_ROW_FIELDS = ("id", "title", "kind", "difficulty", "created_at")
@@ -51,8 +52,8 @@ def browse_problem_list(*, search: SearchRequest | None = None, kind: str = "",
     qs = Problem.objects.published()
     if kind in Problem.Kind.values:
         qs = qs.filter(kind=kind)
-    if difficulty.isdigit() and int(difficulty) in Problem.Difficulty.values:
-        qs = qs.filter(difficulty=int(difficulty))
+    if parse_int(difficulty) in Problem.Difficulty.values:
+        qs = qs.filter(difficulty=parse_int(difficulty))
     if tag is not None:
         qs = qs.filter(tags=tag)
     qs = qs.order_by("-created_at", "-id")
@@ -61,7 +62,7 @@ def browse_problem_list(*, search: SearchRequest | None = None, kind: str = "",
     elif search:
         qs = filter_and_rank(
             qs, search, relevance=sort == "relevance", kind=kind if kind in Problem.Kind.values
-            else "", difficulty=int(difficulty) if difficulty.isdigit() else None,
+            else "", difficulty=parse_int(difficulty),
             tag_id=tag.pk if tag is not None else None)
     return qs.only(*BROWSE_ROW_FIELDS).prefetch_related(_browse_tags_prefetch())
 
@@ -72,7 +73,7 @@ def browse_search_matches(*, search: SearchRequest, kind: str = "", difficulty: 
     search.RANK_CANDIDATES, the newest matches, ranked when ``sort`` is relevance)."""
     return match_ids(search, relevance=sort == "relevance",
                      kind=kind if kind in Problem.Kind.values else "",
-                     difficulty=int(difficulty) if difficulty.isdigit() else None,
+                     difficulty=parse_int(difficulty),
                      tag_id=tag.pk if tag is not None else None)
 
 

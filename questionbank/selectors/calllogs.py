@@ -21,6 +21,7 @@ from questionbank.models import (
 )
 from questionbank.permissions import can_audit_calls
 from questionbank.services.calllogs import GENESIS_HASH, row_hash
+from questionbank.validation import parse_int
 
 # The list must stay fast at millions of rows: it reads only these columns (the request and
 # response bodies, headers and reports are deferred) and never counts the whole table.
@@ -81,7 +82,8 @@ def calllog_filter(queryset=None, *, since=None, until=None, endpoint: str = "",
     if since is not None or until is not None:
         qs = _calllog_time_range(qs, since, until)
     if endpoint:
-        qs = qs.filter(endpoint_id=int(endpoint)) if str(endpoint).isdigit() else qs.filter(
+        qs = qs.filter(endpoint_id=parse_int(endpoint)) if parse_int(endpoint) is not None \
+            else qs.filter(
             endpoint_name=endpoint)
     if outcome:
         qs = qs.filter(outcome=outcome)
@@ -122,14 +124,15 @@ def _calllog_time_range(qs, since, until):
 
 def _as_id(value) -> int:
     value = str(value).strip().lstrip("#")
-    return int(value) if value.isdigit() else -1  # -1 matches nothing
+    number = parse_int(value)
+    return -1 if number is None else number  # -1 matches nothing
 
 
 def calllog_template_ids(value: str) -> list[int]:
     """Template versions named by an id or by part of a name (every version of it)."""
 
     value = str(value).strip()
-    if value.lstrip("#").isdigit():
+    if parse_int(value) is not None:
         return [_as_id(value)]
     return list(PromptTemplate.objects.filter(name__icontains=value).values_list("id", flat=True))
 
@@ -138,7 +141,7 @@ def calllog_user_ids(value: str) -> list[int]:
     """Users named by an id or by an exact username (case-insensitive)."""
 
     value = str(value).strip()
-    if value.lstrip("#").isdigit():
+    if parse_int(value) is not None:
         return [_as_id(value)]
     users = get_user_model().objects.filter(username__iexact=value)
     return list(users.values_list("id", flat=True))

@@ -18,6 +18,7 @@ from questionbank.models import (
     Solution,
     Tag,
 )
+from questionbank.validation import parse_int
 
 
 def teacher_problem_list(*, q: str = "", kind: str = "", status: str = "", tag: str = "",
@@ -30,8 +31,8 @@ def teacher_problem_list(*, q: str = "", kind: str = "", status: str = "", tag: 
         qs = qs.filter(kind=kind)
     if status in Problem.Status.values:
         qs = qs.filter(status=status)
-    if difficulty.isdigit():
-        qs = qs.filter(difficulty=int(difficulty))
+    if parse_int(difficulty) is not None:
+        qs = qs.filter(difficulty=parse_int(difficulty))
     if tag:
         qs = qs.filter(tags__slug=tag)
     return qs.annotate(

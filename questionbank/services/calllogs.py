@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.models import Schedule
 
+from questionbank.encryption import scrub_url_credentials
 from questionbank.models import CallLog, CallLogChainHead, CallLogCheckpoint
 
 GENESIS_HASH = "0" * 64
@@ -104,7 +105,7 @@ def calllog_record(
             endpoint_name=(endpoint_name or (endpoint.name if endpoint else ""))[:100],
             protocol=protocol or (endpoint.protocol if endpoint else ""),
             method=method,
-            url=_clean_text(url)[:1000],
+            url=_clean_text(scrub_url_credentials(url))[:1000],
             route=route[:30],
             server_version=_clean_text(server_version)[:50],
             request_headers=redact_headers(request_headers),
@@ -116,7 +117,7 @@ def calllog_record(
             ),
             outcome=outcome,
             error_class=error_class[:60],
-            error_message=_clean_text(error_message),
+            error_message=_clean_text(scrub_url_credentials(error_message)),
             retryable=retryable,
             latency_ms=latency_ms,
             prompt_tokens=prompt_tokens,

@@ -1,9 +1,11 @@
-"""Writing model endpoints. Secrets are write-only: a blank value keeps the stored one."""
+"""Writing model endpoints. Secrets are write-only: a blank value keeps the stored one,
+and they are stored encrypted (``questionbank.encryption``)."""
 
 from __future__ import annotations
 
 from django.db import transaction
 
+from questionbank import encryption
 from questionbank.models import ModelEndpoint
 
 _EDITABLE = (
@@ -47,6 +49,24 @@ def endpoint_update(
         endpoint.full_clean()
         endpoint.save(update_fields=[*set(changed), "updated_at"])
     return endpoint
+
+
+@transaction.atomic
+def endpoint_secrets_reencrypt() -> int:
+    """Re-encrypt every stored endpoint secret with the newest key in QB_SECRETS_KEY
+    (plain ones left from before encryption get encrypted); return how many values were
+    rewritten. Raises ``encryption.SecretsKeyError`` when a value opens with no key, before
+    anything is written."""
+    updates = []
+    for row in ModelEndpoint.objects.select_for_update().order_by("pk").values(
+            "pk", *ModelEndpoint.SECRET_FIELDS):
+        new = {name: encryption.rotate(row[name]) for name in ModelEndpoint.SECRET_FIELDS
+               if row[name]}
+        if new:
+            updates.append((row["pk"], new))
+    for pk, new in updates:
+        ModelEndpoint.objects.filter(pk=pk).update(**new)
+    return sum(len(new) for _, new in updates)
 
 
 def endpoint_save_discovery(*, endpoint: ModelEndpoint, api_name: str, layout: dict,
@@ -100,8 +120,8 @@ def client_endpoint(endpoint: ModelEndpoint, *, deadline: float | None = None):
         layout=dict(endpoint.layout_override) if endpoint.layout_override else None,
         model=endpoint.model_name,
         username=endpoint.username,
-        password=endpoint.password,
-        api_key=endpoint.api_key,
+        password=endpoint.secret("password"),
+        api_key=endpoint.secret("api_key"),
         connect_timeout=endpoint.connect_timeout,
         read_timeout=endpoint.read_timeout,
         deadline=endpoint.deadline if deadline is None else deadline,

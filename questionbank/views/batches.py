@@ -18,6 +18,7 @@ from questionbank.forms import GenerateForm, ProblemBulkForm
 from questionbank.models import GenerationBatch, GenerationJob, Problem
 from questionbank.permissions import teacher_required
 from questionbank.services import generation
+from questionbank.validation import parse_int_list
 
 # Partial text of a running call is cut to its last characters for the page and the poll.
 PARTIAL_TAIL_CHARS = 1500
@@ -30,12 +31,8 @@ def _problem_ids(request) -> list[int]:
         # "Select all N matching" on the problem list: the list's filters, not N ids.
         return selectors.teacher_problem_ids(
             **{name: source.get(name, "").strip() for name in ProblemBulkForm.FILTERS})
-    ids = []
-    for value in source.getlist("problems"):
-        for part in str(value).split(","):
-            if part.strip().isdigit():
-                ids.append(int(part))
-    return list(dict.fromkeys(ids))
+    # Anything but ids is refused with a sentence (InvalidInput -> 400 page).
+    return parse_int_list(source.getlist("problems"), label="the problem list")
 
 
 @teacher_required

@@ -34,6 +34,7 @@ from questionbank.browse.search import (
 from questionbank.formatting import url_prefix
 from questionbank.models import Problem, Tag
 from questionbank.permissions import browse_allowed
+from questionbank.validation import parse_int
 
 PER_PAGE_CHOICES = (10, 20, 50, 100)
 DEFAULT_PER_PAGE = 20
@@ -337,8 +338,7 @@ _NO_FILTERS = Filters()
 
 
 def _position(request) -> int | None:
-    pos = request.GET.get("pos", "")
-    return int(pos) if pos.isdigit() and int(pos) < MAX_PAGE * max(PER_PAGE_CHOICES) else None
+    return parse_int(request.GET.get("pos", ""), maximum=MAX_PAGE * max(PER_PAGE_CHOICES) - 1)
 
 
 @browse_allowed

@@ -31,6 +31,7 @@ from questionbank.services.interchange import (
     import_apply,
     import_plan,
 )
+from questionbank.validation import parse_int
 
 UPLOAD_TTL_SECONDS = 60 * 60
 _SESSION_KEY = "qb_import_tokens"
@@ -98,7 +99,7 @@ def preview_choices(request) -> dict:
     language = (source.get("language") or "").strip().lower() or None
     if language and (len(language) > 16 or not language.replace("-", "").isalnum()):
         language = None
-    rows = {int(n) for n in source.getlist("update_similar") if n.isdigit()}
+    rows = {parse_int(n) for n in source.getlist("update_similar")} - {None}
     return {"language": language, "update_similar": rows}
 
 

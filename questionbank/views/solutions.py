@@ -30,6 +30,7 @@ from questionbank.services.solutions import (
     solutions_transition,
 )
 from questionbank.textdiff import line_diff
+from questionbank.validation import parse_int
 
 QUEUE_PAGE_SIZE = 25
 # Live previews of longer texts are refused: nobody types that much into one box.
@@ -333,7 +334,7 @@ def solution_history(request, pk: int):
     if revisions:
         def pick(name, default):
             value = request.GET.get(name, "")
-            return by_number.get(int(value)) if value.isdigit() else default
+            return by_number.get(parse_int(value)) if value else default
 
         old = pick("a", revisions[-1])
         new = pick("b", revisions[0])
@@ -352,12 +353,12 @@ def solution_history(request, pk: int):
 @require_POST
 def solution_revert_view(request, pk: int):
     solution = get_object_or_404(Solution, pk=pk)
-    number = request.POST.get("number", "")
-    if not number.isdigit():
+    number = parse_int(request.POST.get("number", ""))
+    if number is None:
         messages.error(request, "Choose a revision to go back to.")
         return redirect("teacher:solution-history", pk=pk)
     try:
-        revision = solution_revert(solution=solution, to_number=int(number), author=request.user)
+        revision = solution_revert(solution=solution, to_number=number, author=request.user)
     except SolutionRevision.DoesNotExist:
         messages.error(request, f"Revision {number} does not exist.")
         return redirect("teacher:solution-history", pk=pk)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections.abc import Callable
@@ -236,8 +237,21 @@ def _error_text(payload: Any) -> tuple[bool, str]:
     """(is a Gradio error payload, its message or "") for one-shot and event bodies."""
     if isinstance(payload, dict) and "error" in payload:
         message = payload.get("error")
-        return True, "" if message is None else str(message)
+        return True, "" if message is None else _unquoted(str(message))
     return False, ""
+
+
+def _unquoted(message: str) -> str:
+    """Gradio before 5 sends ``gr.Error("text")`` as ``repr`` of its text (``'text'``,
+    ``str(Error)`` was ``repr(self.message)``); the teacher should read the text."""
+    if len(message) >= 2 and message[0] == message[-1] and message[0] in "'\"":
+        try:
+            value = ast.literal_eval(message)
+        except (ValueError, SyntaxError):
+            return message
+        if isinstance(value, str):
+            return value
+    return message
 
 
 def server_error(attempt: Attempt, message: str, *, hidden_reason: str = "") -> WebUIError:

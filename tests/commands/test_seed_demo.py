@@ -277,3 +277,13 @@ def test_reset_passwords(tmp_path):
     assert all(second[name] != first[name] for name in first)
     assert authenticate(username="admin", password=second["admin"])
     assert not authenticate(username="admin", password=first["admin"])
+
+
+def test_login_in_qb_webui_url_goes_to_the_credential_fields(settings):
+    settings.QB_WEBUI_URL = "http://alice:hunter2@127.0.0.1:7860"
+    out = io.StringIO()
+    call_command("seed_demo", "--no-logins-file", stdout=out)
+    endpoint = ModelEndpoint.objects.get(name=demo_data.WEBUI_ENDPOINT_NAME)
+    assert endpoint.base_url == "http://127.0.0.1:7860" and endpoint.username == "alice"
+    assert endpoint.secret("password") == "hunter2" and "hunter2" not in endpoint.password
+    assert "hunter2" not in out.getvalue()

@@ -257,8 +257,10 @@ def test_search_page_highlights_and_sorts(client):
 
 
 @pytest.mark.django_db
+# A NUL is refused for every page in one place (a 400 with a sentence):
+# tests/views/test_bad_input.py.
 @pytest.mark.parametrize("q", ['"', "&", ":*", "'", "\\", "x" * 3000, "二次", "уравнение",
-                               "\x00roots", "<script>"])
+                               "<script>"])
 def test_odd_queries_give_a_page(client, q):
     published_problem(title="Roots", statement="уравнение 二次方程")
     response = client.get(LIST, {"q": q})

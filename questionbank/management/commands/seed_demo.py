@@ -27,6 +27,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from questionbank import demo_data
+from questionbank.encryption import split_url_credentials
 from questionbank.models import ModelEndpoint, Problem, PromptTemplate
 from questionbank.permissions import is_student, is_teacher
 from questionbank.services.accounts import (
@@ -260,6 +261,10 @@ class Command(BaseCommand):
         return results
 
     def _endpoint(self, name, url, *, is_standin, origin) -> tuple[str, str, str]:
+        # A login written into QB_WEBUI_URL (http://user:pass@host) goes to the endpoint's
+        # credential fields, never into its address, the output or the call log.
+        url, username, password = split_url_credentials(url)
+        login = {"username": username, "password": password} if username or password else {}
         endpoint = ModelEndpoint.objects.filter(name=name).first()
         try:
             if endpoint is None:
@@ -267,10 +272,10 @@ class Command(BaseCommand):
                 # 16,384 tokens at ~14 tokens/s is ~20 minutes, over the 15-minute default.
                 endpoint_create(name=name, protocol=ModelEndpoint.Protocol.GRADIO,
                                 base_url=url, max_concurrency=1, read_timeout=30 * 60.0,
-                                is_standin=is_standin)
+                                is_standin=is_standin, **login)
                 return name, url, "created"
             if endpoint.base_url != url:
-                endpoint_update(endpoint=endpoint, base_url=url)
+                endpoint_update(endpoint=endpoint, base_url=url, **login)
                 return name, url, "address updated"
         except ValidationError as error:
             raise CommandError(

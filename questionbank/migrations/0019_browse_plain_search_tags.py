@@ -186,7 +186,7 @@ class VendorSQL(migrations.RunSQL):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("questionbank", "0017_import_category_answers"),
+        ("questionbank", "0018_endpoint_secrets_encrypted"),
     ]
 
     operations = [
