@@ -38,6 +38,15 @@ class CanAuditCalls(_Role):
         return roles.can_audit_calls(user)
 
 
+class IsTeacherOrAuditor(_Role):
+    """A job's calls: its teacher's (the view checks whose job it is), or an auditor's."""
+
+    message = "This is for teachers and auditors."
+
+    def allows(self, user) -> bool:
+        return roles.is_teacher(user) or roles.can_audit_calls(user)
+
+
 class IsAuthenticated(_Role):
     message = "Log in first."
 

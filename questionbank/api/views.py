@@ -24,7 +24,12 @@ from questionbank.api import serializers as s
 from questionbank.api.errors import ApiError, RequestTooLarge
 from questionbank.api.idempotency import idempotent
 from questionbank.api.pagination import NoCountPagination
-from questionbank.api.permissions import CanAuditCalls, CanBrowse, IsAuthenticated, IsTeacher
+from questionbank.api.permissions import (
+    CanAuditCalls,
+    CanBrowse,
+    IsAuthenticated,
+    IsTeacherOrAuditor,
+)
 from questionbank.models import (
     GenerationBatch,
     GenerationJob,
@@ -592,7 +597,7 @@ class CallVerifyView(ApiView):
 
 
 class JobCallsView(ApiView):
-    permission_classes = [IsTeacher]
+    permission_classes = [IsTeacherOrAuditor]
     pagination_class = None
 
     @extend_schema(tags=["call log"], responses=s.CallLogSerializer(many=True),
