@@ -213,10 +213,6 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["questionbank.api.permissions.IsTeacher"],
     "DEFAULT_THROTTLE_CLASSES": ["questionbank.api.throttling.TokenRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {
-        "api": f"{QB_API_RATE_PER_MINUTE}/min",
-        "api-anon": f"{QB_API_ANON_RATE_PER_MINUTE}/min",
-    },
     "DEFAULT_PARSER_CLASSES": ["questionbank.api.parsers.CappedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "questionbank.api.pagination.Pagination",

@@ -116,11 +116,15 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         messages = _first_messages(exc.detail)
         fields = exc.detail if isinstance(exc.detail, dict) else None
-        response.data = _body("invalid", " ".join(messages) or "The request is not valid.",
-                              fields=fields)
+        text = " ".join(messages)
+        if fields:
+            text = f"Check these fields: {text}"
+        response.data = _body("invalid", text or "The request is not valid.", fields=fields)
         return response
     message = _message(exc, response)
     code = _STATUS_CODES.get(response.status_code, "error")
+    if isinstance(exc, exceptions.ParseError):
+        code = "malformed_body"
     if isinstance(exc, exceptions.AuthenticationFailed):
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) and codes != "authentication_failed" else (
@@ -130,6 +134,9 @@ def exception_handler(exc, context):
 
 
 def _message(exc, response) -> str:
+    if isinstance(exc, exceptions.ParseError):
+        detail = str(exc.detail).removeprefix("JSON parse error - ")
+        return f"The request body could not be read ({detail}); send a JSON object."
     if isinstance(exc, exceptions.Throttled):
         wait = int(exc.wait or 1)
         return (f"Too many requests from this token; wait {wait} second"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import connection
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -16,10 +17,12 @@ class TokenRateThrottle(SimpleRateThrottle):
         return None  # chosen per request in allow_request
 
     def allow_request(self, request, view):
+        # Read per request (not DRF's class-level rates), so a changed setting applies.
         anonymous = not (request.user and request.user.is_authenticated)
-        self.scope = "api-anon" if anonymous else "api"
-        self.rate = self.THROTTLE_RATES[self.scope]
-        self.num_requests, self.duration = self.parse_rate(self.rate)
+        self.num_requests = (settings.QB_API_ANON_RATE_PER_MINUTE if anonymous
+                             else settings.QB_API_RATE_PER_MINUTE)
+        self.duration = 60
+        self.rate = f"{self.num_requests}/min"
         return super().allow_request(request, view)
 
     def get_cache_key(self, request, view):
