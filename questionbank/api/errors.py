@@ -12,6 +12,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -158,6 +159,7 @@ def _message(exc, response) -> str:
     return str(exc)
 
 
+@csrf_exempt  # a JSON 404 for any method; it changes nothing, so needs no CSRF check
 def not_found(request, *args, **kwargs):
     """Unknown URLs under /api/v1/: JSON, like every other API error."""
     return JsonResponse(_body("not_found", "There is no API endpoint at this address; see "

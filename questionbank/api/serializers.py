@@ -21,6 +21,9 @@ from questionbank.models import (
     Tag,
 )
 
+# The largest id a database row can have (a 64-bit signed integer).
+MAX_ID = 2**63 - 1
+
 # --- Errors (for the schema) --------------------------------------------------------------
 
 
@@ -55,7 +58,8 @@ class TestCaseSerializer(serializers.Serializer):
 
 class ProblemSerializer(serializers.ModelSerializer):
     tags = TagSerializer(many=True, read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True,
+                                                allow_null=True)
     test_cases = serializers.JSONField(read_only=True)
 
     class Meta:
@@ -128,7 +132,8 @@ class ImportResultSerializer(serializers.Serializer):
 
 
 class TemplateSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True,
+                                                allow_null=True)
 
     class Meta:
         model = PromptTemplate
@@ -187,18 +192,21 @@ class EndpointSerializer(serializers.ModelSerializer):
 
 
 class BatchInputSerializer(serializers.Serializer):
-    problems = serializers.ListField(child=serializers.IntegerField(min_value=1),
-                                     min_length=1, max_length=5000)
-    template = serializers.IntegerField(min_value=1)
-    endpoints = serializers.ListField(child=serializers.IntegerField(min_value=1),
-                                      min_length=1, max_length=50)
+    problems = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        min_length=1, max_length=5000)
+    template = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    endpoints = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        min_length=1, max_length=50)
     samples = serializers.IntegerField(required=False, min_value=1, max_value=16,
                                        help_text="Per problem; the template's by default.")
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
 
 class JobSerializer(serializers.ModelSerializer):
-    endpoint = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    endpoint = serializers.SlugRelatedField(slug_field="name", read_only=True,
+                                                allow_null=True)
     solution = serializers.SerializerMethodField()
 
     class Meta:
@@ -226,7 +234,8 @@ class ProgressSerializer(serializers.Serializer):
 
 class BatchSerializer(serializers.ModelSerializer):
     template_name = serializers.CharField(source="template.name", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True,
+                                                allow_null=True)
     endpoints = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     progress = serializers.SerializerMethodField()
 
@@ -251,7 +260,7 @@ class CountSerializer(serializers.Serializer):
 
 
 class RevisionSerializer(serializers.ModelSerializer):
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True,
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
                                           help_text="Empty for the model's own text.")
 
     class Meta:
@@ -262,7 +271,8 @@ class RevisionSerializer(serializers.ModelSerializer):
 
 
 class TransitionSerializer(serializers.ModelSerializer):
-    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True,
+                                                allow_null=True)
 
     class Meta:
         model = SolutionTransition
@@ -271,7 +281,8 @@ class TransitionSerializer(serializers.ModelSerializer):
 
 
 class SolutionSerializer(serializers.ModelSerializer):
-    endpoint = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    endpoint = serializers.SlugRelatedField(slug_field="name", read_only=True,
+                                                allow_null=True)
     revision = serializers.IntegerField(source="current_revision.number", read_only=True,
                                         allow_null=True)
     body = serializers.CharField(source="current_revision.body", read_only=True,
@@ -302,7 +313,7 @@ class RevisionInputSerializer(serializers.Serializer):
     final_answer = serializers.CharField(required=False, allow_blank=True, max_length=2000,
                                          help_text="Typed answer; else taken from the text.")
     base_revision = serializers.IntegerField(
-        required=False, min_value=1,
+        required=False, min_value=1, max_value=100_000,
         help_text="The revision you edited; 409 edit_conflict if a newer one was saved.")
 
 
