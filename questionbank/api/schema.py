@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 from drf_spectacular.openapi import AutoSchema as BaseAutoSchema
 
 from questionbank.api.serializers import ErrorSerializer
@@ -23,6 +25,12 @@ _WRITE_ONLY = {"409", "413", "415", "422"}
 
 
 class AutoSchema(BaseAutoSchema):
+    def get_description(self):
+        """The handler's or the view's own docstring, never one inherited from a base view."""
+        handler = getattr(self.view, self.method.lower(), None)
+        doc = getattr(handler, "__doc__", None) or type(self.view).__dict__.get("__doc__")
+        return inspect.cleandoc(doc) if doc else ""
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         for code, description in ERRORS.items():

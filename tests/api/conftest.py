@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import Client
 
 from questionbank.services.api_tokens import token_create
@@ -114,3 +119,17 @@ def bank(users) -> dict:
         "draft_only": draft_only, "draft_solution": draft_solution, "archived": archived,
         "template": template, "endpoint": endpoint, "batch": batch, "job": job, "call": call,
     }
+
+
+@contextmanager
+def wsgi_app():
+    """Django's WSGI app in this thread, on the test's database connection (as Django's
+    test client does, the connection is not closed around each request; the test client
+    itself connects the closing again after each of its requests, so use none inside)."""
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    try:
+        yield WSGIHandler()
+    finally:
+        for signal in (request_started, request_finished):
+            signal.connect(close_old_connections)

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-from contextlib import contextmanager
 
 import schemathesis
-from django.core.handlers.wsgi import WSGIHandler
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections, transaction
+from django.db import transaction
 from drf_spectacular.validation import validate_schema
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
@@ -20,6 +17,8 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+
+from tests.api.conftest import wsgi_app
 
 # Examples per operation in `make test` (bounded; raise it for a longer local run).
 EXAMPLES = int(os.environ.get("QB_SCHEMATHESIS_EXAMPLES", "8"))
@@ -59,20 +58,6 @@ def test_docs_page_works_offline(client, db):
     assert "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
     script = client.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
     assert script.status_code == 200
-
-
-@contextmanager
-def wsgi_app():
-    """Django's WSGI app in this thread, on the test's database connection (as Django's
-    test client does, the connection is not closed around each request; the test client
-    itself connects the closing again after each of its requests, so use none inside)."""
-    for signal in (request_started, request_finished):
-        signal.disconnect(close_old_connections)
-    try:
-        yield WSGIHandler()
-    finally:
-        for signal in (request_started, request_finished):
-            signal.connect(close_old_connections)
 
 
 def test_api_keeps_to_its_schema_under_generated_requests(client, bank, tokens, settings):
