@@ -21,7 +21,7 @@ from questionbank.services.api_tokens import (
     token_touch,
 )
 from tests.api.conftest import ApiClient
-from tests.factories import make_student, make_teacher
+from tests.factories import make_admin, make_student, make_teacher
 
 
 def test_token_is_stored_hashed_and_works(db):
@@ -135,3 +135,16 @@ def test_session_auth_works_for_the_sites_own_javascript_with_csrf(db):
     refused = browser.post("/api/v1/problems/", {"title": "x", "statement": "y"},
                            content_type="application/json")
     assert refused.status_code == 403 and "CSRF" in refused.json()["message"]
+
+
+def test_admins_see_token_use_and_can_revoke(client, db):
+    admin_user = make_admin("tok-admin")
+    teacher = make_teacher("tok-t7")
+    token, raw = token_create(user=teacher, name="nightly import")
+    ApiClient(raw).get("/api/v1/me/")
+    client.force_login(admin_user)
+    page = client.get("/admin/questionbank/apitoken/").content.decode()
+    assert "nightly import" in page and token.prefix in page and raw not in page
+    client.post("/admin/questionbank/apitoken/", {"action": "revoke",
+                                                  "_selected_action": [token.pk]})
+    assert ApiClient(raw).get("/api/v1/me/").json()["code"] == "token_revoked"
