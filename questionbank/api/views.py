@@ -9,7 +9,7 @@ calls are for the teacher who started it. Nobody writes the call log.
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -69,6 +69,8 @@ class ApiView(GenericAPIView):
             length = 0
         if length > cap + self.body_overhead:
             raise RequestTooLarge(cap)
+        if kwargs.get("pk", 0) > s.MAX_ID:
+            raise Http404  # no row has such an id; raw SQL would overflow on it
         super().initial(request, *args, **kwargs)
 
     def get_object_or_404(self, queryset, **lookup):
