@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
@@ -36,6 +37,9 @@ class NoCountPagination(Pagination):
     """A page without counting every match (the students' list at 100,000 problems):
     one extra row is read to know whether there is a next page."""
 
+    # Deeper than this, narrow the filters instead (and an offset stays a 64-bit number).
+    max_page = 100_000
+
     def paginate_queryset(self, queryset, request, view=None, rows=None):
         self.request = request
         size = self.get_page_size(request)
@@ -43,6 +47,9 @@ class NoCountPagination(Pagination):
             self.number = max(1, int(request.query_params.get(self.page_query_param, 1)))
         except ValueError:
             self.number = 1
+        if self.number > self.max_page:
+            raise NotFound(f"Pages go up to {self.max_page:,}; narrow the filters to see "
+                           "further.")
         offset = (self.number - 1) * size
         items = (rows(queryset, offset, size + 1) if rows
                  else list(queryset[offset:offset + size + 1]))
