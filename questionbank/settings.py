@@ -247,6 +247,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# The API's rate-limit counters: Redis when there is one (shared by every process), else
+# this process's memory (a file cache would list its whole directory on every write;
+# without Redis a limit is therefore counted per web process).
+CACHES["api-throttle"] = (dict(CACHES["default"]) if QB_REDIS_URL else
+                          {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                           "LOCATION": "api-throttle"})
+
 # --- Security (manage.py check --deploy is clean with production values) ----------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the live-preview script reads it to post previews

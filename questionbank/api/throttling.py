@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.cache import caches
 from django.db import connection
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -10,6 +11,8 @@ from questionbank.models import ApiToken
 
 
 class TokenRateThrottle(SimpleRateThrottle):
+    cache = caches["api-throttle"]
+
     """QB_API_RATE_PER_MINUTE per token; a session user is one bucket; anonymous callers
     get QB_API_ANON_RATE_PER_MINUTE per address."""
 

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
@@ -38,10 +38,11 @@ def _fast_passwords(settings):
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
-    """Rate-limit counters live in the cache; each test starts with none."""
+    """Rate-limit counters live in a cache; each test starts with none."""
+    caches["api-throttle"].clear()
     cache.clear()
     yield
-    cache.clear()
+    caches["api-throttle"].clear()
 
 
 def make_auditor(username: str = "auditor"):
