@@ -91,6 +91,19 @@ QB_JUDGE_BUDGET_SECONDS = env_int("QB_JUDGE_BUDGET_SECONDS", 300, minimum=10)
 QB_JUDGE_LEASE_SECONDS = env_int("QB_JUDGE_LEASE_SECONDS", 120, minimum=10)
 # Run tasks in-process instead of through the queue (tests, debugging).
 QB_TASKS_SYNC = env_bool("QB_TASKS_SYNC", False)
+# --- JSON API (/api/v1/, questionbank/api/) ----------------------------------------------
+# Requests per minute for one token (or one logged-in user, or one address when anonymous).
+QB_API_RATE_PER_MINUTE = env_int("QB_API_RATE_PER_MINUTE", 600, minimum=1)
+QB_API_ANON_RATE_PER_MINUTE = env_int("QB_API_ANON_RATE_PER_MINUTE", 120, minimum=1)
+# A JSON request body larger than this is refused with 413 (imports: QB_IMPORT_MAX_BYTES).
+QB_API_MAX_BODY_BYTES = env_int("QB_API_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+# Rows per page: the default, and the most a client may ask for with page_size.
+QB_API_PAGE_SIZE = env_int("QB_API_PAGE_SIZE", 25, minimum=1)
+QB_API_MAX_PAGE_SIZE = env_int("QB_API_MAX_PAGE_SIZE", 100, minimum=1)
+# A token's "last used" time is written at most this often (not on every request).
+QB_API_TOKEN_TOUCH_SECONDS = env_int("QB_API_TOKEN_TOUCH_SECONDS", 300, minimum=1)
+# Idempotency-Key answers are replayed for this long.
+QB_API_IDEMPOTENCY_HOURS = env_int("QB_API_IDEMPOTENCY_HOURS", 24, minimum=1)
 
 if not SECRET_KEY:
     if not DEBUG:
@@ -140,6 +153,9 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django_q",
     "axes",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "questionbank.apps.QuestionbankConfig",
 ]
 
@@ -238,6 +254,55 @@ else:
                           # Room for every student page of a large bank (the default of
                           # 300 entries would evict detail pages as fast as they are made).
                           "OPTIONS": {"MAX_ENTRIES": 50_000}}}
+
+# --- JSON API: Django REST framework + drf-spectacular (questionbank/api/) ---------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "questionbank.api.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["questionbank.api.permissions.IsTeacher"],
+    "DEFAULT_THROTTLE_CLASSES": ["questionbank.api.throttling.TokenRateThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["questionbank.api.parsers.CappedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "questionbank.api.pagination.Pagination",
+    "PAGE_SIZE": QB_API_PAGE_SIZE,
+    "EXCEPTION_HANDLER": "questionbank.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "questionbank.api.schema.AutoSchema",
+    "URL_FORMAT_OVERRIDE": None,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Question bank API",
+    "DESCRIPTION": (
+        "Problems, prompt templates, generation batches, solutions, students' published "
+        "explanations and the model call log. Authenticate with a personal token from "
+        "your account page: `Authorization: Bearer qb_...`. Every error is JSON with a "
+        "machine-readable `code` and a `message` for a person."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "SolutionStatus": "questionbank.models.solutions.Solution.Status",
+        "JobStatus": "questionbank.models.jobs.GenerationJob.Status",
+        "ProblemStatus": "questionbank.models.problems.Problem.Status",
+        "ProblemKind": "questionbank.models.problems.Problem.Kind",
+        "TemplateKind": "questionbank.models.templates.PromptTemplate.Kind",
+    },
+    # The docs page's scripts come from drf-spectacular-sidecar's static files: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# The API's rate-limit counters: Redis when there is one (shared by every process), else
+# this process's memory (a file cache would list its whole directory on every write;
+# without Redis a limit is therefore counted per web process).
+CACHES["api-throttle"] = (dict(CACHES["default"]) if QB_REDIS_URL else
+                          {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                           "LOCATION": "api-throttle"})
 
 # --- Security (manage.py check --deploy is clean with production values) ----------------
 SESSION_COOKIE_HTTPONLY = True

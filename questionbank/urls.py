@@ -69,4 +69,5 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("teach/", include((teacher_patterns, "teacher"))),
     path("admin/", admin.site.urls),
+    path("", include("questionbank.api.urls")),  # /api/v1/ and /account/tokens/
 ]

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from . import calllogs, endpoints, jobs, judge, problems, solutions, templates  # noqa: F401
+from . import api, calllogs, endpoints, jobs, judge, problems, solutions, templates  # noqa: F401
 
 admin.site.site_header = "Question bank administration"
 admin.site.site_title = "Question bank admin"

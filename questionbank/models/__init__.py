@@ -1,5 +1,7 @@
 """The question bank's models, one module per domain."""
 
+from .api import ApiIdempotencyKey as ApiIdempotencyKey
+from .api import ApiToken as ApiToken
 from .calllogs import CallLog as CallLog
 from .calllogs import CallLogChainHead as CallLogChainHead
 from .calllogs import CallLogCheckpoint as CallLogCheckpoint

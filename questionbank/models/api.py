@@ -1,0 +1,76 @@
+"""Personal API tokens and the Idempotency-Key record of the JSON API (issue 16)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def usable(self, *, now=None):
+        """Tokens that authenticate: not revoked and not past their expiry."""
+        now = now or timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
+
+
+class ApiToken(models.Model):
+    """A personal token. Only the SHA-256 of the secret is stored: the secret is shown
+    once, when the token is made (``services.api_tokens.token_create``). The secret is
+    256 random bits, so a fast hash is as safe as a slow one and costs no CPU per call."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    # The first characters of the token, shown on the account page to tell tokens apart.
+    prefix = models.CharField(max_length=16)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    # Updated at most once per QB_API_TOKEN_TOUCH_SECONDS, not on every request.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    # Last refused use (revoked or expired token presented), for the admin.
+    last_refused_at = models.DateTimeField(null=True, blank=True)
+    uses_refused = models.PositiveIntegerField(default=0)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def state(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.is_expired else "active"
+
+
+class ApiIdempotencyKey(models.Model):
+    """The first answer to a request that carried an ``Idempotency-Key``: a retry with the
+    same key (same user, same operation, same body) gets it again instead of new work."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    key = models.CharField(max_length=200)
+    operation = models.CharField(max_length=100)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(default=0)
+    response_body = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"],
+                                               name="api_idempotency_key_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.key}"
