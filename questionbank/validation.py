@@ -21,7 +21,7 @@ import re
 from datetime import UTC, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -163,7 +163,9 @@ def parse_moment(value: str, *, end: bool = False) -> datetime | None:
 
 # --- the middleware --------------------------------------------------------------------------
 def bad_request(request, message: str) -> HttpResponse:
-    """The 400 page with ``message``."""
+    """The 400 page with ``message``; for the JSON API, the API's error body."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "invalid_input", "message": message}, status=400)
     return HttpResponse(
         render_to_string("400.html", {"message": message}, request=request), status=400)
 

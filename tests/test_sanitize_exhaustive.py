@@ -174,8 +174,10 @@ def test_changed_is_true_exactly_when_the_text_changed(text):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cc", "Cf", "Zl",
-                                                                          "Zp")), max_size=60))
+# Unassigned code points (Cn) are left out: U+E0000 is one, and the sanitizer removes the
+# whole tag block U+E0000-U+E007F on purpose.
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=(
+    "Cc", "Cf", "Cn", "Zl", "Zp")), max_size=60))
 def test_ordinary_nfc_text_passes_through_unchanged(text):
     text = unicodedata.normalize("NFC", text)
     assert clean(text).text == text

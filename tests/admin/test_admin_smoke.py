@@ -24,8 +24,10 @@ def test_changelist_answers(admin_client, app, model):
 # Append-only and service-written rows have no add page; written out here, not read from
 # the admin under test.
 NO_ADD_PAGE = {
+    ("axes", "accessattempt"), ("axes", "accessfailurelog"), ("axes", "accesslog"),
     ("django_q", "failure"), ("django_q", "ormq"), ("django_q", "success"),
-    ("questionbank", "calllog"), ("questionbank", "generationbatch"),
+    ("questionbank", "apitoken"), ("questionbank", "calllog"),
+    ("questionbank", "generationbatch"),
     ("questionbank", "generationjob"), ("questionbank", "judgerun"),
     ("questionbank", "solution"), ("questionbank", "solutionrevision"),
 }

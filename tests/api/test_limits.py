@@ -161,3 +161,12 @@ def test_import_dry_run_then_idempotent_import(api, bank):
                                 {"file": SimpleUploadedFile("x.gift", b"  ")}, multipart=True)
     assert empty.status_code == 400 and empty.json() == {
         "code": "file_refused", "message": "The file is empty."}
+
+
+def test_unstorable_characters_in_the_query_are_a_json_error(client):
+    # The site-wide input check answers the API in the API's own error shape.
+    response = client.get("/api/v1/published/problems/?q=%00")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert body["code"] == "invalid_input" and "address" in body["message"]
