@@ -272,7 +272,7 @@ def test_count_is_capped_and_estimated_past_the_cap(admin_client, monkeypatch, d
 
     for _ in range(4):
         factories.make_call_log(linked=False)
-    monkeypatch.setattr(selectors, "CALLLOG_COUNT_CAP", 2)
+    monkeypatch.setattr(selectors.calllogs, "CALLLOG_COUNT_CAP", 2)
     count, estimated = selectors.calllog_count(CallLog.objects.all())
     assert estimated is (connection.vendor == "postgresql")
     assert count >= 3 if estimated else count == 4
