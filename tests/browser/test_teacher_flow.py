@@ -30,14 +30,26 @@ def _login(page, base, username):
     page.wait_for_load_state()
 
 
-def test_teacher_generates_reviews_edits_publishes_and_a_student_reads(
-        app_stack, browser, artifacts):
-    base = app_stack["site"]
+def _teacher_with_stand_in(app_stack) -> None:
+    """The teacher "ada", the stand-in WEBUI of the stack as an endpoint, one template."""
     factories.make_teacher("ada")
-    factories.make_student("sam")
     endpoint_create(name="Stand-in WEBUI", base_url=app_stack["standin"], protocol="gradio",
                     is_standin=True)
     factories.make_template(name="Step by step", kind="maths", temperature=1.0)
+
+
+def _new_page(browser, *, width: int):
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    return context, page
+
+
+def test_teacher_generates_reviews_edits_publishes_and_a_student_reads(
+        app_stack, browser, artifacts):
+    base = app_stack["site"]
+    _teacher_with_stand_in(app_stack)
+    factories.make_student("sam")
     problem = factories.make_problem(
         # The stand-in takes 10 s for this one, so the page sees the call running however
         # slowly the page loads on a busy machine.
@@ -45,9 +57,7 @@ def test_teacher_generates_reviews_edits_publishes_and_a_student_reads(
         statement="What is $2+3$? Explain briefly. [[standin:delay=10]]",
         reference_answer="5", tags=["Arithmetic"])
 
-    context = browser.new_context(viewport={"width": 1360, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
+    context, page = _new_page(browser, width=1360)
     try:
         _login(page, base, "ada")
         assert page.get_by_role("heading", name="Dashboard").is_visible()
@@ -111,9 +121,7 @@ def test_teacher_generates_reviews_edits_publishes_and_a_student_reads(
         context.close()
 
     # A student reads it.
-    context = browser.new_context(viewport={"width": 1100, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
+    context, page = _new_page(browser, width=1100)
     try:
         _login(page, base, "sam")
         page.goto(f"{base}/browse/problems/{problem.pk}/")
@@ -143,18 +151,13 @@ def test_students_keep_seeing_the_teachers_corrected_explanation(app_stack, brow
     """Issue 12, point 1: a teacher corrects a wrong model answer and publishes it; a later
     batch and a bulk publish of the review queue never replace it."""
     base = app_stack["site"]
-    factories.make_teacher("ada")
-    endpoint_create(name="Stand-in WEBUI", base_url=app_stack["standin"], protocol="gradio",
-                    is_standin=True)
-    factories.make_template(name="Step by step", kind="maths", temperature=1.0)
+    _teacher_with_stand_in(app_stack)
     problem = factories.make_problem(
         title="Area of a regular hexagon",
         statement="A regular hexagon has side $2$. What is its area?",
         reference_answer="6\\sqrt{3}", tags=["Geometry"])
 
-    context = browser.new_context(viewport={"width": 1360, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
+    context, page = _new_page(browser, width=1360)
     try:
         _login(page, base, "ada")
         _generate(page, base, problem.pk)
@@ -197,9 +200,7 @@ def test_students_keep_seeing_the_teachers_corrected_explanation(app_stack, brow
         context.close()
 
     # A visitor sees the teacher's explanation with the right final answer.
-    context = browser.new_context(viewport={"width": 1100, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
+    context, page = _new_page(browser, width=1100)
     try:
         page.goto(f"{base}/browse/problems/{problem.pk}/")
         page.get_by_text("Show the worked solution").click()
