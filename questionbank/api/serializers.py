@@ -20,6 +20,7 @@ from questionbank.models import (
     SolutionTransition,
     Tag,
 )
+from questionbank.sanitize_words import describe_report
 
 # The largest id a database row can have (a 64-bit signed integer).
 MAX_ID = 2**63 - 1
@@ -362,14 +363,34 @@ class CallLogSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class JobCallSerializer(CallLogSerializer):
+    """A call of one job, with what sanitization changed (the list leaves the report out)."""
+
+    sanitize_summary = serializers.SerializerMethodField(
+        help_text="What sanitization changed in the prompt, one sentence per part.")
+
+    class Meta(CallLogSerializer.Meta):
+        fields = [*CallLogSerializer.Meta.fields, "sanitize_summary"]
+        read_only_fields = fields
+
+    def get_sanitize_summary(self, obj) -> list[str]:
+        return describe_report(obj.sanitize_report)
+
+
 class CallLogDetailSerializer(serializers.ModelSerializer):
     request_headers = serializers.JSONField(read_only=True)
     sanitize_report = serializers.JSONField(read_only=True)
+    sanitize_summary = serializers.SerializerMethodField(
+        help_text="What sanitization changed in the prompt, one sentence per part.")
 
     class Meta:
         model = CallLog
         fields = "__all__"
         read_only_fields = [f.name for f in CallLog._meta.concrete_fields]
+
+
+    def get_sanitize_summary(self, obj) -> list[str]:
+        return describe_report(obj.sanitize_report)
 
 
 class VerifySerializer(serializers.Serializer):
