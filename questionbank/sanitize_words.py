@@ -121,8 +121,12 @@ def _removed_counts(report: dict) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
-def describe_field(report: dict, name: str | None = None) -> str:
-    """One sentence for one field's report, or "" when sanitization changed nothing."""
+def describe_field(report: dict, name: str | None = None, *, minor: bool = True) -> str:
+    """One sentence for one field's report, or "" when sanitization changed nothing.
+
+    ``minor=False`` leaves out line endings and Unicode normalisation: every browser sends
+    a text box's lines ending in CR LF, so a save would otherwise always say something.
+    """
     if not isinstance(report, dict) or not report.get("changed"):
         return ""
     where = _field_label(name or str(report.get("field", "")))
@@ -142,13 +146,13 @@ def describe_field(report: dict, name: str | None = None) -> str:
             "neutralised %(count)d chat-control token (%(tokens)s) in %(field)s",
             "neutralised %(count)d chat-control tokens (%(tokens)s) in %(field)s", n,
         ) % {"count": n, "tokens": ", ".join(sorted(tokens)), "field": where})
-    endings = report.get("line_endings_normalised") or 0
+    endings = (report.get("line_endings_normalised") or 0) if minor else 0
     if endings:
         clauses.append(ngettext(
             "normalised %(count)d line ending in %(field)s",
             "normalised %(count)d line endings in %(field)s", endings,
         ) % {"count": endings, "field": where})
-    if report.get("nfc_normalised"):
+    if minor and report.get("nfc_normalised"):
         clauses.append(_("composed accents (Unicode NFC) in %(field)s") % {"field": where})
     if not clauses:
         return ""
@@ -156,8 +160,9 @@ def describe_field(report: dict, name: str | None = None) -> str:
     return sentence[0].upper() + sentence[1:] + "."
 
 
-def describe_report(report) -> list[str]:
-    """One sentence per part of a stored report that sanitization changed (any shape)."""
+def describe_report(report, *, minor: bool = True) -> list[str]:
+    """One sentence per part of a stored report that sanitization changed (any shape);
+    ``minor``: as for :func:`describe_field`."""
     if not isinstance(report, dict):
         return []
     rejected = report.get("rejected")
@@ -177,7 +182,7 @@ def describe_report(report) -> list[str]:
     sentences = []
     for name, sub in parts:
         if isinstance(sub, dict):
-            sentence = describe_field(sub, sub.get("field") or name)
+            sentence = describe_field(sub, sub.get("field") or name, minor=minor)
             if sentence:
                 sentences.append(sentence)
     return sentences

@@ -122,6 +122,11 @@ class Solution(models.Model):
         help_text="At the last publication: how much teachers changed the model's text "
         "(0 = untouched, 1 = rewritten), for the template quality figures.",
     )
+    reply_truncated_from = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="Length in characters of the model's reply when it was longer than "
+        "QB_MAX_REPLY_CHARS and cut; the whole reply is in the call log.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
