@@ -116,7 +116,7 @@ class Migration(migrations.Migration):
             field=models.PositiveIntegerField(
                 blank=True, null=True,
                 help_text="Length in characters of the model's reply when it was longer than "
-                "QB_MAX_REPLY_CHARS and cut; the whole reply is in the call log."),
+                "QB_MAX_REPLY_CHARS and cut; the call log has the reply as received."),
         ),
         migrations.RunPython(clean_rows, migrations.RunPython.noop, elidable=True),
     ]

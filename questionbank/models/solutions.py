@@ -125,7 +125,7 @@ class Solution(models.Model):
     reply_truncated_from = models.PositiveIntegerField(
         null=True, blank=True,
         help_text="Length in characters of the model's reply when it was longer than "
-        "QB_MAX_REPLY_CHARS and cut; the whole reply is in the call log.",
+        "QB_MAX_REPLY_CHARS and cut; the call log has the reply as received.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
