@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
 _WORDS = re.compile(r"\s+|\w+|[^\w\s]", re.UNICODE)
+_NON_SPACE = re.compile(r"\w+|[^\w\s]", re.UNICODE)  # _WORDS without the whitespace
 # Unchanged lines kept around each change; longer unchanged runs are folded.
 CONTEXT_LINES = 3
 
 
 def _tokens(text: str) -> list[str]:
-    return [t for t in _WORDS.findall(text or "") if not t.isspace()]
+    return _NON_SPACE.findall(text or "")
 
 
 # The changed middle of two texts (their common beginning and end set aside) is matched by
@@ -75,10 +76,10 @@ def _script_edits(ta: list[str], tb: list[str]) -> int:
 
 
 def _multiset_edits(ta: list[str], tb: list[str]) -> int:
-    only_a, only_b = Counter(ta), Counter(tb)
-    only_a.subtract(tb)
-    only_b.subtract(ta)
-    return max(sum(n for n in only_a.values() if n > 0), sum(n for n in only_b.values() if n > 0))
+    surplus = Counter(ta)  # > 0: words a has more of than b; < 0: the converse
+    surplus.subtract(Counter(tb))
+    return max(sum(n for n in surplus.values() if n > 0),
+               -sum(n for n in surplus.values() if n < 0))
 
 
 @dataclass
