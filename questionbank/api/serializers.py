@@ -5,6 +5,7 @@ still apply the site's rules and raise the site's sentences)."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -367,7 +368,8 @@ class JobCallSerializer(CallLogSerializer):
     """A call of one job, with what sanitization changed (the list leaves the report out)."""
 
     sanitize_summary = serializers.SerializerMethodField(
-        help_text="What sanitization changed in the prompt, one sentence per part.")
+        help_text=gettext_lazy("What sanitization changed in the prompt, one sentence per "
+                               "part."))
 
     class Meta(CallLogSerializer.Meta):
         fields = [*CallLogSerializer.Meta.fields, "sanitize_summary"]
@@ -381,7 +383,8 @@ class CallLogDetailSerializer(serializers.ModelSerializer):
     request_headers = serializers.JSONField(read_only=True)
     sanitize_report = serializers.JSONField(read_only=True)
     sanitize_summary = serializers.SerializerMethodField(
-        help_text="What sanitization changed in the prompt, one sentence per part.")
+        help_text=gettext_lazy("What sanitization changed in the prompt, one sentence per "
+                               "part."))
 
     class Meta:
         model = CallLog

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 
 class IllegalTransition(Exception):
@@ -124,8 +125,9 @@ class Solution(models.Model):
     )
     reply_truncated_from = models.PositiveIntegerField(
         null=True, blank=True,
-        help_text="Length in characters of the model's reply when it was longer than "
-        "QB_MAX_REPLY_CHARS and cut; the call log has the reply as received.",
+        help_text=gettext_lazy("Length in characters of the model's reply when it was longer "
+                               "than QB_MAX_REPLY_CHARS and cut; the call log has the reply "
+                               "as received."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
