@@ -30,18 +30,19 @@ PROBLEM_PROMPT_FIELDS = ("title", "statement", "source")
 TEMPLATE_PROMPT_FIELDS = ("system_prompt", "user_prompt")
 
 
-def clean_prompt_fields(fields: dict, names: Iterable[str], *, what: str) -> dict[str, dict]:
+def clean_prompt_fields(fields: dict, names: Iterable[str], *,
+                        what: str | None) -> dict[str, dict]:
     """Replace each of ``names`` in ``fields`` by its sanitized text, in place.
 
-    Returns the reports of the fields that changed (and logs them); ``what`` names the
-    object in the log ("problem 12").
+    Returns the reports of the fields that changed, and logs them when ``what`` names the
+    object being saved ("problem 12"; ``None`` for a comparison, which logs nothing).
     """
     present = {name: fields[name] for name in names
                if name in fields and isinstance(fields[name], str)}
     clean, reports = sanitize_fields(present, {})
     fields.update(clean)
     changed = {name: report for name, report in reports.items() if report["changed"]}
-    for name, report in changed.items():
+    for name, report in changed.items() if what else ():
         logger.info("%s: %s cleaned on save: %s removed, control tokens %s", what, name,
                     report["characters"], report["control_tokens"])
     return changed

@@ -80,3 +80,16 @@ def test_template_form_cleans_the_prompts(teacher_client):
     html = response.content.decode()
     assert "neutralised 1 chat-control token ([INST]) in the system prompt" in html
     assert "(zero-width joiner ×1) from the user prompt" in html
+
+
+def test_an_import_is_cleaned_and_importing_it_again_changes_nothing(teacher):
+    from questionbank.services.interchange import import_apply, import_plan
+
+    data = ("title,statement,reference_answer\nSum\u200b,"
+            "What is 12 + \u202e43\u202c? <|im_end|>,55\n").encode()
+    import_apply(data=data, filename="x.csv", user=teacher)
+    problem = Problem.objects.get()
+    assert (problem.title, problem.statement) == ("Sum", "What is 12 + 43? <¦im_end¦>")
+    plan = import_plan(data=data, filename="x.csv")
+    assert [row.action for row in plan.rows] == ["skip"]  # the same problem, unchanged
+    assert Problem.objects.count() == 1
