@@ -71,6 +71,24 @@ _SANITIZER_CONSTANTS = tuple(
         ("\\x7f-\\x9f", "\\x80-\\x9f"),
         ("\\x7f-\\x9f", "\\x7f-\\x9e"),
         ('"\\r\\n|\\r|\\u2028|\\u2029"', '"\\r\\n|\\r|\\u2028"'),
+        # Issue 14: variation selectors, other invisibles, chat-template control tokens.
+        ("\\ufe00-\\ufe0f", "\\ufe00-\\ufe0e"),      # VS16 (emoji style) kept
+        ("\\ufe00-\\ufe0f", "\\ufe01-\\ufe0f"),      # VS1 kept
+        ("\\U000e0100-\\U000e01ef", "\\U000e0101-\\U000e01ef"),
+        ("\\U000e0100-\\U000e01ef", "\\U000e0100-\\U000e01ee"),
+        ("\\u180b-\\u180d\\u180f", "\\u180b-\\u180d"),
+        ('"[\\u00ad', '"['),                          # soft hyphen kept
+        ("\\u034f", ""),                             # combining grapheme joiner kept
+        ("\\u115f\\u1160", "\\u1160"),               # Hangul choseong filler kept
+        ("\\u3164\\uffa0", "\\uffa0"),               # Hangul filler kept
+        ("\\u3164\\uffa0", "\\u3164"),               # halfwidth Hangul filler kept
+        ("\\ufff9-\\ufffb", "\\ufffa-\\ufffb"),
+        ("\\U000e0080-\\U000e00ff", "\\U000e0081-\\U000e00ff"),
+        ("\\U000e01f0-\\U000e0fff", "\\U000e01f0-\\U000e0ffe"),
+        ('r"|\\[(?P<n2>/?INST)\\]"', 'r"|\\[(?P<n2>INST)\\]"'),   # [/INST] kept
+        ('r"|<<(?P<n3>/?SYS)>>"', 'r"|<<(?P<n3>SYS)>>"'),           # <</SYS>> kept
+        ("<[|｜](?P<n1>", "<[|](?P<n1>"),             # DeepSeek's full-width bars kept
+        ("\\w.:\\-\\u2581]+)", "\\w.:\\-\\u2581]*)"),  # one-letter names (maths) taken
     )
 )
 _RENDERING_CONSTANTS = (

@@ -8,6 +8,8 @@ from django.contrib import messages
 from django.urls import get_script_prefix, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from questionbank.sanitize_words import describe_report
+
 
 def format_duration(seconds, *, empty: str = "—") -> str:
     """'42 s', '3 min 05 s' or '1 h 02 min': how long something ran or will run."""
@@ -51,3 +53,10 @@ def url_prefix(name: str) -> str:
 @lru_cache(maxsize=32)
 def _prefix(name: str, script_prefix: str) -> str:
     return reverse(name, args=["0"])[:-2]
+
+
+def tell_input_cleaned(request, obj) -> None:
+    """A message per field that saving cleaned (``obj.input_cleaned``, set by the problem
+    and template services): what the model will read is what the page now shows."""
+    for sentence in describe_report(getattr(obj, "input_cleaned", None) or {}, minor=False):
+        messages.warning(request, sentence)

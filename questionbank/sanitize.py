@@ -23,14 +23,46 @@ What :func:`sanitize_text` does, in this order, and why:
      U+FEFF, U+180E. This also removes the zero-width joiner inside emoji
      sequences (they show as separate emoji), an acceptable cost in a prompt;
    - Unicode "tag" characters (U+E0000-U+E007F), which render as nothing but
-     are read by language models: a known way to smuggle hidden instructions.
+     are read by language models: a known way to smuggle hidden instructions;
+   - variation selectors (U+FE00-U+FE0F, U+E0100-U+E01EF, and the Mongolian
+     free variation selectors U+180B-U+180D, U+180F). Decided: **all** of them
+     go, including U+FE0F after an emoji. They only choose a glyph (emoji or
+     text style, a CJK ideograph variant), so the text means the same without
+     them, while a run of them encodes arbitrary bytes invisibly (the "emoji
+     smuggling" trick: 19 selectors after one character spelling a sentence).
+     "❤️" becomes "❤", which may show in text style: a cosmetic cost;
+   - other invisible characters, "invisible" in the report: the soft hyphen
+     U+00AD, the combining grapheme joiner U+034F, the Hangul fillers U+115F,
+     U+1160, U+3164, U+FFA0, the Khmer inherent vowels U+17B4/U+17B5, the
+     deprecated format characters U+206A-U+206F, the interlinear annotation
+     marks U+FFF9-U+FFFB, the shorthand format controls U+1BCA0-U+1BCA3, the
+     musical format characters U+1D173-U+1D17A and the unassigned rest of the
+     default-ignorable plane-14 block (U+E0080-U+E00FF, U+E01F0-U+E0FFF).
 3. Unicode NFC normalisation, after the removals, so that a combining accent
    separated from its letter by a zero-width character composes properly.
-4. Length cap, measured in characters of the cleaned text. Too long raises
+4. Chat-template control tokens are neutralised (after the removals, so a
+   zero-width space inside ``<|im_start|>`` does not hide one): a tokenizer
+   reads ``<|im_start|>`` as a control token and a statement could open a new
+   "system" turn. The token keeps its name and loses its delimiters, which
+   become broken bars: ``<|im_end|>`` -> ``<¦im_end¦>``, ``[INST]`` ->
+   ``[¦INST¦]``, ``<<SYS>>`` -> ``<¦SYS¦>``. Neutralised: every ``<|name|>``
+   (Qwen/ChatML ``<|im_start|>``, ``<|im_end|>``, ``<|endoftext|>``, Llama 3
+   ``<|begin_of_text|>``, ``<|start_header_id|>``, ``<|eot_id|>``, Phi, GPT
+   ``<|…|>``) and DeepSeek's full-width ``<｜name｜>``, where the name is at
+   least two characters starting with a letter or underscore (``0<|x|>1`` in
+   maths stays); Llama 2 / Mistral ``[INST]``, ``[/INST]``, ``<<SYS>>``,
+   ``<</SYS>>``; Gemma ``<start_of_turn>``, ``<end_of_turn>``. Left alone on
+   purpose: ``<s>`` and ``</s>`` (control tokens only to Llama 2-era
+   SentencePiece vocabularies, not to Qwen2.5 on which VibeThinker is built, and
+   ordinary in HTML strikethrough and in code such as ``vector<s>``) and
+   ``<think>`` (plain text to VibeThinker's tokenizer).
+5. Length cap, measured in characters of the cleaned text. Too long raises
    :class:`SanitizationError`; text is never silently truncated.
 
 Every step is counted in the report, a JSON-serialisable dict stored with the
-call log.
+call log: ``removed`` counts per kind, ``characters`` counts per removed code
+point (``{"U+200B": 2}``) so a page can name them, and ``control_tokens`` counts
+per neutralised token as written (``{"<|im_start|>": 1}``).
 """
 
 from __future__ import annotations
@@ -44,6 +76,7 @@ __all__ = [
     "PLACEHOLDERS",
     "SanitizationError",
     "Sanitized",
+    "BROKEN_BAR",
     "detect_non_english",
     "render_prompt",
     "sanitize_fields",
@@ -88,7 +121,38 @@ _CONTROL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 _ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060-\u2064\ufeff\u180e]")
 _TAG_CHARS = re.compile("[\U000e0000-\U000e007f]")
+_VARIATION_SELECTORS = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef\u180b-\u180d\u180f]")
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u115f\u1160\u3164\uffa0\u17b4\u17b5\u206a-\u206f\ufff9-\ufffb"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0080-\U000e00ff\U000e01f0-\U000e0fff]"
+)
 _LINE_ENDINGS = re.compile("\r\n|\r|\u2028|\u2029")
+# What is removed, in this order, under its name in the report.
+_REMOVALS = (
+    ("nul", re.compile(_NUL)),
+    ("control", _CONTROL),
+    ("bidi", _BIDI),
+    ("zero_width", _ZERO_WIDTH),
+    ("tag_chars", _TAG_CHARS),
+    ("variation_selectors", _VARIATION_SELECTORS),
+    ("invisible", _INVISIBLE),
+)
+# Chat-template control tokens; each alternative's group ``nN`` is the token's name.
+_CONTROL_TOKENS = re.compile(
+    r"<[|｜](?P<n1>[A-Za-z_][\w.:\-\u2581]+)[|｜]>"
+    r"|\[(?P<n2>/?INST)\]"
+    r"|<<(?P<n3>/?SYS)>>"
+    r"|<(?P<n4>start_of_turn|end_of_turn)>"
+)
+_BRACKETS = {"<": ">", "[": "]"}
+BROKEN_BAR = "\u00a6"
+
+
+def _neutralise(match: re.Match[str]) -> str:
+    """``<|im_end|>`` -> ``<¦im_end¦>``: the name stays readable, the token is gone."""
+    name = next(value for value in match.groups() if value is not None)
+    opening = match.group(0)[0]
+    return f"{opening}{BROKEN_BAR}{name}{BROKEN_BAR}{_BRACKETS[opening]}"
 
 
 def _label(field_name: str) -> str:
@@ -107,32 +171,35 @@ def sanitize_text(value: str | None, *, field: str, max_length: int | None) -> S
     text = "" if value is None else str(value)
 
     text, line_endings = _LINE_ENDINGS.subn("\n", text)
-    nul = text.count(_NUL)
-    if nul:
-        text = text.replace(_NUL, "")
-    text, control = _CONTROL.subn("", text)
-    text, bidi = _BIDI.subn("", text)
-    text, zero_width = _ZERO_WIDTH.subn("", text)
-    text, tag_chars = _TAG_CHARS.subn("", text)
+    removed: dict[str, int] = {}
+    characters: dict[str, int] = {}
+    for kind, pattern in _REMOVALS:
+        found = pattern.findall(text)
+        removed[kind] = len(found)
+        if found:
+            text = pattern.sub("", text)
+            for ch in found:
+                key = f"U+{ord(ch):04X}"
+                characters[key] = characters.get(key, 0) + 1
     # is_normalized is a fast C check; most input is already NFC.
     nfc = not unicodedata.is_normalized("NFC", text)
     if nfc:
         text = unicodedata.normalize("NFC", text)
+    tokens: dict[str, int] = {}
+    for match in _CONTROL_TOKENS.finditer(text):
+        tokens[match.group(0)] = tokens.get(match.group(0), 0) + 1
+    if tokens:
+        text = _CONTROL_TOKENS.sub(_neutralise, text)
 
-    removed = {
-        "nul": nul,
-        "control": control,
-        "bidi": bidi,
-        "zero_width": zero_width,
-        "tag_chars": tag_chars,
-    }
     report = {
         "field": field,
         "length": len(text),
-        "changed": bool(line_endings or nfc or any(removed.values())),
+        "changed": bool(line_endings or nfc or characters or tokens),
         "nfc_normalised": nfc,
         "line_endings_normalised": line_endings,
         "removed": removed,
+        "characters": characters,
+        "control_tokens": tokens,
     }
     if max_length is not None and len(text) > max_length:
         raise SanitizationError(

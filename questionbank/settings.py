@@ -57,6 +57,9 @@ QB_CALL_LOG_RETENTION_DAYS = env_int("QB_CALL_LOG_RETENTION_DAYS", 90, minimum=1
 QB_MAX_TITLE_CHARS = env_int("QB_MAX_TITLE_CHARS", 300, minimum=10)
 QB_MAX_STATEMENT_CHARS = env_int("QB_MAX_STATEMENT_CHARS", 20_000, minimum=100)
 QB_MAX_PROMPT_CHARS = env_int("QB_MAX_PROMPT_CHARS", 40_000, minimum=100)
+# A model reply longer than this is cut (its beginning and end kept, with a note) before it
+# becomes a solution; the call log keeps the reply as received (issue 14).
+QB_MAX_REPLY_CHARS = env_int("QB_MAX_REPLY_CHARS", 200_000, minimum=1000)
 # Uploaded import files larger than this are refused before parsing.
 QB_IMPORT_MAX_BYTES = env_int("QB_IMPORT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 # --- Generation pipeline (services/generation/; numbers explained there and below) ---

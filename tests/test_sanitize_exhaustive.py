@@ -25,12 +25,35 @@ REMOVED = {
     "bidi": [*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C],
     "zero_width": [*range(0x200B, 0x200E), *range(0x2060, 0x2065), 0xFEFF, 0x180E],
     "tag_chars": list(range(0xE0000, 0xE0080)),
+    "variation_selectors": [*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0),
+                            0x180B, 0x180C, 0x180D, 0x180F],
+    "invisible": [0x00AD, 0x034F, 0x115F, 0x1160, 0x3164, 0xFFA0, 0x17B4, 0x17B5,
+                  *range(0x206A, 0x2070), 0xFFF9, 0xFFFA, 0xFFFB, *range(0x1BCA0, 0x1BCA4),
+                  *range(0x1D173, 0x1D17B), *range(0xE0080, 0xE0100),
+                  *range(0xE01F0, 0xE1000)],
 }
+# One test per code point, except inside the long plane-14 runs, where the ends and the
+# middle stand for the rest (test_every_removed_code_point_at_once covers all of them).
+_LONG_RUNS = [(0xE0100, 0xE01EF), (0xE0080, 0xE00FF), (0xE01F0, 0xE0FFF)]
+
+
+def _sampled(cps):
+    def inside(cp):
+        return any(lo < cp < hi and cp != (lo + hi) // 2 for lo, hi in _LONG_RUNS)
+    return [cp for cp in cps if not inside(cp)]
 ALL_REMOVED = {cp for cps in REMOVED.values() for cp in cps}
 # Neighbours of every removed range that must survive (plus tab and newline).
-KEPT_NEIGHBOURS = [0x09, 0x0A, 0x20, 0x7E, 0xA0, 0x061B, 0x061D, 0x180D, 0x180F, 0x200A,
-                   0x2010, 0x2029 - 2, 0x202F, 0x205F, 0x2065, 0x206A, 0xFEFE, 0xFF00,
-                   0xDFFFF, 0xE0080]
+KEPT_NEIGHBOURS = [0x09, 0x0A, 0x20, 0x7E, 0xA0, 0x061B, 0x061D, 0x180A, 0x1810, 0x200A,
+                   0x2010, 0x2029 - 2, 0x202F, 0x205F, 0x2065, 0x2070, 0xFEFE, 0xFF00,
+                   0xDFFFF, 0xE1000, 0xAC, 0xAE, 0x034E, 0x0350, 0x115E, 0x1161, 0x3163,
+                   0x3165, 0xFF9F, 0xFFA1, 0x17B3, 0x17B6, 0xFDFF, 0xFE10,
+                   0xFFF8, 0xFFFC, 0x1BC9F, 0x1BCA4, 0x1D172, 0x1D17B]
+
+
+CONTROL_TOKENS = ["<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|begin_of_text|>",
+                  "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>", "[INST]",
+                  "[/INST]", "<<SYS>>", "<</SYS>>", "<｜begin▁of▁sentence｜>",
+                  "<start_of_turn>", "<end_of_turn>", "<|x|>", "<s>", "</s>"]
 
 
 def clean(value, max_length=None):
@@ -39,7 +62,7 @@ def clean(value, max_length=None):
 
 @pytest.mark.parametrize(
     ("counter", "cp"),
-    [(counter, cp) for counter, cps in REMOVED.items() for cp in cps],
+    [(counter, cp) for counter, cps in REMOVED.items() for cp in _sampled(cps)],
     ids=lambda v: f"U+{v:04X}" if isinstance(v, int) else v,
 )
 def test_each_removed_code_point_alone(counter, cp):
@@ -47,10 +70,21 @@ def test_each_removed_code_point_alone(counter, cp):
     assert result.text == "ab"
     removed = {name: 0 for name in REMOVED} | {counter: 2}
     assert result.report["removed"] == removed
+    assert result.report["characters"] == {f"U+{cp:04X}": 2}
+    assert result.report["control_tokens"] == {}
     assert result.report["changed"] is True
     assert result.report["length"] == 2
     assert result.report["line_endings_normalised"] == 0
     assert result.report["nfc_normalised"] is False
+
+
+@pytest.mark.parametrize("counter", REMOVED)
+def test_every_removed_code_point_at_once(counter):
+    cps = REMOVED[counter]
+    result = clean("x" + "".join(chr(cp) for cp in cps) + "y")
+    assert result.text == "xy"
+    assert result.report["removed"][counter] == len(cps)
+    assert sum(result.report["characters"].values()) == len(cps)
 
 
 @pytest.mark.parametrize("cp", KEPT_NEIGHBOURS, ids=lambda v: f"U+{v:04X}")
@@ -142,9 +176,32 @@ text_with_hazards = st.lists(
         st.characters(codec="utf-8"),
         st.sampled_from([chr(cp) for cp in sorted(ALL_REMOVED)]),
         st.sampled_from(["\r\n", "\r", "\u2028", "\u2029", "e\u0301", "\u200d"]),
+        st.sampled_from(CONTROL_TOKENS + ["<|", "|>", "<", ">", "[", "]", "|", "\uff5c",
+                                          "\u00a6", "im_start", "INST", "/", "SYS"]),
     ),
     max_size=60,
 ).map("".join)
+
+KNOWN_TOKENS = [t for t in CONTROL_TOKENS if t not in ("<|x|>", "<s>", "</s>")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text_with_hazards)
+def test_no_control_token_survives_and_each_is_reported(text):
+    result = clean(text)
+    assert not any(token in result.text for token in KNOWN_TOKENS)
+    tokens = result.report["control_tokens"]
+    # Each neutralised token turns its two delimiters into broken bars, and nothing else does.
+    assert result.text.count("\u00a6") == text.count("\u00a6") + 2 * sum(tokens.values())
+
+
+@settings(max_examples=300, deadline=None)
+@given(text_with_hazards)
+def test_every_removed_character_is_counted_once_by_kind_and_by_code_point(text):
+    report = clean(text).report
+    assert sum(report["removed"].values()) == sum(report["characters"].values())
+    assert all(n > 0 for n in report["characters"].values())
+    assert set(report["removed"]) == set(REMOVED)
 
 
 @settings(max_examples=300, deadline=None)
@@ -175,9 +232,13 @@ def test_changed_is_true_exactly_when_the_text_changed(text):
 
 @settings(max_examples=200, deadline=None)
 # Unassigned code points (Cn) are left out: U+E0000 is one, and the sanitizer removes the
-# whole tag block U+E0000-U+E007F on purpose.
+# whole tag block U+E0000-U+E007F on purpose. Letters and marks it removes on purpose (the
+# Hangul fillers are "letters", the variation selectors "marks") are left out by name, and
+# "<" and "[" so that no control token can form.
 @given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=(
-    "Cc", "Cf", "Cn", "Zl", "Zp")), max_size=60))
+    "Cc", "Cf", "Cn", "Zl", "Zp"), exclude_characters=[chr(cp) for cp in ALL_REMOVED]
+                                                       + ["<", "["]),
+    max_size=60))
 def test_ordinary_nfc_text_passes_through_unchanged(text):
     text = unicodedata.normalize("NFC", text)
     assert clean(text).text == text

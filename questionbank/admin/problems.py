@@ -4,6 +4,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from questionbank.admin.interchange import ProblemInterchangeMixin
+from questionbank.formatting import tell_input_cleaned
 from questionbank.models import Problem, Tag
 from questionbank.services.problems import problem_create, problem_update, problems_set_status
 
@@ -68,9 +69,10 @@ class ProblemAdmin(ProblemInterchangeMixin, admin.ModelAdmin):
             if name in fields and fields[name] is None:
                 fields[name] = []
         if change:
-            problem_update(problem=obj, **fields)
+            saved = problem_update(problem=obj, **fields)
         else:
-            problem_create(instance=obj, created_by=request.user, **fields)
+            saved = problem_create(instance=obj, created_by=request.user, **fields)
+        tell_input_cleaned(request, saved)
 
     def _set_status(self, request, queryset, status):
         n = problems_set_status(problems=queryset, status=status)

@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
+from questionbank.formatting import tell_input_cleaned
 from questionbank.models import PromptTemplate
 from questionbank.sanitize import PLACEHOLDERS
 from questionbank.services.templates import template_create, template_update
@@ -50,10 +51,12 @@ class PromptTemplateAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in _FIELDS if name in form.cleaned_data}
         if not change:
-            template_create(instance=obj, created_by=request.user, **fields)
+            tell_input_cleaned(request, template_create(instance=obj, created_by=request.user,
+                                                        **fields))
             return
         original = PromptTemplate.objects.get(pk=obj.pk)
         saved = template_update(template=original, user=request.user, **fields)
+        tell_input_cleaned(request, saved)
         if saved.pk != obj.pk:
             request._qb_new_template_version = saved
             messages.info(

@@ -5,6 +5,7 @@ still apply the site's rules and raise the site's sentences)."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -20,6 +21,7 @@ from questionbank.models import (
     SolutionTransition,
     Tag,
 )
+from questionbank.sanitize_words import describe_report
 
 # The largest id a database row can have (a 64-bit signed integer).
 MAX_ID = 2**63 - 1
@@ -362,14 +364,36 @@ class CallLogSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class JobCallSerializer(CallLogSerializer):
+    """A call of one job, with what sanitization changed (the list leaves the report out)."""
+
+    sanitize_summary = serializers.SerializerMethodField(
+        help_text=gettext_lazy("What sanitization changed in the prompt, one sentence per "
+                               "part."))
+
+    class Meta(CallLogSerializer.Meta):
+        fields = [*CallLogSerializer.Meta.fields, "sanitize_summary"]
+        read_only_fields = fields
+
+    def get_sanitize_summary(self, obj) -> list[str]:
+        return describe_report(obj.sanitize_report)
+
+
 class CallLogDetailSerializer(serializers.ModelSerializer):
     request_headers = serializers.JSONField(read_only=True)
     sanitize_report = serializers.JSONField(read_only=True)
+    sanitize_summary = serializers.SerializerMethodField(
+        help_text=gettext_lazy("What sanitization changed in the prompt, one sentence per "
+                               "part."))
 
     class Meta:
         model = CallLog
         fields = "__all__"
         read_only_fields = [f.name for f in CallLog._meta.concrete_fields]
+
+
+    def get_sanitize_summary(self, obj) -> list[str]:
+        return describe_report(obj.sanitize_report)
 
 
 class VerifySerializer(serializers.Serializer):

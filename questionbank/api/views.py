@@ -602,8 +602,8 @@ class JobCallsView(ApiView):
     permission_classes = [IsTeacherOrAuditor]
     pagination_class = None
 
-    @extend_schema(tags=["call log"], responses=s.CallLogSerializer(many=True),
+    @extend_schema(tags=["call log"], responses=s.JobCallSerializer(many=True),
                    summary="The calls of one of your own jobs (any job, for auditors)")
     def get(self, request, pk: int):
         _job, calls = selectors.job_calls_for(user=request.user, pk=pk)
-        return Response(s.CallLogSerializer(calls, many=True).data)
+        return Response(s.JobCallSerializer(calls, many=True).data)

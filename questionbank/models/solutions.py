@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 
 class IllegalTransition(Exception):
@@ -121,6 +122,12 @@ class Solution(models.Model):
         editable=False,
         help_text="At the last publication: how much teachers changed the model's text "
         "(0 = untouched, 1 = rewritten), for the template quality figures.",
+    )
+    reply_truncated_from = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text=gettext_lazy("Length in characters of the model's reply when it was longer "
+                               "than QB_MAX_REPLY_CHARS and cut; the call log has the reply "
+                               "as received."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -36,6 +36,7 @@ from questionbank import interchange
 from questionbank.answers import extract_final_answer
 from questionbank.interchange import FileRefused, ParseResult, ProblemData
 from questionbank.models import Problem, Solution
+from questionbank.services.cleaning import PROBLEM_PROMPT_FIELDS, clean_prompt_fields
 from questionbank.services.problems import problem_create, problem_update
 from questionbank.services.solutions import solution_create
 
@@ -386,13 +387,16 @@ def _is_another_question(existing: Problem, data: ProblemData) -> bool:
 
 
 def _hash(data: ProblemData) -> str:
-    return Problem(kind=data.kind or Problem.Kind.MATHS, title=data.title,
-                   statement=data.statement).compute_content_hash()
+    # Saving cleans the title and statement (services/cleaning.py): hash what is stored.
+    fields = {"title": data.title, "statement": data.statement}
+    clean_prompt_fields(fields, PROBLEM_PROMPT_FIELDS, what=None)
+    return Problem(kind=data.kind or Problem.Kind.MATHS, **fields).compute_content_hash()
 
 
 def _changes(existing: Problem, data: ProblemData) -> list[str]:
-    changes = [name for name, value in data.problem_fields().items()
-               if getattr(existing, name) != value]
+    fields = data.problem_fields()
+    clean_prompt_fields(fields, PROBLEM_PROMPT_FIELDS, what=None)
+    changes = [name for name, value in fields.items() if getattr(existing, name) != value]
     have = {t.name.lower() for t in existing.tags.all()}
     if any(tag.lower() not in have for tag in data.tags):
         changes.append("tags")

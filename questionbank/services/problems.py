@@ -8,6 +8,8 @@ from django.db import transaction
 
 from questionbank.models import Problem, Tag
 from questionbank.rendering import render_markdown
+from questionbank.sanitize import sanitize_text
+from questionbank.services.cleaning import PROBLEM_PROMPT_FIELDS, clean_prompt_fields
 
 _EDITABLE = (
     "title", "kind", "statement", "reference_answer", "test_cases", "difficulty",
@@ -24,7 +26,9 @@ def tags_get_or_create(*, names: Iterable[str]) -> list[Tag]:
     """Tags by name, created when missing; blank names are ignored."""
     tags = []
     for raw in names:
-        name = " ".join(str(raw).split())[:100]
+        # Tag names go into prompts too: cleaned like the fields (no report for a label).
+        text = sanitize_text(str(raw), field="tag", max_length=None).text
+        name = " ".join(text.split())[:100]
         if not name:
             continue
         tag = Tag.objects.filter(name__iexact=name).first()
@@ -40,12 +44,18 @@ def problem_create(
 ) -> Problem:
     """Create a problem (version 1) with its rendered statement and content hash.
 
-    ``instance`` lets a ModelForm (the admin) hand over the unsaved object it built.
+    ``instance`` lets a ModelForm (the admin) hand over the unsaved object it built. The
+    fields a prompt sends are cleaned first (:mod:`questionbank.services.cleaning`); what
+    was removed is in the returned problem's ``input_cleaned``.
     """
     unknown = set(fields) - set(_EDITABLE)
     if unknown:
         raise TypeError(f"problem_create() got unexpected fields: {sorted(unknown)}")
     problem = instance or Problem()
+    for name in PROBLEM_PROMPT_FIELDS:  # an instance may carry them instead of ``fields``
+        if name not in fields and isinstance(getattr(problem, name), str):
+            fields[name] = getattr(problem, name)
+    cleaned = clean_prompt_fields(fields, PROBLEM_PROMPT_FIELDS, what="new problem")
     problem.created_by = created_by
     for name, value in fields.items():
         setattr(problem, name, value)
@@ -54,6 +64,7 @@ def problem_create(
     problem.full_clean(exclude=["tags"])
     problem.save()
     _set_tags(problem, tags)
+    problem.input_cleaned = cleaned
     return problem
 
 
@@ -64,10 +75,13 @@ def problem_update(
     """Update a problem; its version goes up when the statement or reference answer changes.
 
     Solutions generated from an earlier version are then shown as stale to reviewers.
+    The fields a prompt sends are cleaned before they are compared; what was removed is
+    in the returned problem's ``input_cleaned``.
     """
     unknown = set(fields) - set(_EDITABLE)
     if unknown:
         raise TypeError(f"problem_update() got unexpected fields: {sorted(unknown)}")
+    cleaned = clean_prompt_fields(fields, PROBLEM_PROMPT_FIELDS, what=f"problem {problem.pk}")
     current = Problem.objects.select_for_update().get(pk=problem.pk)
     changed = [name for name, value in fields.items() if getattr(current, name) != value]
     for name in changed:
@@ -86,6 +100,7 @@ def problem_update(
         problem.save(update_fields=[*changed, "updated_at"])
     if tags is not None:
         _set_tags(problem, tags)
+    problem.input_cleaned = cleaned
     return problem
 
 

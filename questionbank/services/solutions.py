@@ -359,10 +359,13 @@ def solution_transition(*, solution: Solution, target: str, user, reason: str = 
     """
     if target == Solution.Status.REJECTED and not reason.strip():
         raise ValueError("Say why the solution is rejected, so the next reviewer knows.")
+    measured = None
+    if target == Solution.Status.PUBLISHED:
+        measured = _edit_distance(solution.pk)  # before any row is locked
     with transaction.atomic():
         if target == Solution.Status.PUBLISHED:
             transition = _publish(solution=solution, user=user, reason=reason.strip(),
-                                  confirm=set(confirm))
+                                  confirm=set(confirm), measured=measured)
         else:
             locked = Solution.objects.select_for_update().get(pk=solution.pk)
             transition = locked.move_to(target, user=user, reason=reason.strip())
@@ -372,7 +375,8 @@ def solution_transition(*, solution: Solution, target: str, user, reason: str = 
     return transition
 
 
-def _publish(*, solution: Solution, user, reason: str, confirm: set[str]):
+def _publish(*, solution: Solution, user, reason: str, confirm: set[str],
+             measured: tuple[int | None, float | None] | None = None):
     # The problem row is the lock every publisher of this problem takes first, so two
     # teachers publishing at once go one after the other (the constraint is the backstop).
     list(Problem.objects.select_for_update().filter(pk=solution.problem_id).values_list("pk"))
@@ -395,18 +399,31 @@ def _publish(*, solution: Solution, user, reason: str, confirm: set[str]):
                          reason=f"Replaced by solution {locked.pk}.")
         notes.insert(0, f"Replaces solution {previous.pk}.")
     transition = locked.move_to(Solution.Status.PUBLISHED, user=user, reason=" ".join(notes))
-    _record_edit_distance(locked)
+    if measured is None or measured[0] != locked.current_revision_id:
+        # A revision was saved since it was measured (or nobody measured): measure again.
+        measured = _edit_distance(locked.pk)
+    Solution.objects.filter(pk=locked.pk).update(edit_distance=measured[1])
     return transition
 
 
-def _record_edit_distance(solution: Solution) -> None:
-    """Store how far the published text is from the model's own (template quality)."""
-    first = solution.revisions.filter(number=1, author__isnull=True).first()
-    current = solution.current_revision
-    distance = (
-        normalized_edit_distance(first.body, current.body) if first and current else None
-    )
-    Solution.objects.filter(pk=solution.pk).update(edit_distance=distance)
+def _edit_distance(solution_id: int) -> tuple[int | None, float | None]:
+    """``(current revision id, distance)``: how far the current text is from the model's
+    own (template quality); ``None`` for a hand-written solution.
+
+    Taken before publishing locks any row (issue 14: a 2.4 MB reply once held the problem's
+    lock for minutes), with a measure linear in the length of the texts.
+    """
+    current_id = (Solution.objects.filter(pk=solution_id)
+                  .values_list("current_revision_id", flat=True).first())
+    revisions = SolutionRevision.objects.filter(solution_id=solution_id)
+    first = revisions.filter(number=1, author__isnull=True).values_list("pk", "body").first()
+    if first is None or current_id is None:
+        return current_id, None
+    current = first[1] if first[0] == current_id else (
+        revisions.filter(pk=current_id).values_list("body", flat=True).first())
+    if current is None:
+        return current_id, None
+    return current_id, normalized_edit_distance(first[1], current)
 
 
 @dataclass

@@ -18,10 +18,13 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from questionbank import selectors
 from questionbank.models import GenerationJob
 from questionbank.permissions import teacher_required
+from questionbank.sanitize_words import describe_report
 from questionbank.services.calllogs import REDACTED
 
 # The detail page shows at most this many characters of a body, pretty-printed; the whole
@@ -44,13 +47,39 @@ def format_ms(ms) -> str:
     return f"{minutes} min {seconds:02d} s"
 
 
+# What each error class is called on the pages (the class name stays in the call log).
+_ERROR_WORDS = {
+    "ConnectFailed": gettext_lazy("Could not reach the server"),
+    "ReplyCutOff": gettext_lazy("Reply cut off"),
+    "TimedOut": gettext_lazy("Timed out"),
+    "HTTPStatusError": gettext_lazy("Server error"),
+    "AuthFailed": gettext_lazy("Login to the server refused"),
+    "ServerReportedError": gettext_lazy("The server reported an error"),
+    "MalformedReply": gettext_lazy("Reply not understood"),
+    "EmptyReply": gettext_lazy("Empty reply"),
+    "ReplyTooLarge": gettext_lazy("Reply too large"),
+    "TruncatedOutput": gettext_lazy("Stopped at the token limit"),
+    "LayoutError": gettext_lazy("The server's form does not fit"),
+    "SanitizationError": gettext_lazy("Prompt refused before sending"),
+    "UnexpectedError": gettext_lazy("Unexpected error in the question bank"),
+    "WorkerLost": gettext_lazy("The worker stopped during the call"),
+}
+
+
 def result_label(row) -> str:
-    """"200 OK" for a success; the error class (and HTTP status, if any) for a failure."""
-    status = f"HTTP {row.response_status}" if row.response_status else ""
+    """"200 OK" for a success; for a failure, what went wrong in words, and the HTTP
+    status the server answered with, if any ("Reply cut off after the server answered
+    200 OK")."""
     if row.outcome == row.Outcome.SUCCESS:
         return f"{row.response_status} OK" if row.response_status else "OK"
-    label = row.error_class or "error"
-    return f"{label} ({status})" if status else label
+    words = _ERROR_WORDS.get(row.error_class)
+    label = str(words) if words is not None else (row.error_class or _("Error"))
+    if not row.response_status:
+        return label
+    if row.response_status == 200:
+        return _("%(label)s after the server answered 200 OK") % {"label": label}
+    return _("%(label)s (the server answered HTTP %(status)s)") % {
+        "label": label, "status": row.response_status}
 
 
 def format_size(size: int) -> str:
@@ -168,26 +197,9 @@ def call_detail_context(row, *, admin: bool) -> dict:
         "response": pretty_body(row.response_body),
         "report": report,
         "report_json": json.dumps(report, indent=2, ensure_ascii=False, sort_keys=True),
-        "report_changes": _report_changes(report),
+        "report_changes": describe_report(report),
         "chain": selectors.calllog_chain_position(row=row) if admin else None,
     }
-
-
-def _report_changes(report: dict) -> list[str]:
-    """One sentence per prompt part that sanitization changed."""
-    sentences = []
-    parts = report.items() if all(isinstance(v, dict) for v in report.values()) else []
-    for part, sub in parts:
-        if not sub.get("changed"):
-            continue
-        removed = {k: v for k, v in (sub.get("removed") or {}).items() if v}
-        bits = [f"{n} {k.replace('_', ' ')}" for k, v in removed.items() for n in [v]]
-        if sub.get("nfc_normalised"):
-            bits.append("Unicode normalised (NFC)")
-        if sub.get("line_endings_normalised"):
-            bits.append(f"{sub['line_endings_normalised']} line endings normalised")
-        sentences.append(f"{part}: " + (", ".join(bits) if bits else "changed"))
-    return sentences
 
 
 # --- Charts: inline SVG drawn here, no JavaScript, no CDN -------------------------------------

@@ -10,7 +10,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from questionbank import selectors
-from questionbank.formatting import flash_form_errors, safe_next
+from questionbank.formatting import flash_form_errors, safe_next, tell_input_cleaned
 from questionbank.forms import ProblemBulkForm, ProblemForm
 from questionbank.models import GenerationJob, Problem, Solution
 from questionbank.permissions import teacher_required
@@ -127,6 +127,7 @@ def problem_create_view(request):
         problem = problem_create(created_by=request.user, tags=form.cleaned_data["tags"],
                                  **form.service_fields())
         messages.success(request, f"Problem “{problem.title}” created.")
+        tell_input_cleaned(request, problem)
         return redirect(problem)
     return render(request, "teacher/problem_form.html", {"form": form, "problem": None})
 
@@ -144,5 +145,6 @@ def problem_edit(request, pk: int):
                                    "from earlier versions are now marked stale.")
         else:
             messages.success(request, "Problem saved.")
+        tell_input_cleaned(request, problem)
         return redirect(problem)
     return render(request, "teacher/problem_form.html", {"form": form, "problem": problem})

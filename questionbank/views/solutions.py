@@ -31,6 +31,7 @@ from questionbank.services.solutions import (
 )
 from questionbank.textdiff import line_diff
 from questionbank.validation import parse_int
+from questionbank.views.calllogs import result_label
 
 QUEUE_PAGE_SIZE = 25
 # Live previews of longer texts are refused: nobody types that much into one box.
@@ -155,7 +156,7 @@ def _call_links(request, solution: Solution) -> dict:
     links = {"admin": [], "job_calls": None}
     if can_audit_calls(request.user):
         links["admin"] = [
-            (row, reverse("admin:questionbank_calllog_change", args=[row.pk]))
+            (row, reverse("admin:questionbank_calllog_change", args=[row.pk]), result_label(row))
             for row in selectors.solution_call_logs(solution=solution)
         ]
     if solution.job_id:

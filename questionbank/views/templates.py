@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 
 from questionbank import selectors
+from questionbank.formatting import tell_input_cleaned
 from questionbank.forms import PromptTemplateForm, TemplatePreviewForm
 from questionbank.models import Problem, PromptTemplate
 from questionbank.permissions import teacher_required
@@ -50,6 +51,7 @@ def template_create_view(request):
             form.add_error(None, exc)
         else:
             messages.success(request, f"Template “{template.name}” created.")
+            tell_input_cleaned(request, template)
             return redirect(template)
     return render(request, "teacher/template_form.html", {
         "form": form, "template": None, "placeholders": PLACEHOLDERS,
@@ -78,6 +80,7 @@ def template_edit(request, pk: int):
                 )
             else:
                 messages.success(request, "Template saved.")
+            tell_input_cleaned(request, saved)
             return redirect(saved)
     current = (
         template if template.is_current

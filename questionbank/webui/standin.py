@@ -38,6 +38,9 @@ Magic markers in the user input change one call:
     answer normally. Lets tests exercise retries.
 ``[[standin:size=N]]``
     pad the answer to at least N characters (for size-cap tests).
+``[[standin:body-size=N]]``
+    pad the explanation itself (not the reasoning) to at least N characters of varied
+    words and paragraphs, before the final answer: a long reply a teacher would review.
 
 Two more named endpoints serve tests: ``/stats`` returns ``{"in_flight", "max_in_flight",
 "calls"}`` for the generation function, and ``/reset_stats`` zeroes them. ``--concurrency``
@@ -184,11 +187,30 @@ def compose_answer(system_prompt: str, user_input: str) -> str:
         f"{working}\n\n"
         f"Therefore the final answer is $\\boxed{{{boxed}}}$."
     )
+    if "body-size" in markers:
+        text = text.replace("\n\nTherefore the final answer",
+                            f"\n\n{_padding(int(markers['body-size']) - len(text))}\n\n"
+                            "Therefore the final answer", 1)
     if "size" in markers:
         size = int(markers["size"])
         pad = "\n\nPadding: " + "x" * max(0, size - len(text))
         text = text.replace("</think>", pad + "\n</think>", 1) if len(text) < size else text
     return text
+
+
+_WORDS = ("Next", "we", "check", "the", "term", "for", "step", "and", "add", "it", "to",
+          "sum", "so", "far", "which", "gives")
+
+
+def _padding(size: int) -> str:
+    """At least ``size`` characters of numbered words in paragraphs of 60 words."""
+    parts, length, i = [], 0, 0
+    while length < size:
+        word = f"{_WORDS[i % len(_WORDS)]} {i}" + ("\n\n" if i % 60 == 59 else " ")
+        parts.append(word)
+        length += len(word)
+        i += 1
+    return "".join(parts).strip()
 
 
 # -- the app --------------------------------------------------------------------------

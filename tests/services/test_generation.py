@@ -448,7 +448,10 @@ def test_prompt_is_sanitized_and_the_report_is_logged(pipeline, standin,
                                                       django_capture_on_commit_callbacks):
     statement = ("What is 2+\u200b3?\x07 \u202eevil\u202c {system} {0.__class__} {statement}"
                  " e\u0301")
-    problem = make_problem(title="Add\u2066 it\u2069", statement=statement, reference_answer="5")
+    problem = make_problem(reference_answer="5")
+    # Saving cleans these texts now (issue 14): this is a row stored before that.
+    Problem.objects.filter(pk=problem.pk).update(title="Add\u2066 it\u2069", statement=statement)
+    problem.refresh_from_db()
     template = make_template(system_prompt="Solve: {title}",
                              user_prompt="{statement}\n\n\\boxed{} please.")
     batch = start(django_capture_on_commit_callbacks, problems=[problem], template=template,
@@ -496,7 +499,9 @@ def test_oversize_statement_fails_with_a_clear_reason_and_sends_nothing(
 
 
 def test_prompt_preview_shows_what_would_be_sent(pipeline, db):
-    problem = make_problem(title="Sum", statement="Add $1+1$.\u200b", tags=["Algebra"])
+    problem = make_problem(title="Sum", statement="Add $1+1$.", tags=["Algebra"])
+    Problem.objects.filter(pk=problem.pk).update(statement="Add $1+1$.\u200b")  # stored before
+    problem.refresh_from_db()  # saving cleaned texts (issue 14)
     template = make_template(system_prompt="You teach {kind}.",
                              user_prompt="{title} [{tags}]: {statement}")
     preview = generation.prompt_preview(template=template, problem=problem)
