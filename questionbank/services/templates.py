@@ -8,7 +8,8 @@ from questionbank.models import PromptTemplate
 
 _EDITABLE = (
     "name", "kind", "description", "system_prompt", "user_prompt", "temperature",
-    "top_p", "max_new_tokens", "repetition_penalty", "samples",
+    "top_p", "max_new_tokens", "repetition_penalty", "samples", "sampling_policy",
+    "agree_with_reference", "confidence_threshold", "min_samples",
 )
 
 
