@@ -107,6 +107,9 @@ class GenerationJob(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"]),
             models.Index(fields=["endpoint", "status"]),
+            # The claim's breadth-first order over waiting jobs (claims.py).
+            models.Index(fields=["batch", "sample_index", "id"], name="job_waiting_order",
+                         condition=models.Q(status="queued")),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -25,6 +25,8 @@ from questionbank.models import (
 )
 from questionbank.services.solutions import problem_vote
 
+from .batches import batch_mark_finished
+
 
 def sampling_policy(template: PromptTemplate, maximum: int) -> sampling.Policy:
     return sampling.Policy(
@@ -74,10 +76,13 @@ def problem_sampling_check(*, batch_id: int, problem_id: int, vote: bool = False
         cancelled = GenerationJob.objects.filter(
             batch_id=batch_id, problem_id=problem_id, status=s.QUEUED,
         ).update(status=s.NOT_NEEDED, finished_at=timezone.now(), next_attempt_at=None)
-        return SamplingStop.objects.create(
+        stop = SamplingStop.objects.create(
             batch_id=batch_id, problem_id=problem_id, reason=decision.reason,
             agreeing=decision.agreeing, answered=decision.answered,
             probability=decision.probability, cancelled=cancelled)
+    if cancelled:
+        batch_mark_finished(batch_id)  # its last waiting jobs may have been these
+    return stop
 
 
 def job_sampling_check(job: GenerationJob, *, created: bool) -> bool:
