@@ -143,3 +143,26 @@ def test_teacher_chooses_the_policy_on_the_template_form(teacher_client):
             template.min_samples) == (3, 0.9, 4)
     body = teacher_client.get(template.get_absolute_url()).content.decode()
     assert "Adaptive: stop when the answer is settled" in body and "at most 8" in body
+
+
+def test_a_sample_passing_all_tests_settles_a_programming_problem(teacher_client):
+    from questionbank.models import JudgeRun, Problem
+    from questionbank.services.generation.stopping import judge_sampling_check
+
+    template = factories.make_template(kind="programming", sampling_policy="adaptive")
+    problem = factories.make_problem(title="Add one", kind=Problem.Kind.PROGRAMMING,
+                                     reference_answer="")
+    batch = batch_create(problems=[problem], template=template,
+                         endpoints=[factories.make_endpoint()], samples=4)
+    solution = answer(batch.jobs.get(sample_index=0), "")
+    judge_sampling_check(revision_id=solution.current_revision_id)
+    assert not SamplingStop.objects.exists()  # not judged yet: sampling goes on
+    JudgeRun.objects.filter(revision=solution.current_revision).delete()
+    JudgeRun.objects.create(problem=problem, revision=solution.current_revision,
+                            code_hash="c", tests_hash="t", status=JudgeRun.Status.DONE,
+                            outcome=JudgeRun.Outcome.PASSED, passed=3, total=3)
+    judge_sampling_check(revision_id=solution.current_revision_id)
+    stop = SamplingStop.objects.get(batch=batch)
+    assert stop.reason == SamplingStop.Reason.TESTS and stop.cancelled == 3
+    body = teacher_client.get(batch.get_absolute_url()).content.decode()
+    assert "a sample passes all tests" in body and "1 / 4" in body
