@@ -166,3 +166,8 @@ def test_a_sample_passing_all_tests_settles_a_programming_problem(teacher_client
     assert stop.reason == SamplingStop.Reason.TESTS and stop.cancelled == 3
     body = teacher_client.get(batch.get_absolute_url()).content.decode()
     assert "a sample passes all tests" in body and "1 / 4" in body
+
+
+def test_batch_list_counts_the_samples_not_needed(teacher_client, adaptive_batch):
+    body = teacher_client.get(reverse("teacher:batch-list")).content.decode()
+    assert "13/24 done" in body and "11 not needed" in body
