@@ -11,6 +11,8 @@ job claimed first runs, finishes and is counted; a job cancelled first is never 
 
 from __future__ import annotations
 
+import logging
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -26,6 +28,8 @@ from questionbank.models import (
 from questionbank.services.solutions import problem_vote
 
 from .batches import batch_mark_finished
+
+logger = logging.getLogger(__name__)
 
 
 def sampling_policy(template: PromptTemplate, maximum: int) -> sampling.Policy:
@@ -91,7 +95,13 @@ def job_sampling_check(job: GenerationJob, *, created: bool) -> bool:
     a settled problem's candidates are ranked as soon as it settles)."""
     if not job.template.is_adaptive:
         return False
-    problem_sampling_check(batch_id=job.batch_id, problem_id=job.problem_id, vote=created)
+    try:
+        problem_sampling_check(batch_id=job.batch_id, problem_id=job.problem_id,
+                               vote=created)
+    except Exception:
+        # The job is written up already; the problem's next answer asks again.
+        logger.exception("job %s: the sampling check failed", job.pk)
+        return False
     return created
 
 
