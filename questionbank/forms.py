@@ -121,12 +121,31 @@ class PromptTemplateForm(forms.ModelForm):
     class Meta:
         model = PromptTemplate
         fields = ("name", "kind", "description", "system_prompt", "user_prompt", "temperature",
-                  "top_p", "max_new_tokens", "repetition_penalty", "samples")
+                  "top_p", "max_new_tokens", "repetition_penalty", "samples", "sampling_policy",
+                  "agree_with_reference", "confidence_threshold", "min_samples")
         widgets = {
             "system_prompt": forms.Textarea(attrs={"rows": 4, "class": "mono"}),
             "user_prompt": forms.Textarea(attrs={"rows": 8, "class": "mono"}),
             "description": forms.Textarea(attrs={"rows": 2}),
         }
+
+    # The sampling policy's fields may be left out (older forms, scripts): the model's
+    # defaults ("fixed", 2, 0.95, 3) then apply.
+    POLICY_FIELDS = ("sampling_policy", "agree_with_reference", "confidence_threshold",
+                     "min_samples")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.POLICY_FIELDS:
+            self.fields[name].required = False
+
+    def clean(self):
+        data = super().clean()
+        for name in self.POLICY_FIELDS:
+            if data.get(name) in (None, "") and name not in self.errors:
+                data[name] = (getattr(self.instance, name) if self.instance.pk
+                              else PromptTemplate._meta.get_field(name).default)
+        return data
 
 
 # --- Review, generation, templates (teacher pages) --------------------------------------

@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from questionbank.formatting import tell_input_cleaned
 from questionbank.models import PromptTemplate
@@ -8,7 +9,8 @@ from questionbank.sanitize import PLACEHOLDERS
 from questionbank.services.templates import template_create, template_update
 
 _FIELDS = ("name", "kind", "description", "system_prompt", "user_prompt", "temperature",
-           "top_p", "max_new_tokens", "repetition_penalty", "samples")
+           "top_p", "max_new_tokens", "repetition_penalty", "samples", "sampling_policy",
+           "agree_with_reference", "confidence_threshold", "min_samples")
 
 
 class CurrentVersionFilter(admin.SimpleListFilter):
@@ -31,8 +33,8 @@ class CurrentVersionFilter(admin.SimpleListFilter):
 @admin.register(PromptTemplate)
 class PromptTemplateAdmin(admin.ModelAdmin):
     list_display = ("name", "version", "is_current", "kind", "temperature", "top_p",
-                    "max_new_tokens", "samples", "created_at")
-    list_filter = (CurrentVersionFilter, "kind")
+                    "max_new_tokens", "samples", "sampling_policy", "created_at")
+    list_filter = (CurrentVersionFilter, "kind", "sampling_policy")
     search_fields = ("name", "description", "user_prompt")
     readonly_fields = ("version", "is_current", "lineage", "created_by", "created_at",
                        "placeholders_help")
@@ -41,6 +43,8 @@ class PromptTemplateAdmin(admin.ModelAdmin):
         ("Prompt", {"fields": ("system_prompt", "user_prompt", "placeholders_help")}),
         ("Sampling", {"fields": ("temperature", "top_p", "max_new_tokens", "repetition_penalty",
                                  "samples")}),
+        (_("Adaptive sampling"), {"fields": ("sampling_policy", "agree_with_reference",
+                                             "confidence_threshold", "min_samples")}),
         ("Version", {"fields": ("version", "is_current", "lineage", "created_by", "created_at")}),
     )
 

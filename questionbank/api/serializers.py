@@ -141,7 +141,8 @@ class TemplateSerializer(serializers.ModelSerializer):
         model = PromptTemplate
         fields = ["id", "lineage", "version", "is_current", "name", "kind", "description",
                   "system_prompt", "user_prompt", "temperature", "top_p", "max_new_tokens",
-                  "repetition_penalty", "samples", "created_by", "created_at"]
+                  "repetition_penalty", "samples", "sampling_policy", "agree_with_reference",
+                  "confidence_threshold", "min_samples", "created_by", "created_at"]
         read_only_fields = fields
 
 
@@ -177,6 +178,12 @@ class TemplateInputSerializer(serializers.Serializer):
     max_new_tokens = serializers.IntegerField(min_value=16, max_value=40960, required=False)
     repetition_penalty = serializers.FloatField(min_value=0.5, max_value=2.0, required=False)
     samples = serializers.IntegerField(min_value=1, max_value=16, required=False)
+    sampling_policy = serializers.ChoiceField(choices=PromptTemplate.SamplingPolicy.choices,
+                                              required=False)
+    agree_with_reference = serializers.IntegerField(min_value=1, max_value=16, required=False)
+    confidence_threshold = serializers.FloatField(min_value=0.5, max_value=0.999,
+                                                  required=False)
+    min_samples = serializers.IntegerField(min_value=1, max_value=16, required=False)
 
 
 class EndpointSerializer(serializers.ModelSerializer):

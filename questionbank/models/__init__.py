@@ -8,6 +8,7 @@ from .calllogs import CallLogCheckpoint as CallLogCheckpoint
 from .endpoints import ModelEndpoint as ModelEndpoint
 from .jobs import GenerationBatch as GenerationBatch
 from .jobs import GenerationJob as GenerationJob
+from .jobs import SamplingStop as SamplingStop
 from .judge import JudgeRun as JudgeRun
 from .problems import Problem as Problem
 from .problems import Tag as Tag

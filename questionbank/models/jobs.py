@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 
 class GenerationBatch(models.Model):
@@ -54,8 +55,11 @@ class GenerationJob(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
+        # Adaptive sampling settled the problem before this sample started: never a
+        # failure, never retried.
+        NOT_NEEDED = "not_needed", _("Not needed")
 
-    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.NOT_NEEDED)
 
     batch = models.ForeignKey(GenerationBatch, on_delete=models.CASCADE, related_name="jobs")
     problem = models.ForeignKey(
@@ -103,6 +107,9 @@ class GenerationJob(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"]),
             models.Index(fields=["endpoint", "status"]),
+            # The claim's breadth-first order over waiting jobs (claims.py).
+            models.Index(fields=["batch", "sample_index", "id"], name="job_waiting_order",
+                         condition=models.Q(status="queued")),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -119,3 +126,39 @@ class GenerationJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
+
+
+class SamplingStop(models.Model):
+    """Why adaptive sampling stopped one problem of one batch (questionbank.sampling).
+
+    Written once, when the stopping rule says no more samples are needed; a problem
+    without one used its whole budget (or its batch is fixed or still running)."""
+
+    class Reason(models.TextChoices):
+        SETTLED = "settled", _("Settled")
+        REFERENCE = "reference", _("Agrees with the reference")
+        UNLIKELY = "unlikely", _("Needs attention")
+        TESTS = "tests", _("Passes all tests")
+
+    batch = models.ForeignKey(GenerationBatch, on_delete=models.CASCADE,
+                              related_name="sampling_stops")
+    problem = models.ForeignKey("questionbank.Problem", on_delete=models.CASCADE,
+                                related_name="+")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    agreeing = models.PositiveSmallIntegerField(
+        default=0, help_text="Samples in the majority group (with a reference: agreeing).")
+    answered = models.PositiveSmallIntegerField(default=0,
+                                                help_text="Finished samples counted.")
+    probability = models.FloatField(null=True, blank=True,
+                                    help_text="The rule's posterior probability.")
+    cancelled = models.PositiveSmallIntegerField(
+        default=0, help_text="Waiting samples marked not needed.")
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "problem"], name="sampling_stop_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}/{self.problem_id}: {self.reason}"

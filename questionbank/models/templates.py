@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from questionbank.sanitize import unknown_placeholders
 
@@ -30,6 +31,10 @@ class PromptTemplate(models.Model):
         ANY = "any", "Any problem"
         MATHS = "maths", "Maths"
         PROGRAMMING = "programming", "Programming"
+
+    class SamplingPolicy(models.TextChoices):
+        FIXED = "fixed", _("Fixed: every sample")
+        ADAPTIVE = "adaptive", _("Adaptive: stop when the answer is settled")
 
     lineage = models.UUIDField(default=uuid.uuid4, editable=False, db_index=True)
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -64,6 +69,30 @@ class PromptTemplate(models.Model):
         default=1,
         validators=[MinValueValidator(1), MaxValueValidator(16)],
         help_text="Answers per problem; with several, answers are checked by majority vote.",
+    )
+    sampling_policy = models.CharField(
+        _("sampling policy"), max_length=20, choices=SamplingPolicy.choices,
+        default=SamplingPolicy.FIXED,
+        help_text=_("Fixed: every problem gets all its samples. Adaptive: samples per "
+                    "problem are a maximum; sampling stops once the answer is settled."),
+    )
+    agree_with_reference = models.PositiveSmallIntegerField(
+        _("agreeing samples needed"), default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(16)],
+        help_text=_("Adaptive, with a reference answer: stop once this many samples agree "
+                    "with it."),
+    )
+    confidence_threshold = models.FloatField(
+        _("confidence threshold"), default=0.95,
+        validators=[MinValueValidator(0.5), MaxValueValidator(0.999)],
+        help_text=_("Adaptive, without a reference answer: stop once the majority answer "
+                    "stays the majority with this probability."),
+    )
+    min_samples = models.PositiveSmallIntegerField(
+        _("minimum samples"), default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(16)],
+        help_text=_("Adaptive, without a reference answer: never stop before this many "
+                    "answers."),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -108,6 +137,10 @@ class PromptTemplate(models.Model):
 
     def is_used(self) -> bool:
         return self.jobs.exists()
+
+    @property
+    def is_adaptive(self) -> bool:
+        return self.sampling_policy == self.SamplingPolicy.ADAPTIVE
 
     def suits(self, problem_kind: str) -> bool:
         return self.kind == self.Kind.ANY or self.kind == problem_kind

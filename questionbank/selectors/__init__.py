@@ -51,6 +51,12 @@ from .problems import problem_solutions as problem_solutions
 from .problems import teacher_problem_detail as teacher_problem_detail
 from .problems import teacher_problem_ids as teacher_problem_ids
 from .problems import teacher_problem_list as teacher_problem_list
+from .sampling import BatchSampling as BatchSampling
+from .sampling import PolicySavings as PolicySavings
+from .sampling import ProblemSampling as ProblemSampling
+from .sampling import batch_sampling as batch_sampling
+from .sampling import problem_sampling as problem_sampling
+from .sampling import template_policy_savings as template_policy_savings
 from .solutions import LOW_MAJORITY_SHARE as LOW_MAJORITY_SHARE
 from .solutions import dashboard_review as dashboard_review
 from .solutions import judge_problem_samples as judge_problem_samples

@@ -86,6 +86,7 @@ def teacher_batch_list() -> QuerySet[GenerationBatch]:
         n_running=Count("jobs", filter=Q(jobs__status=s.RUNNING)),
         n_queued=Count("jobs", filter=Q(jobs__status=s.QUEUED)),
         n_cancelled=Count("jobs", filter=Q(jobs__status=s.CANCELLED)),
+        n_not_needed=Count("jobs", filter=Q(jobs__status=s.NOT_NEEDED)),
     ).order_by("-created_at", "-id")
 
 

@@ -33,6 +33,7 @@ from questionbank import judge
 from questionbank.models import JudgeRun, Problem, Solution, SolutionRevision
 from questionbank.services.generation.batches import enqueue
 from questionbank.services.generation.claims import worker_id
+from questionbank.services.generation.stopping import judge_sampling_check
 from questionbank.services.solutions import problem_vote
 
 logger = logging.getLogger(__name__)
@@ -181,6 +182,8 @@ def _execute(run_id: int, token: str) -> None:
     if run.revision_id is not None:
         # The candidates' grouping by passed tests changed: they vote again.
         problem_vote(problem_id=run.problem_id)
+        # A sample passing all tests may settle an adaptive batch's problem.
+        judge_sampling_check(revision_id=run.revision_id)
 
 
 def judge_runs_work(*, first_id: int | None = None) -> int:

@@ -9,7 +9,8 @@ from questionbank.services.cleaning import TEMPLATE_PROMPT_FIELDS, clean_prompt_
 
 _EDITABLE = (
     "name", "kind", "description", "system_prompt", "user_prompt", "temperature",
-    "top_p", "max_new_tokens", "repetition_penalty", "samples",
+    "top_p", "max_new_tokens", "repetition_penalty", "samples", "sampling_policy",
+    "agree_with_reference", "confidence_threshold", "min_samples",
 )
 
 

@@ -151,6 +151,7 @@ def _live_context(request, batch: GenerationBatch) -> dict:
         "progress": progress_payload(batch, waiting),
         "waiting": waiting,
         "failed": selectors.batch_failed_jobs(batch=batch)[:100],
+        "sampling": selectors.batch_sampling(batch=batch),
         "page": page,
         "now": timezone.now(),
     }

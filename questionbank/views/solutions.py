@@ -198,6 +198,7 @@ def solution_review(request, pk: int):
         "call_links": _call_links(request, solution),
         "regenerate_form": regenerate,
         "next_in_queue": next_in_queue,
+        "sampling": selectors.problem_sampling(solution=solution),
         "current_template": (
             solution.template if solution.template_id and solution.template.is_current
             else None

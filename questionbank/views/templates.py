@@ -120,4 +120,5 @@ def template_detail(request, pk: int):
         "preview_form": preview_form,
         "preview": preview,
         "recent_problems": _recent_problems(template),
+        "savings": selectors.template_policy_savings(lineage=template.lineage),
     })

@@ -640,7 +640,7 @@ def test_progress_counts_and_eta(pipeline, standin, django_capture_on_commit_cal
         partial_text="So far", endpoint=standin)
     progress = batch_progress(later)
     assert progress["counts"] == {"queued": 1, "running": 1, "succeeded": 1, "failed": 0,
-                                  "cancelled": 0}
+                                  "cancelled": 0, "not_needed": 0}
     assert progress["remaining"] == 2 and not progress["finished"]
     assert progress["eta_seconds"] == pytest.approx(35, abs=2)  # 2 x 20 s - 5 s elapsed
     (running,) = progress["running"]

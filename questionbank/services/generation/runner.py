@@ -31,6 +31,7 @@ from .breaker import endpoint_breaker
 from .claims import Claim, claim_jobs, eligible
 from .outcomes import Rejected, Unexpected, breaker_record, call_log, job_complete
 from .prompts import PromptPreview, generation_request, render_job_prompt
+from .stopping import job_sampling_check
 
 logger = logging.getLogger(__name__)
 
@@ -212,6 +213,8 @@ class Runner:
                                        error=error)
         created = job_complete(endpoint=self.endpoint, flight=flight, result=result,
                                error=error, log=log)
+        if job_sampling_check(flight.job, created=created):  # adaptive: voted already
+            created = False
         self._count(flight.job, voted=created)
 
     def _count(self, job: GenerationJob, *, voted: bool) -> None:
