@@ -106,7 +106,7 @@ def clean_rows(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("questionbank", "0020_api_tokens"),
+        ("questionbank", "0021_sampling_policy"),
     ]
 
     operations = [
