@@ -298,7 +298,6 @@ def test_permanent_failure_fails_once_with_the_reason(pipeline, standin,
 
 def test_breaker_opens_after_three_failures_holds_jobs_and_closes_after_a_probe(
         pipeline, pipeline_standins, db):
-    pipeline.QB_BREAKER_COOLDOWN_SECONDS = 3600  # longer than the run: it does not wait
     endpoint = make_endpoint(name="flaky", base_url=f"http://127.0.0.1:{refused_port()}",
                              max_concurrency=2)
     problems = [make_problem() for _ in range(4)]
@@ -342,7 +341,6 @@ def test_a_server_stopped_mid_batch_pauses_at_exactly_the_threshold(pipeline, db
     """Issue 14, defect 4: 12 jobs, one slot, and the real Gradio server stops mid-batch.
     Each failure is counted before the next claim, so exactly QB_BREAKER_THRESHOLD calls
     fail before the pause, and only the first of them costs its job an attempt."""
-    pipeline.QB_BREAKER_COOLDOWN_SECONDS = 3600  # longer than the run: it does not wait
     server = run_standins({"doomed": {}}, tmp_path_factory.mktemp("doomed"))
     url = next(server)["doomed"]
     endpoint = make_endpoint(name="doomed", base_url=url, max_concurrency=1, stream=False)

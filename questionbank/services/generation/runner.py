@@ -10,9 +10,9 @@ open during any call. The same threaded path runs in production and in the tests
 
 A call that failed in a way the breaker counts is written up *before* its slot is
 filled again, so the breaker has counted it before the next claim (issue 14, defect 4).
-When nothing is in flight the runner waits for the earliest retry (or the breaker's
-probe) of its endpoint's waiting jobs if it comes within its budget, so a retry runs
-when its backoff ends rather than at the next sweep (defect 13). A lost database
+When nothing is in flight the runner waits for the earliest retry of its endpoint's
+waiting jobs if it comes within its budget (and the endpoint is not paused), so a retry
+runs when its backoff ends rather than at the next sweep (defect 13). A lost database
 connection is reopened and the write tried again with backoff, never the model call:
 every reply received is written up (defect 5).
 """
@@ -54,14 +54,24 @@ _CONNECTION_ERRORS = (OperationalError, InterfaceError)
 _RECONNECT_FIRST_SECONDS, _RECONNECT_MAX_SECONDS = 0.2, 5.0
 
 
+def _connection_lost() -> bool:
+    try:
+        return connection.connection is None or not connection.is_usable()
+    except Exception:
+        return True
+
+
 def with_reconnect(what: str, write, *args):
-    """``write(*args)``, tried again with backoff after the database connection fails
-    (the connection is reopened first), until it goes through. Other errors propagate."""
+    """``write(*args)``, tried again with backoff after the database connection was lost
+    (the connection is reopened first), until it goes through. Other errors, including
+    database errors on a connection that still works, propagate."""
     delay = _RECONNECT_FIRST_SECONDS
     while True:
         try:
             return write(*args)
         except _CONNECTION_ERRORS as err:
+            if not _connection_lost():
+                raise
             logger.warning("database connection lost while %s (%s); reconnecting in %.1f s",
                            what, str(err).strip().split("\n")[0], delay)
             connection.close()
@@ -177,24 +187,27 @@ class Runner:
         return self.finished
 
     def _wait_for_retry(self) -> bool:
-        """With nothing in flight: claim what is due, or sleep until the earliest retry or
-        probe of the endpoint's waiting jobs when it comes before the budget ends. False
-        when there is nothing to wait for (or other runners hold the slots)."""
+        """With nothing in flight: claim what is due, or sleep until the earliest retry of
+        the endpoint's waiting jobs when it comes before the budget ends. False when there
+        is nothing to wait for (or other runners hold the slots, or it is paused)."""
+        checked = timezone.now()
         self._fill()
         if self.flights:
             return True
         due = with_reconnect("looking for retries", self._next_due)
-        if due is None:
+        if due is None or due <= checked:  # nothing waits, or others hold the slots
             return False
         wait = (due - timezone.now()).total_seconds()
-        if wait <= 0 or time.monotonic() + wait >= self.stop_claiming_at:
-            return False
-        time.sleep(wait)
+        if time.monotonic() + wait >= self.stop_claiming_at:
+            return False  # the sweep will start a fresh runner
+        if wait > 0:
+            time.sleep(wait)
+            close_old_connections()  # the wait may have outlived the connection
         return True
 
     def _next_due(self):
-        """When the endpoint's next waiting job may be claimed (its backoff, and the
-        breaker's pause), or None when no job waits."""
+        """When the endpoint's next waiting job's backoff ends, or None when no job waits
+        or the endpoint is paused (the sweep starts its probe when the pause ends)."""
         waiting = GenerationJob.objects.filter(status=GenerationJob.Status.QUEUED,
                                                batch__endpoints=self.endpoint.pk)
         times = list(waiting.order_by(F("next_attempt_at").asc(nulls_first=True))
@@ -204,7 +217,9 @@ class Runner:
         now = timezone.now()
         paused_until = (ModelEndpoint.objects.filter(pk=self.endpoint.pk)
                         .values_list("paused_until", flat=True).first())
-        return max(times[0] or now, paused_until or now)
+        if paused_until is not None and paused_until > now:
+            return None
+        return times[0] or now
 
     def _step(self) -> None:
         """Wait for events (or the heartbeat), then act on all that arrived; answer checks
