@@ -54,11 +54,15 @@ _CONNECTION_ERRORS = (OperationalError, InterfaceError)
 _RECONNECT_FIRST_SECONDS, _RECONNECT_MAX_SECONDS = 0.2, 5.0
 
 
-def _connection_lost() -> bool:
-    try:
-        return connection.connection is None or not connection.is_usable()
-    except Exception:
-        return True
+def _connection_lost(err: Exception) -> bool:
+    """Was the PostgreSQL connection lost (a restart, a failover, a terminated backend:
+    no SQLSTATE, class 08, or 57P01-03) rather than a statement failing on a working one?
+    Django has reopened it by then when the error left an atomic block, so the error
+    itself is what tells. A SQLite file has no connection to lose."""
+    if connection.vendor != "postgresql":
+        return False
+    state = getattr(err.__cause__, "sqlstate", None)
+    return state is None or state.startswith("08") or state in {"57P01", "57P02", "57P03"}
 
 
 def with_reconnect(what: str, write, *args):
@@ -70,7 +74,7 @@ def with_reconnect(what: str, write, *args):
         try:
             return write(*args)
         except _CONNECTION_ERRORS as err:
-            if not _connection_lost():
+            if not _connection_lost(err):
                 raise
             logger.warning("database connection lost while %s (%s); reconnecting in %.1f s",
                            what, str(err).strip().split("\n")[0], delay)
