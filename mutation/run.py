@@ -170,7 +170,8 @@ MODULES: dict[str, Module] = {
               "questionbank.services.generation.breaker.*",
               "questionbank.services.generation.claims.x_claim_jobs__*",
               "questionbank.services.generation.claims.x_busy__*",
-              "questionbank.services.generation.outcomes.x_breaker_record__*"),
+              "questionbank.services.generation.outcomes.x_breaker_record__*",
+              "questionbank.services.generation.outcomes.x_server_outage__*"),
     ),
     "visibility": Module(
         files=("questionbank/models/problems.py", "questionbank/models/solutions.py"),

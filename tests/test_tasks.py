@@ -8,6 +8,7 @@ deadline, and stops the cluster with SIGTERM to its main process only.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 from django.db import connection
+from django_q.models import Success
 from django_q.tasks import async_task
 
 from questionbank.models import CallLog, GenerationJob, Solution
@@ -38,7 +40,7 @@ def database_url() -> str:
 
 def start_cluster(tmp_path, **env):
     environ = dict(os.environ, DATABASE_URL=database_url(), QB_DEBUG="1",
-                   QB_LOG_LEVEL="WARNING", **{k: str(v) for k, v in env.items()})
+                   **{"QB_LOG_LEVEL": "WARNING", **{k: str(v) for k, v in env.items()}})
     environ.pop("QB_TEST_SQLITE", None)
     log = open(tmp_path / "qcluster.log", "wb")  # noqa: SIM115 (closed by stop_cluster)
     proc = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=environ,
@@ -134,3 +136,81 @@ def test_concurrency_limit_holds_across_worker_processes(pipeline_standins, tmp_
     assert stats["calls"] == 8
     assert stats["max_in_flight"] == 2
     assert Solution.objects.filter(job__batch=batch).count() == 8
+
+
+# --- Killed workers never stall the cluster (issue 14, defect 2) -------------------------
+# An idle worker holds its task queue's read lock while it waits; with django-q2's stock
+# semaphores a SIGKILL there left every reincarnated worker waiting forever.
+
+
+def cluster_pids(proc, what: str) -> list[int]:
+    """Pids the cluster logged for its workers ("ready for work at"), pusher ("pushing
+    tasks at") or monitor ("monitoring at"), oldest first (needs QB_LOG_LEVEL=INFO)."""
+    return [int(pid) for pid in re.findall(rf"{what} at (\d+)", proc.log_path.read_text())]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return not (status.exists() and "zombie" in status.read_text())
+
+
+def test_cluster_recovers_after_its_idle_processes_are_killed(pipeline_standins, tmp_path):
+    cluster = start_cluster(tmp_path, QB_WORKERS=1, QB_LOG_LEVEL="INFO")
+    try:
+        idle = [*wait_for(lambda: cluster_pids(cluster, "ready for work"), cluster,
+                          "the worker to start"),
+                *wait_for(lambda: cluster_pids(cluster, "pushing tasks"), cluster, "the pusher"),
+                *wait_for(lambda: cluster_pids(cluster, "monitoring"), cluster, "the monitor")]
+        time.sleep(0.5)  # the worker is now waiting on the task queue, holding its read lock
+        for pid in idle:
+            os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: len(cluster_pids(cluster, "ready for work")) == 2
+                 and len(cluster_pids(cluster, "monitoring")) == 2, cluster,
+                 "the worker and the monitor to be reincarnated")
+        endpoint = make_endpoint(name="stand-in", base_url=pipeline_standins["plain"],
+                                 stream=False)
+        problem = make_problem(statement="What is 4+4?", reference_answer="8")
+        batch = generation.batch_create(problems=[problem], template=make_template(),
+                                        endpoints=[endpoint])
+        wait_for(lambda: batch.jobs.filter(status="succeeded").exists(), cluster,
+                 "the job to succeed after the kill")
+        # The new monitor reads the results queue too: the runner's result is saved.
+        wait_for(lambda: Success.objects.filter(func="questionbank.tasks.run_endpoint").exists(),
+                 cluster, "the task's result to be saved")
+    finally:
+        stop_cluster(cluster)
+    assert all(not alive(pid) for pid in idle)
+
+
+def test_cluster_recovers_after_every_worker_is_killed_mid_call(pipeline_standins, tmp_path,
+                                                                 settings):
+    settings.QB_JOB_LEASE_SECONDS = 2
+    endpoint = make_endpoint(name="stand-in", base_url=pipeline_standins["plain"], stream=False)
+    problem = make_problem(statement="What is 6+6? [[standin:delay=3]]", reference_answer="12")
+    batch = generation.batch_create(problems=[problem], template=make_template(),
+                                    endpoints=[endpoint])
+    job = batch.jobs.get()
+    cluster = start_cluster(tmp_path, QB_WORKERS=2, QB_JOB_LEASE_SECONDS=2, QB_LOG_LEVEL="INFO")
+    try:
+        wait_for(lambda: GenerationJob.objects.filter(pk=job.pk, status="running").exists(),
+                 cluster, "the job to start")
+        workers = cluster_pids(cluster, "ready for work")
+        assert len(workers) == 2  # one mid-call, one waiting on the task queue
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: generation.jobs_sweep()["requeued"], cluster,
+                 "the lease to lapse", timeout=30)  # the sweep enqueues a runner
+        wait_for(lambda: GenerationJob.objects.filter(pk=job.pk, status="succeeded").exists(),
+                 cluster, "the job to succeed after the kill")
+    finally:
+        stop_cluster(cluster)
+    assert len(cluster_pids(cluster, "ready for work")) == 4
+    job.refresh_from_db()
+    assert job.attempts == 2
+    assert list(CallLog.objects.filter(job=job).order_by("id")
+                .values_list("error_class", flat=True)) == ["WorkerLost", ""]
+    assert Solution.objects.filter(job=job).count() == 1

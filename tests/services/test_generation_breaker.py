@@ -15,7 +15,7 @@ from questionbank.services import generation
 from questionbank.services.generation import claims, outcomes
 from questionbank.webui import InMemoryBreakerStore
 from questionbank.webui.breaker import CLOSED, HALF_OPEN, OPEN, BreakerState, CircuitBreaker
-from tests.factories import make_endpoint, make_problem, make_template
+from tests.factories import make_call_log, make_endpoint, make_problem, make_template
 
 T = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
 THRESHOLD = 3
@@ -142,6 +142,74 @@ def test_a_refused_probe_closes_the_breaker(endpoint, clock):
         consecutive_failures=THRESHOLD, paused_until=T, last_error="down")
     _record(endpoint, _flight(probe=True), _refused())
     assert _state(endpoint) == (0, None, "")
+
+
+# --- An outage does not use up jobs' attempts (issue 14, defect 4) -----------------------
+
+
+def _failed_call(endpoint, job_id, *, retryable=True, outcome="error"):
+    job = GenerationJob.objects.select_related("batch", "problem", "template").get(pk=job_id)
+    return make_call_log(job=job, endpoint=endpoint, outcome=outcome, retryable=retryable)
+
+
+def _outage(endpoint, log, error, failures):
+    endpoint.consecutive_failures = failures  # as breaker_record left it
+    return outcomes.server_outage(endpoint=endpoint, log=log, error=error)
+
+
+def test_a_failure_right_after_another_job_s_is_an_outage(endpoint, clock):
+    first, second = _queue(endpoint, 2)
+    _failed_call(endpoint, first)
+    log = _failed_call(endpoint, second)
+    assert _outage(endpoint, log, _server_down(), failures=2)
+
+
+def test_the_first_failure_of_a_streak_is_not_an_outage(endpoint, clock):
+    first, second = _queue(endpoint, 2)
+    _failed_call(endpoint, first)
+    log = _failed_call(endpoint, second)
+    assert not _outage(endpoint, log, _server_down(), failures=1)
+    assert not _outage(endpoint, log, None, failures=2)  # a success is never one
+
+
+def test_a_job_failing_again_after_itself_is_not_an_outage(endpoint, clock):
+    (job,) = _queue(endpoint, 1)
+    _failed_call(endpoint, job)
+    assert not _outage(endpoint, _failed_call(endpoint, job), _server_down(), failures=2)
+
+
+def test_after_a_refused_call_or_on_another_endpoint_it_is_not_an_outage(endpoint, clock):
+    first, second = _queue(endpoint, 2)
+    _failed_call(endpoint, first, retryable=False)
+    log = _failed_call(endpoint, second)
+    assert not _outage(endpoint, log, _server_down(), failures=2)
+    other = make_endpoint()
+    (elsewhere,) = _queue(other, 1)
+    _failed_call(other, elsewhere)
+    log = _failed_call(endpoint, second)  # the endpoint's previous row is its own job's
+    assert not _outage(endpoint, log, _server_down(), failures=3)
+
+
+def test_a_refused_input_or_no_call_is_never_an_outage(endpoint, clock):
+    first, second = _queue(endpoint, 2)
+    _failed_call(endpoint, first)
+    log = _failed_call(endpoint, second, retryable=False)
+    assert not _outage(endpoint, log, _refused(), failures=2)
+    assert not _outage(endpoint, None, _server_down(), failures=2)
+
+
+def test_an_outage_gives_the_attempt_back_even_on_the_last_one(endpoint, clock):
+    (job_id,) = _queue(endpoint, 1)
+    job = GenerationJob.objects.select_related("batch").get(pk=job_id)
+    job.attempts = job.max_attempts
+    error = SimpleNamespace(retryable=True, message="Cannot connect.", retry_after=None)
+    fields = outcomes._job_fields(job, error, T, outage=True)
+    assert fields["status"] == GenerationJob.Status.QUEUED
+    assert fields["max_attempts"] == job.max_attempts + 1
+    assert "does not count against the job" in fields["last_error"]
+    assert outcomes._job_fields(job, error, T)["status"] == GenerationJob.Status.FAILED
+    job.attempts = 1
+    assert "max_attempts" not in outcomes._job_fields(job, error, T)
 
 
 # --- Claiming: the exact probe time and the probe's single slot ---------------------------

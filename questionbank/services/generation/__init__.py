@@ -33,7 +33,12 @@ The job table (``GenerationJob``) is the source of truth, not django-q2's queue:
   jitter backoff (``QB_RETRY_BASE_SECONDS``, capped at ``QB_RETRY_CAP_SECONDS``), up to
   ``QB_JOB_MAX_ATTEMPTS`` attempts in all; permanent ones (4xx, layout mismatch, reply
   too large, cut off at the token budget, sanitization rejected) fail at once with the
-  reason.
+  reason. A retry runs when its backoff ends: a runner with nothing in flight waits for
+  its endpoint's earliest retry within its budget (not through a pause). A failed call's slot is
+  refilled only after the breaker counted it, and a failure right after another job's
+  on the same server (an outage) gives the attempt back (``outcomes.server_outage``).
+- **Database blips**: every write of the runner and its writers is retried on a fresh
+  connection (``runner.with_reconnect``); the model call never is.
 """
 
 from .batches import batch_cancel as batch_cancel

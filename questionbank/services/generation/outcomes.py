@@ -114,22 +114,49 @@ def breaker_record(*, endpoint: ModelEndpoint, probe: bool, error) -> ModelEndpo
     return locked
 
 
-def _job_fields(job: GenerationJob, error, now) -> dict:
-    """The job's new state: done, queued again after a backoff, or failed with a reason."""
+def server_outage(*, endpoint: ModelEndpoint, log: CallLog | None, error) -> bool:
+    """Did this call fail because the server is down, with another job's call failing
+    just before it? Then the attempt is not counted against the job. ``endpoint`` is as
+    ``breaker_record`` left it after counting this failure.
+
+    The job's own earlier failure does not count as another's: a job that alone keeps
+    failing still uses up its attempts."""
+    if error is None or not error.retryable or log is None:
+        return False
+    if endpoint.consecutive_failures < 2:  # the first failure of a streak counts
+        return False
+    previous = (CallLog.objects.filter(endpoint_id=endpoint.pk, pk__lt=log.pk)
+                .order_by("-pk").values_list("job_id", "retryable").first())
+    return previous is not None and previous[0] != log.job_id and previous[1] is True
+
+
+def _job_fields(job: GenerationJob, error, now, *, outage: bool = False) -> dict:
+    """The job's new state: done, queued again after a backoff, or failed with a reason.
+    ``outage``: the server is down (``server_outage``), so the attempt is given back."""
     if error is None:
         return {"status": GenerationJob.Status.SUCCEEDED, "finished_at": now,
                 "partial_text": "", "last_error": "", "error_class": ""}
-    if error.retryable and job.attempts < job.max_attempts and job.batch.cancelled_at is None:
+    if error.retryable and (job.attempts < job.max_attempts or outage) \
+            and job.batch.cancelled_at is None:
         delay = backoff_delay(job.attempts, settings.QB_RETRY_BASE_SECONDS,
                               settings.QB_RETRY_CAP_SECONDS)
         if error.retry_after is not None:
             delay = max(delay, min(error.retry_after, settings.QB_RETRY_CAP_SECONDS))
         at = now + timedelta(seconds=delay)
-        return {"status": GenerationJob.Status.QUEUED, "next_attempt_at": at,
-                "error_class": error_class(error),
-                "last_error": f"Attempt {job.attempts} of {job.max_attempts} failed: "
-                f"{error.message} It will be tried again at "
-                f"{timezone.localtime(at):%H:%M:%S}."}
+        fields = {"status": GenerationJob.Status.QUEUED, "next_attempt_at": at,
+                  "error_class": error_class(error),
+                  "last_error": f"Attempt {job.attempts} of {job.max_attempts} failed: "
+                  f"{error.message} It will be tried again at "
+                  f"{timezone.localtime(at):%H:%M:%S}."}
+        if outage:  # attempts keep counting (call-log rows stay distinct); the allowance grows
+            fields["max_attempts"] = job.max_attempts + 1
+            fields["last_error"] = _(
+                "Attempt %(attempt)s failed: %(error)s Other calls to this server failed "
+                "just before, so the server looks down and this attempt does not count "
+                "against the job. It will be tried again at %(time)s, or when the server "
+                "is back.") % {"attempt": job.attempts, "error": error.message,
+                               "time": f"{timezone.localtime(at):%H:%M:%S}"}
+        return fields
     status, message = GenerationJob.Status.FAILED, error.message
     if error.retryable and job.batch.cancelled_at is not None:
         status = GenerationJob.Status.CANCELLED
@@ -149,10 +176,11 @@ def job_complete(*, endpoint: ModelEndpoint, flight, result, error,
     mine = GenerationJob.objects.filter(pk=job.pk, status=GenerationJob.Status.RUNNING,
                                         claimed_by=claim.token)
     done = {"lease_expires_at": None, "claimed_by": "", "partial_updated_at": None}
+    outage = server_outage(endpoint=endpoint, log=log, error=error)
     with transaction.atomic():
         # The conditional UPDATE is the check that this worker still holds the claim
         # (and it locks the row until the solution is written).
-        if not mine.update(**_job_fields(job, error, timezone.now()), **done):
+        if not mine.update(**_job_fields(job, error, timezone.now(), outage=outage), **done):
             # The lease lapsed and the sweep gave the job to someone else: their result
             # counts. This attempt is in the call log all the same.
             logger.warning("job %s: claim %s was lost; result discarded", job.pk, claim.token)

@@ -7,6 +7,14 @@ connection each) that logs it, updates the breaker, finishes the job and creates
 solution (outcomes.py). The runner's own thread renews leases, saves streamed partial
 text and runs the answer checks of problems that got new candidates. No transaction is
 open during any call. The same threaded path runs in production and in the tests.
+
+A call that failed in a way the breaker counts is written up *before* its slot is
+filled again, so the breaker has counted it before the next claim (issue 14, defect 4).
+When nothing is in flight the runner waits for the earliest retry of its endpoint's
+waiting jobs if it comes within its budget (and the endpoint is not paused), so a retry
+runs when its backoff ends rather than at the next sweep (defect 13). A lost database
+connection is reopened and the write tried again with backoff, never the model call:
+every reply received is written up (defect 5).
 """
 
 from __future__ import annotations
@@ -18,7 +26,14 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
+from django.db.models import F
 from django.utils import timezone
 
 from questionbank.models import GenerationBatch, GenerationJob, ModelEndpoint, Problem
@@ -34,6 +49,39 @@ from .prompts import PromptPreview, generation_request, render_job_prompt
 from .stopping import job_sampling_check
 
 logger = logging.getLogger(__name__)
+
+# A dropped or terminated database connection: reconnect and try the write again.
+_CONNECTION_ERRORS = (OperationalError, InterfaceError)
+_RECONNECT_FIRST_SECONDS, _RECONNECT_MAX_SECONDS = 0.2, 5.0
+
+
+def _connection_lost(err: Exception) -> bool:
+    """Was the PostgreSQL connection lost (a restart, a failover, a terminated backend:
+    no SQLSTATE, class 08, or 57P01-03) rather than a statement failing on a working one?
+    Django has reopened it by then when the error left an atomic block, so the error
+    itself is what tells. A SQLite file has no connection to lose."""
+    if connection.vendor != "postgresql":
+        return False
+    state = getattr(err.__cause__, "sqlstate", None)
+    return state is None or state.startswith("08") or state in {"57P01", "57P02", "57P03"}
+
+
+def with_reconnect(what: str, write, *args):
+    """``write(*args)``, tried again with backoff after the database connection was lost
+    (the connection is reopened first), until it goes through. Other errors, including
+    database errors on a connection that still works, propagate."""
+    delay = _RECONNECT_FIRST_SECONDS
+    while True:
+        try:
+            return write(*args)
+        except _CONNECTION_ERRORS as err:
+            if not _connection_lost(err):
+                raise
+            logger.warning("database connection lost while %s (%s); reconnecting in %.1f s",
+                           what, str(err).strip().split("\n")[0], delay)
+            connection.close()
+            time.sleep(delay)
+            delay = min(2 * delay, _RECONNECT_MAX_SECONDS)
 
 # --- The model-server client, per endpoint and per process -----------------------------
 
@@ -66,6 +114,8 @@ class Flight:
         self.problem_version = job.problem.version
         self.result = None
         self.error = None
+        self.log = None  # the write-up's steps done so far: a retried write-up resumes
+        self.recorded: ModelEndpoint | None = None
         self._lock = threading.Lock()
         self._partial = ""
         self._dirty = False
@@ -74,6 +124,11 @@ class Flight:
         with self._lock:
             self._partial = text
             self._dirty = True
+
+    @property
+    def server_failed(self) -> bool:
+        """The call failed in a way the breaker counts (outcomes.breaker_record)."""
+        return self.error is not None and (self.error.retryable or self.claim.probe)
 
     def take_partial(self) -> str | None:
         with self._lock:
@@ -112,12 +167,15 @@ class Runner:
         try:
             self._start(claims)
             self._fill()
-            while self.flights:
-                self._step()
+            while True:
+                while self.flights:
+                    self._step()
+                if not self._wait_for_retry():
+                    break
             while self.votes:
                 self._vote_next()
             for batch_id in self.batches:
-                batch_mark_finished(batch_id)
+                with_reconnect("closing batches", batch_mark_finished, batch_id)
         finally:
             # On an error here (database gone) the threads still end their calls; the
             # leases lapse and the sweep puts the jobs back.
@@ -127,9 +185,46 @@ class Runner:
                 self.writeups.put(None)
             for thread in [*self.threads, *self.writers]:
                 thread.join()
-        if self.budget_spent and eligible(self.endpoint.pk, timezone.now()).exists():
+        if self.budget_spent and with_reconnect(
+                "looking for waiting jobs",
+                lambda: eligible(self.endpoint.pk, timezone.now()).exists()):
             kick_endpoints([self.endpoint])  # hand over to a fresh task
         return self.finished
+
+    def _wait_for_retry(self) -> bool:
+        """With nothing in flight: claim what is due, or sleep until the earliest retry of
+        the endpoint's waiting jobs when it comes before the budget ends. False when there
+        is nothing to wait for (or other runners hold the slots, or it is paused)."""
+        checked = timezone.now()
+        self._fill()
+        if self.flights:
+            return True
+        due = with_reconnect("looking for retries", self._next_due)
+        if due is None or due <= checked:  # nothing waits, or others hold the slots
+            return False
+        wait = (due - timezone.now()).total_seconds()
+        if time.monotonic() + wait >= self.stop_claiming_at:
+            return False  # the sweep will start a fresh runner
+        if wait > 0:
+            time.sleep(wait)
+            close_old_connections()  # the wait may have outlived the connection
+        return True
+
+    def _next_due(self):
+        """When the endpoint's next waiting job's backoff ends, or None when no job waits
+        or the endpoint is paused (the sweep starts its probe when the pause ends)."""
+        waiting = GenerationJob.objects.filter(status=GenerationJob.Status.QUEUED,
+                                               batch__endpoints=self.endpoint.pk)
+        times = list(waiting.order_by(F("next_attempt_at").asc(nulls_first=True))
+                     .values_list("next_attempt_at", flat=True)[:1])
+        if not times:
+            return None
+        now = timezone.now()
+        paused_until = (ModelEndpoint.objects.filter(pk=self.endpoint.pk)
+                        .values_list("paused_until", flat=True).first())
+        if paused_until is not None and paused_until > now:
+            return None
+        return times[0] or now
 
     def _step(self) -> None:
         """Wait for events (or the heartbeat), then act on all that arrived; answer checks
@@ -150,16 +245,19 @@ class Runner:
             close_old_connections()  # a long wait may have outlived the connection
         returned = [f for kind, f in events if kind == "returned"]
         if returned:
-            self.returned.update(f.job.pk for f in returned)
+            # A server failure keeps its slot until the writer has told the breaker.
+            freed = [f for f in returned if not f.server_failed]
+            self.returned.update(f.job.pk for f in freed)
             try:
-                self._fill()  # first: keep the server busy
+                if freed:
+                    self._fill()  # first: keep the server busy
             finally:
                 for flight in returned:
                     self.writeups.put(flight)
         finished = [f for kind, f in events if kind == "finished"]
         for flight in finished:
             self._done(flight)
-        if finished and self.held_back:
+        if finished and (self.held_back or any(f.server_failed for f in finished)):
             self._fill()
         if time.monotonic() >= self.next_beat:
             self._beat()
@@ -197,7 +295,7 @@ class Runner:
                     return
                 try:
                     close_old_connections()  # the wait may have outlived the connection
-                    self._write_up(flight)
+                    with_reconnect(f"writing up job {flight.job.pk}", self._write_up, flight)
                 except Exception:
                     # The job stays running; its lease lapses and the sweep puts it back.
                     logger.exception("could not write up job %s", flight.job.pk)
@@ -208,11 +306,16 @@ class Runner:
 
     def _write_up(self, flight: Flight) -> None:
         result, error = flight.result, flight.error
-        log = call_log(endpoint=self.endpoint, flight=flight, result=result, error=error)
-        self.endpoint = breaker_record(endpoint=self.endpoint, probe=flight.claim.probe,
-                                       error=error)
-        created = job_complete(endpoint=self.endpoint, flight=flight, result=result,
-                               error=error, log=log)
+        # Each step is done once: after a lost connection the write-up resumes.
+        if flight.log is None:
+            flight.log = call_log(endpoint=self.endpoint, flight=flight, result=result,
+                                  error=error)
+        if flight.recorded is None:
+            flight.recorded = breaker_record(endpoint=self.endpoint, probe=flight.claim.probe,
+                                             error=error)
+            self.endpoint = flight.recorded
+        created = job_complete(endpoint=flight.recorded, flight=flight, result=result,
+                               error=error, log=flight.log)
         if job_sampling_check(flight.job, created=created):  # adaptive: voted already
             created = False
         self._count(flight.job, voted=created)
@@ -235,8 +338,9 @@ class Runner:
         calls_room = self.cap - (len(self.flights) - len(self.returned))
         room = min(calls_room, 2 * self.cap - len(self.flights))
         self.held_back = room < calls_room  # fill again as write-ups finish
-        endpoint, claims = claim_jobs(endpoint_id=self.endpoint.pk, limit=room,
-                                      exclude_ids=list(self.returned))
+        endpoint, claims = with_reconnect(
+            "claiming jobs", lambda: claim_jobs(endpoint_id=self.endpoint.pk, limit=room,
+                                                exclude_ids=list(self.returned)))
         if endpoint is not None:
             self.endpoint = endpoint
         self._start(claims)
@@ -245,8 +349,9 @@ class Runner:
         if not claims:
             return
         by_id = {claim.job_id: claim for claim in claims}
-        jobs = (GenerationJob.objects.filter(pk__in=list(by_id))
-                .select_related("problem", "template", "batch", "created_by"))
+        jobs = with_reconnect("reading claimed jobs", lambda: list(
+            GenerationJob.objects.filter(pk__in=list(by_id))
+            .select_related("problem", "template", "batch", "created_by")))
         for job in jobs:
             claim = by_id[job.pk]
             if job.claimed_by != claim.token:
@@ -258,8 +363,9 @@ class Runner:
         flight = Flight(job, claim, prompt)
         if prompt.error:
             # Nothing was sent, so there is no call to log: the reason goes on the job.
-            job_complete(endpoint=self.endpoint, flight=flight, result=None,
-                         error=Rejected(prompt.error), log=None)
+            with_reconnect(f"writing up job {job.pk}", lambda: job_complete(
+                endpoint=self.endpoint, flight=flight, result=None,
+                error=Rejected(prompt.error), log=None))
             self._count(job, voted=False)
             return
         self.flights[job.pk] = flight
@@ -277,14 +383,18 @@ class Runner:
 
     # -- heartbeat and answer checks --------------------------------------------------
     def _beat(self) -> None:
-        """Renew the leases of calls in flight and save partial text that changed."""
+        """Renew the leases of calls in flight (and of replies waiting to be written up,
+        which a database outage can delay) and save partial text that changed."""
         self.next_beat = time.monotonic() + self.beat_every
-        active = [f for pk, f in self.flights.items() if pk not in self.returned]
-        if not active:
-            return
+        if self.flights:
+            with_reconnect("renewing leases", self._renew)
+
+    def _renew(self) -> None:
+        held = list(self.flights.values())
+        active = [f for f in held if f.job.pk not in self.returned]
         now = timezone.now()
         GenerationJob.objects.filter(
-            pk__in=[f.job.pk for f in active], claimed_by__in={f.claim.token for f in active},
+            pk__in=[f.job.pk for f in held], claimed_by__in={f.claim.token for f in held},
             status=GenerationJob.Status.RUNNING,
         ).update(lease_expires_at=now + timedelta(seconds=settings.QB_JOB_LEASE_SECONDS))
         for flight in active:
@@ -302,7 +412,7 @@ class Runner:
         with self._lock:
             problem_id = next(iter(self.votes))
             del self.votes[problem_id]
-        problem_vote(problem_id=problem_id)
+        with_reconnect("checking answers", lambda: problem_vote(problem_id=problem_id))
 
 
 # --- Entry points for tasks -------------------------------------------------------------
