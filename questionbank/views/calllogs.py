@@ -18,6 +18,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 
 from questionbank import selectors
 from questionbank.models import GenerationJob
@@ -36,12 +37,12 @@ def format_ms(ms) -> str:
     if ms is None:
         return "—"
     if ms < 1000:
-        return f"{ms} ms"
+        return gettext("%(ms)d ms") % {"ms": ms}
     seconds = ms / 1000
     if seconds < 60:
-        return f"{seconds:.1f} s"
+        return gettext("%(s).1f s") % {"s": seconds}
     minutes, seconds = divmod(int(round(seconds)), 60)
-    return f"{minutes} min {seconds:02d} s"
+    return gettext("%(m)d min %(s)02d s") % {"m": minutes, "s": seconds}
 
 
 def result_label(row) -> str:
