@@ -16,6 +16,13 @@ from questionbank.models import CallLog, GenerationJob, ModelEndpoint
 from questionbank.rendering import split_reasoning
 from questionbank.services.calllogs import calllog_record
 from questionbank.services.solutions import solution_create
+from questionbank.stored_text import (
+    ATTEMPT_FAILED,
+    CANCELLED_NOT_RETRIED,
+    GAVE_UP,
+    UNEXPECTED,
+    english,
+)
 from questionbank.webui import backoff_delay
 
 from .breaker import endpoint_breaker
@@ -46,9 +53,7 @@ class Unexpected(Exception):
 
     def __init__(self, err: Exception):
         super().__init__(str(err))
-        self.message = (f"The question bank hit an unexpected error while calling the model "
-                        f"server ({type(err).__name__}); the administrator can find details in "
-                        "the worker's log.")
+        self.message = english(UNEXPECTED, kind=type(err).__name__)
 
 
 def error_class(error) -> str:
@@ -126,16 +131,15 @@ def _job_fields(job: GenerationJob, error, now) -> dict:
         at = now + timedelta(seconds=delay)
         return {"status": GenerationJob.Status.QUEUED, "next_attempt_at": at,
                 "error_class": error_class(error),
-                "last_error": f"Attempt {job.attempts} of {job.max_attempts} failed: "
-                f"{error.message} It will be tried again at "
-                f"{timezone.localtime(at):%H:%M:%S}."}
+                "last_error": english(ATTEMPT_FAILED, attempt=job.attempts,
+                                      max=job.max_attempts, error=error.message,
+                                      at=f"{timezone.localtime(at):%H:%M:%S}")}
     status, message = GenerationJob.Status.FAILED, error.message
     if error.retryable and job.batch.cancelled_at is not None:
         status = GenerationJob.Status.CANCELLED
-        message += " The batch was cancelled, so it was not tried again."
+        message = english(CANCELLED_NOT_RETRIED, error=message)
     elif error.retryable:
-        message += (f" Gave up after {job.attempts} attempts: check the model "
-                    "server, then retry the batch's failed jobs.")
+        message = english(GAVE_UP, error=message, attempts=job.attempts)
     return {"status": status, "finished_at": now, "error_class": error_class(error),
             "last_error": message, "partial_text": getattr(error, "partial_text", "") or ""}
 
