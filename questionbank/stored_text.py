@@ -50,6 +50,9 @@ REVERTED_TO = gettext_noop("Reverted to revision %(number)s")
 REPLACED_BY = gettext_noop("Replaced by solution %(number)s.")
 REPLACES = gettext_noop("Replaces solution %(number)s.")
 PUBLISHED_AFTER_CONFIRMING = gettext_noop("Published after confirming: %(concerns)s.")
+IMPORTED_FROM = gettext_noop("Imported from the %(format)s file (%(what)s)")
+GENERAL_FEEDBACK = gettext_noop("general feedback")
+SOLUTION_COLUMN = gettext_noop("solution column")
 CONCERNS = (
     gettext_noop("disagrees with the reference"), gettext_noop("could not be checked"),
     gettext_noop("came from the stand-in server"), gettext_noop("stale: the problem changed since"),
@@ -99,10 +102,11 @@ JUDGE = (
 PATTERNS = (
     ATTEMPT_FAILED, CANCELLED_NOT_RETRIED, GAVE_UP, UNEXPECTED, WORKER_LOST,
     WORKER_LOST_LAST, WORKER_LOST_REQUEUED, CANCELLED_BY, REVERTED_TO, REPLACED_BY, REPLACES,
-    PUBLISHED_AFTER_CONFIRMING, NON_ENGLISH, TOO_LONG, *JUDGE,
+    PUBLISHED_AFTER_CONFIRMING, IMPORTED_FROM, NON_ENGLISH, TOO_LONG, *JUDGE,
 )
 # Whole words or phrases that fill a pattern's parts.
-WORDS = (THE_SYSTEM, GENERATED_BY_MODEL, WRITTEN_BY_TEACHER, *CONCERNS, *SCRIPTS, *FIELDS)
+WORDS = (THE_SYSTEM, GENERATED_BY_MODEL, WRITTEN_BY_TEACHER, GENERAL_FEEDBACK,
+         SOLUTION_COLUMN, *CONCERNS, *SCRIPTS, *FIELDS)
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
