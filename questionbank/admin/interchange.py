@@ -14,7 +14,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.translation import format_lazy
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from questionbank import selectors
