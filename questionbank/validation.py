@@ -51,7 +51,7 @@ def text_problem(value: str) -> str | None:
         return gettext("contains a NUL character (an invisible control character that cannot "
                        "be saved); remove it, or retype the text instead of pasting it")
     return gettext("contains a broken character (half of an emoji or other symbol, a "
-                   "\u201clone surrogate\u201d); retype that part of the text")
+                   "“lone surrogate”); retype that part of the text")
 
 
 def clean_text(value: str, *, label: str | None = None) -> str:
@@ -128,7 +128,7 @@ def parse_int_list(values, *, label: str | None = None) -> list[int]:
             number = parse_int(part)
             if number is None:
                 raise InvalidInput(
-                    gettext("\u201c%(part)s\u201d in %(label)s is not a number; give ids such "
+                    gettext("“%(part)s” in %(label)s is not a number; give ids such "
                             "as 12,15,20 using the digits 0-9.")
                     % {"part": part.strip()[:40], "label": label or gettext("problems")})
             ids.append(number)
@@ -148,7 +148,7 @@ def parse_moment(value: str, *, end: bool = False) -> datetime | None:
     if not value:
         return None
     error = ValidationError(
-        gettext("\u201c%(value)s\u201d is not a date; use YYYY-MM-DD or YYYY-MM-DD HH:MM, "
+        gettext("“%(value)s” is not a date; use YYYY-MM-DD or YYYY-MM-DD HH:MM, "
                 "e.g. 2026-03-31.") % {"value": value[:40]}, code="invalid_date")
     try:
         day = parse_date(value) if len(value) == 10 else None
@@ -192,9 +192,9 @@ def _request_problem(request) -> str | None:
             for value in values:
                 problem = text_problem(value)
                 if problem:
-                    text = (gettext("The address field \u201c%(name)s\u201d %(problem)s.")
+                    text = (gettext("The address field “%(name)s” %(problem)s.")
                             if where == "address"
-                            else gettext("The form field \u201c%(name)s\u201d %(problem)s."))
+                            else gettext("The form field “%(name)s” %(problem)s."))
                     return text % {"name": name[:40], "problem": problem}
     return None
 

@@ -76,7 +76,7 @@ class ModelEndpointForm(forms.ModelForm):
                 if cleaned.get(name):
                     self.add_error(name, _("Secrets are stored encrypted and QB_SECRETS_KEY is "
                                    "not set on this server; ask whoever runs it to set it "
-                                   "(README.md, \u201cSecrets at rest\u201d), then save again."))
+                                   "(README.md, “Secrets at rest”), then save again."))
         return cleaned
 
     def _post_clean(self):
@@ -202,7 +202,7 @@ class ModelEndpointAdmin(admin.ModelAdmin):
     def layout_table(self, obj):
         layout = obj.parameter_layout or {}
         if not layout:
-            return _("not discovered yet: use \u201cCheck now\u201d")
+            return _("not discovered yet: use “Check now”")
         if not isinstance(layout, dict):  # stored by hand or by an older version
             return str(layout)
         rows = format_html_join(

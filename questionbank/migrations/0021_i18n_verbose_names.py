@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AlterModelOptions(
             name='apiidempotencykey',
-            options={'verbose_name': 'api idempotency key', 'verbose_name_plural': 'api idempotency keies'},
+            options={'verbose_name': 'api idempotency key', 'verbose_name_plural': 'api idempotency keys'},
         ),
         migrations.AlterModelOptions(
             name='apitoken',

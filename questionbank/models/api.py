@@ -76,7 +76,7 @@ class ApiIdempotencyKey(models.Model):
         constraints = [models.UniqueConstraint(fields=["user", "key"],
                                                name="api_idempotency_key_per_user")]
         verbose_name = _("api idempotency key")
-        verbose_name_plural = _("api idempotency keies")
+        verbose_name_plural = _("api idempotency keys")
 
     def __str__(self) -> str:
         return f"{self.operation} {self.key}"
