@@ -47,9 +47,10 @@ class TagListField(CleanTextMixin, forms.CharField):
 
 
 class ProblemForm(forms.ModelForm):
-    tags = TagListField(required=False, help_text=_("Comma-separated, e.g. algebra, AIME."))
+    tags = TagListField(label=_("Tags"), required=False,
+                        help_text=_("Comma-separated, e.g. algebra, AIME."))
     test_cases = forms.CharField(
-        required=False,
+        label=_("Test cases"), required=False,
         widget=forms.Textarea(attrs={"rows": 4, "class": "mono"}),
         help_text=_('Programming problems: JSON list of {"input": "...", "output": "..."}; add '
                   '"tolerance": 1e-6 to a test whose numbers may be off by that much.'),
@@ -167,7 +168,7 @@ class GenerateForm(forms.Form):
                                           "Go back to the problem list and choose again.")},
     )
     template = forms.ModelChoiceField(
-        queryset=PromptTemplate.objects.none(), empty_label=None,
+        queryset=PromptTemplate.objects.none(), empty_label=None, label=_("Template"),
         help_text=_("The prompt sent to the model. Each template has its own sampling settings."),
         error_messages={"required": _("Choose a prompt template."),
                         "invalid_choice": TEMPLATE_EDITED},
@@ -249,17 +250,18 @@ class ProblemBulkForm(forms.Form):
         ("status:archived", _("Archive")),
         ("tag", _("Add tags")),
     ]
-    action = forms.ChoiceField(choices=ACTIONS, error_messages={
+    action = forms.ChoiceField(label=_("Action"), choices=ACTIONS, error_messages={
         "required": _("Choose what to do with the selected problems."),
         "invalid_choice": _("Choose what to do with the selected problems from the list.")})
     problems = forms.ModelMultipleChoiceField(
-        queryset=Problem.objects.all(), required=False,
+        queryset=Problem.objects.all(), required=False, label=_("Problems"),
         error_messages={"invalid_choice": _("One of the ticked problems no longer exists; "
                                           "reload the list and tick again.")},
     )
     all_matching = forms.BooleanField(
         required=False, label=_("All problems matching the filters, on every page"))
-    tags = TagListField(required=False, help_text=_("For “Add tags”: comma-separated."))
+    tags = TagListField(label=_("Tags"), required=False,
+                        help_text=_("For “Add tags”: comma-separated."))
     # The list's filters, sent along so "all matching" means what the teacher saw.
     FILTERS = ("q", "kind", "status", "tag", "difficulty")
 
@@ -312,10 +314,11 @@ class SolutionBulkForm(forms.Form):
         ("in_review", _("Send to review")),
         ("rejected", _("Reject")),
     ]
-    action = forms.ChoiceField(choices=ACTIONS, error_messages={
+    action = forms.ChoiceField(label=_("Action"), choices=ACTIONS, error_messages={
         "required": _("Choose what to do with the selected solutions.")})
     solutions = forms.ModelMultipleChoiceField(
-        queryset=None, error_messages={"required": _("Tick at least one solution first.")},
+        queryset=None, label=_("Solutions"),
+        error_messages={"required": _("Tick at least one solution first.")},
     )
     reason = forms.CharField(required=False, max_length=2000, label=_("Reason (for rejecting)"))
     # The second, explicit step of a bulk publish: these were held back for a reason the

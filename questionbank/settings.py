@@ -12,6 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.utils.translation import gettext_lazy
+
 from questionbank import encryption
 from questionbank.config import (
     SettingsError,
@@ -372,7 +374,7 @@ Q_CLUSTER = {
     "save_limit": 250,
     "catch_up": False,
     "ack_failures": True,
-    "label": "Background tasks",
+    "label": gettext_lazy("Background tasks"),
     "poll": 0.05,
 }
 if QB_REDIS_URL:

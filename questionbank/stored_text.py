@@ -75,6 +75,18 @@ TOO_LONG = gettext_noop(
 FIELDS = (gettext_noop("Title"), gettext_noop("Statement"), gettext_noop("System prompt"),
           gettext_noop("User prompt"), gettext_noop("Prompt"))
 
+# --- The placeholders' descriptions (questionbank/sanitize.py PLACEHOLDERS) ----------------
+PLACEHOLDER_DESCRIPTIONS = (
+    gettext_noop("The problem's title."),
+    gettext_noop("The full problem statement (Markdown with LaTeX)."),
+    gettext_noop("The kind of problem: maths or programming."),
+    gettext_noop("The problem's difficulty."),
+    gettext_noop("The problem's tags, separated by commas."),
+    gettext_noop("The language the problem is written in (an ISO code such as en)."),
+    gettext_noop("Where the problem comes from (book, contest, teacher)."),
+    gettext_noop("For programming problems, the example tests (input and expected output)."),
+)
+
 # --- The judge's verdicts (questionbank/judge, kept in English there) ----------------------
 JUDGE = (
     gettext_noop("Passes all %(n)s tests."),
@@ -106,7 +118,7 @@ PATTERNS = (
 )
 # Whole words or phrases that fill a pattern's parts.
 WORDS = (THE_SYSTEM, GENERATED_BY_MODEL, WRITTEN_BY_TEACHER, GENERAL_FEEDBACK,
-         SOLUTION_COLUMN, *CONCERNS, *SCRIPTS, *FIELDS)
+         SOLUTION_COLUMN, *CONCERNS, *SCRIPTS, *FIELDS, *PLACEHOLDER_DESCRIPTIONS)
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 

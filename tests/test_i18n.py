@@ -207,6 +207,6 @@ def test_dates_and_numbers_follow_the_language(teacher_client, teacher):
 
 def test_javascript_catalog_in_chinese(client):
     response = client.get(reverse("javascript-catalog"), HTTP_ACCEPT_LANGUAGE="zh-hans")
-    # The catalog is JSON, non-ASCII characters written as \\uXXXX escapes.
+    # The catalog is JSON, non-ASCII characters written as \uXXXX escapes.
     assert response.status_code == 200
     assert json.dumps("请先至少勾选一行。")[1:-1] in response.content.decode()

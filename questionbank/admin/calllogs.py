@@ -167,8 +167,8 @@ class DateRangeFilter(admin.ListFilter):
 
     title = _("date")
     template = "admin/questionbank/calllog/date_filter.html"
-    QUICK = (("Last 24 hours", timedelta(days=1)), ("Last 7 days", timedelta(days=7)),
-             ("Last 30 days", timedelta(days=30)))
+    QUICK = ((_("Last 24 hours"), timedelta(days=1)), (_("Last 7 days"), timedelta(days=7)),
+             (_("Last 30 days"), timedelta(days=30)))
 
     def __init__(self, request, params, model, model_admin):
         super().__init__(request, params, model, model_admin)

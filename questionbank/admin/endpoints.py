@@ -51,7 +51,8 @@ class ModelEndpointForm(forms.ModelForm):
                     "one."),
     )
     clear_secrets = forms.BooleanField(
-        required=False, help_text=_("Remove the stored password and API key.")
+        label=_("Clear secrets"), required=False,
+        help_text=_("Remove the stored password and API key.")
     )
 
     class Meta:
@@ -190,7 +191,7 @@ class ModelEndpointAdmin(admin.ModelAdmin):
         if obj is None or not obj.pk:
             return _("none yet")
         return " \u00b7 ".join(
-            format_lazy("{}: {}", label, _("set") if obj.has_secret(name) else _("not set"))
+            "{}: {}".format(label, _("set") if obj.has_secret(name) else _("not set"))
             for name, label in (("password", _("password")), ("api_key", _("API key")))
         )
 

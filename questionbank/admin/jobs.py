@@ -9,6 +9,7 @@ from questionbank.formatting import format_duration
 from questionbank.models import GenerationBatch, GenerationJob
 from questionbank.selectors import batch_progress
 from questionbank.services.generation import batch_cancel, batch_retry_failed
+from questionbank.stored_text import translate_stored
 
 _ACTIVE = (GenerationJob.Status.QUEUED, GenerationJob.Status.RUNNING)
 
@@ -25,11 +26,15 @@ class ReadOnlyMixin:
 
 class GenerationJobInline(ReadOnlyMixin, admin.TabularInline):
     model = GenerationJob
-    fields = ("problem", "sample_index", "endpoint", "status", "attempts", "last_error")
+    fields = ("problem", "sample_index", "endpoint", "status", "attempts", "error")
     readonly_fields = fields
     extra = 0
     show_change_link = True
     can_delete = False
+
+    @admin.display(description=_("last error"))
+    def error(self, obj):
+        return translate_stored(obj.last_error)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("problem", "endpoint")

@@ -19,6 +19,7 @@ from questionbank.models import (
 from questionbank.rendering import render_markdown
 from questionbank.services.generation import batch_create
 from questionbank.services.solutions import publish_concerns, solutions_transition
+from questionbank.stored_text import translate_stored
 
 from .jobs import ReadOnlyMixin
 
@@ -27,14 +28,18 @@ class SolutionRevisionInline(ReadOnlyMixin, admin.TabularInline):
     """Append-only: shown, never edited; each row's text rendered in a collapsed box."""
 
     model = SolutionRevision
-    fields = ("number", "author", "note", "final_answer", "final_answer_by_teacher", "verdict",
-              "agreement", "checked_at", "created_at", "rendered")
+    fields = ("number", "author", "revision_note", "final_answer", "final_answer_by_teacher",
+              "verdict", "agreement", "checked_at", "created_at", "rendered")
     readonly_fields = fields
     extra = 0
     can_delete = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("author")
+
+    @admin.display(description=_("note"))
+    def revision_note(self, obj):
+        return translate_stored(obj.note)
 
     @admin.display(description=_("Text"))
     def rendered(self, obj):
@@ -46,10 +51,14 @@ class SolutionRevisionInline(ReadOnlyMixin, admin.TabularInline):
 
 class SolutionTransitionInline(ReadOnlyMixin, admin.TabularInline):
     model = SolutionTransition
-    fields = ("source", "target", "user", "reason", "created_at")
+    fields = ("source", "target", "user", "transition_reason", "created_at")
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    @admin.display(description=_("reason"))
+    def transition_reason(self, obj):
+        return translate_stored(obj.reason)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("user")
@@ -71,11 +80,11 @@ class SolutionAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("problem", "review_link", "status", "rejection_reason",
                            "status_changed_at", "status_changed_by", "published_at")}),
-        ("Answer", {"fields": ("final_answer", "verdict", "majority_share", "answer_group",
+        (_("Answer"), {"fields": ("final_answer", "verdict", "majority_share", "answer_group",
                                "is_best")}),
-        ("Text", {"fields": ("rendered", "rendered_reasoning", "rendered_statement",
+        (_("Text"), {"fields": ("rendered", "rendered_reasoning", "rendered_statement",
                              "current_revision", "edit_distance")}),
-        ("Provenance", {"fields": ("job", "template", "endpoint", "call_log",
+        (_("Provenance"), {"fields": ("job", "template", "endpoint", "call_log",
                                    "problem_version", "from_standin", "created_at",
                                    "updated_at")}),
     )
@@ -107,8 +116,8 @@ class SolutionAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("Problem statement"))
     def rendered_statement(self, obj):
-        return format_html('<details><summary>Show</summary><div class="qb-rendered">{}</div>'
-                           "</details>", mark_safe(obj.problem.statement_html))
+        return format_html('<details><summary>{}</summary><div class="qb-rendered">{}</div>'
+                           "</details>", _("Show"), mark_safe(obj.problem.statement_html))
 
     @admin.display(description=_("Reasoning trace"))
     def rendered_reasoning(self, obj):

@@ -51,11 +51,17 @@ class ApiToken(models.Model):
     def is_expired(self) -> bool:
         return self.expires_at is not None and self.expires_at <= timezone.now()
 
+    STATE_LABELS = {"active": _("active"), "expired": _("expired"), "revoked": _("revoked")}
+
     @property
     def state(self) -> str:
         if self.revoked_at is not None:
             return "revoked"
         return "expired" if self.is_expired else "active"
+
+    @property
+    def state_label(self) -> str:
+        return self.STATE_LABELS[self.state]
 
 
 class ApiIdempotencyKey(models.Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -105,7 +106,9 @@ class CallLog(models.Model):
         verbose_name_plural = _("call logs")
 
     def __str__(self) -> str:
-        return f"Call {self.pk} to {self.endpoint_name} ({self.outcome})"
+        return gettext("Call %(number)s to %(endpoint)s (%(outcome)s)") % {
+            "number": self.pk, "endpoint": self.endpoint_name,
+            "outcome": self.get_outcome_display()}
 
     def get_absolute_url(self) -> str:
         return reverse("admin:questionbank_calllog_change", args=[self.pk])

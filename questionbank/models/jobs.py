@@ -122,7 +122,9 @@ class GenerationJob(models.Model):
         verbose_name_plural = _("generation jobs")
 
     def __str__(self) -> str:
-        return f"Job {self.pk}: {self.problem_id} #{self.sample_index + 1} ({self.status})"
+        return gettext("Job %(number)s: problem %(problem)s #%(sample)s (%(status)s)") % {
+            "number": self.pk, "problem": self.problem_id, "sample": self.sample_index + 1,
+            "status": self.get_status_display()}
 
     def get_absolute_url(self) -> str:
         return reverse("teacher:batch-detail", args=[self.batch_id]) + f"#job-{self.pk}"

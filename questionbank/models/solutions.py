@@ -235,11 +235,12 @@ class SolutionRevision(models.Model):
         verbose_name_plural = _("solution revisions")
 
     def __str__(self) -> str:
-        return f"Revision {self.number} of solution {self.solution_id}"
+        return gettext("Revision %(number)s of solution %(solution)s") % {
+            "number": self.number, "solution": self.solution_id}
 
     @property
     def author_label(self) -> str:
-        return self.author.get_username() if self.author_id else "model"
+        return self.author.get_username() if self.author_id else gettext("model")
 
 
 class SolutionTransition(models.Model):
@@ -262,4 +263,4 @@ class SolutionTransition(models.Model):
         verbose_name_plural = _("solution transitions")
 
     def __str__(self) -> str:
-        return f"{self.solution_id}: {self.source} -> {self.target}"
+        return f"{self.solution_id}: {self.get_source_display()} -> {self.get_target_display()}"
