@@ -3,7 +3,6 @@ Read-only but for revoking: a token's secret is never stored, so it cannot be sh
 
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from questionbank.models import ApiToken
 from questionbank.services.api_tokens import token_revoke
@@ -26,5 +25,5 @@ class ApiTokenAdmin(admin.ModelAdmin):
     @admin.action(description=_("Revoke the selected tokens"))
     def revoke(self, request, queryset):
         n = sum(token_revoke(token=token, user=token.user) for token in queryset)
-        self.message_user(request, ngettext("%(n)d token revoked.", "%(n)d tokens revoked.", n)
+        self.message_user(request, _("%(n)d token(s) revoked.")
                           % {"n": n}, messages.SUCCESS)

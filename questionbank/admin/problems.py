@@ -3,7 +3,6 @@ from django.db.models import Count
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from questionbank.admin.interchange import ProblemInterchangeMixin
 from questionbank.models import Problem, Tag
@@ -76,8 +75,8 @@ class ProblemAdmin(ProblemInterchangeMixin, admin.ModelAdmin):
 
     def _set_status(self, request, queryset, status):
         n = problems_set_status(problems=queryset, status=status)
-        self.message_user(request, ngettext(
-            "%(n)d problem marked %(status)s.", "%(n)d problems marked %(status)s.", n)
+        self.message_user(request, _(
+            "%(n)d problem(s) marked %(status)s.")
             % {"n": n, "status": Problem.Status(status).label.lower()})
 
     @admin.action(description=_("Mark selected problems ready"), permissions=["change"])

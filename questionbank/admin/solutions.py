@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from questionbank.models import (
@@ -130,14 +130,10 @@ class SolutionAdmin(admin.ModelAdmin):
 
     # What a bulk step did, for the message after it (verb: the step's key).
     DONE = {
-        "published": lambda n: ngettext("%(n)d solution published.",
-                                        "%(n)d solutions published.", n),
-        "sent to review": lambda n: ngettext("%(n)d solution sent to review.",
-                                             "%(n)d solutions sent to review.", n),
-        "unpublished": lambda n: ngettext("%(n)d solution unpublished.",
-                                          "%(n)d solutions unpublished.", n),
-        "rejected": lambda n: ngettext("%(n)d solution rejected.",
-                                       "%(n)d solutions rejected.", n),
+        "published": _("%(n)d solution(s) published."),
+        "sent to review": _("%(n)d solution(s) sent to review."),
+        "unpublished": _("%(n)d solution(s) unpublished."),
+        "rejected": _("%(n)d solution(s) rejected."),
     }
 
     def _transition(self, request, queryset, target, reason="", verb="", confirmed=False):
@@ -145,7 +141,7 @@ class SolutionAdmin(admin.ModelAdmin):
                                       user=request.user, reason=reason, confirmed=confirmed)
         if result.moved:
             n = len(result.moved)
-            self.message_user(request, self.DONE[verb](n) % {"n": n}, messages.SUCCESS)
+            self.message_user(request, self.DONE[verb] % {"n": n}, messages.SUCCESS)
         for solution, why in result.refused:
             self.message_user(request, _("Solution %(number)s: %(why)s")
                               % {"number": solution.pk, "why": why}, messages.WARNING)
@@ -189,10 +185,9 @@ class SolutionAdmin(admin.ModelAdmin):
     def unpublish(self, request, queryset):
         others = queryset.exclude(status=Solution.Status.PUBLISHED).count()
         if others:
-            self.message_user(request, ngettext(
-                "%(n)d selected solution was not published and was left as it is.",
-                "%(n)d selected solutions were not published and were left as they are.",
-                others) % {"n": others}, messages.WARNING)
+            self.message_user(request, _(
+                "%(n)d selected solution(s) were not published and were left as they are.")
+                % {"n": others}, messages.WARNING)
         self._transition(request, queryset.filter(status=Solution.Status.PUBLISHED),
                          Solution.Status.DRAFT, verb="unpublished")
 
@@ -234,11 +229,9 @@ class SolutionAdmin(admin.ModelAdmin):
             if solution.endpoint_id and solution.endpoint.enabled:
                 group["endpoints"].add(solution.endpoint)
         if skipped:
-            self.message_user(request, ngettext(
-                "%(n)d solution has no template (written by hand or the template was "
-                "deleted) and was skipped.",
-                "%(n)d solutions have no template (written by hand or the template was "
-                "deleted) and were skipped.", skipped) % {"n": skipped}, messages.WARNING)
+            self.message_user(request, _(
+                "%(n)d solution(s) have no template (written by hand or the template was "
+                "deleted) and were skipped.") % {"n": skipped}, messages.WARNING)
         created = []
         for lineage, group in groups.items():
             template = PromptTemplate.objects.current().filter(lineage=lineage).first()

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Prefetch
-from django.utils.translation import gettext, gettext_lazy, ngettext
+from django.utils.translation import gettext, gettext_lazy
 
 from questionbank import interchange
 from questionbank.answers import extract_final_answer
@@ -77,7 +77,7 @@ class PlanRow:
 
     @property
     def change_labels(self) -> list[str]:
-        return [_CHANGE_LABELS.get(name, name.replace("_", " ")) for name in self.changes]
+        return [str(_CHANGE_LABELS.get(name, name.replace("_", " "))) for name in self.changes]
 
     @property
     def makes_solutions_stale(self) -> bool:
@@ -132,16 +132,13 @@ class ImportResult:
 
     def summary(self) -> str:
         counts = self.plan.counts
-        parts = [ngettext("%(n)d problem created", "%(n)d problems created",
-                          len(self.created)) % {"n": len(self.created)},
+        parts = [gettext("%(n)d problem(s) created") % {"n": len(self.created)},
                  gettext("%(n)d updated") % {"n": len(self.updated)},
                  gettext("%(n)d unchanged") % {"n": counts[SKIP]}]
         if self.solutions:
-            parts.append(ngettext("%(n)d draft solution added", "%(n)d draft solutions added",
-                                  self.solutions) % {"n": self.solutions})
+            parts.append(gettext("%(n)d draft solution(s) added") % {"n": self.solutions})
         if counts[ERROR]:
-            parts.append(ngettext("%(n)d row with errors not imported",
-                                  "%(n)d rows with errors not imported", counts[ERROR])
+            parts.append(gettext("%(n)d row(s) with errors not imported")
                          % {"n": counts[ERROR]})
         summary = gettext("%(parts)s.") % {"parts": gettext(", ").join(parts)}
         warned = [row for row in self.plan.rows if row.warnings and row.action in (CREATE,
@@ -153,9 +150,8 @@ class ImportResult:
             if len(warned) > 5:
                 listed = gettext("%(listed)s and %(n)d more") % {"listed": listed,
                                                                 "n": len(warned) - 5}
-            summary += " " + ngettext(
-                "Parts of %(n)d question were not imported: %(listed)s.",
-                "Parts of %(n)d questions were not imported: %(listed)s.", len(warned)) % {
+            summary += " " + gettext(
+                "Parts of %(n)d question(s) were not imported: %(listed)s.") % {
                     "n": len(warned), "listed": listed}
         return summary
 
@@ -209,14 +205,11 @@ def import_apply(*, data: bytes, filename: str = "", format: str | None = None, 
         plan = _plan(parsed, filename=filename, digest=digest, with_solutions=user is not None,
                      update_similar=set(update_similar))
         if strict and plan.errors:
-            raise FileRefused(ngettext(
-                "%(n)d row has errors, so nothing was imported (first: %(label)s: %(reason)s). "
-                "Fix them and import again, or import without strict mode to skip them.",
-                "%(n)d rows have errors, so nothing was imported (first: %(label)s: "
+            raise FileRefused(gettext(
+                "%(n)d row(s) have errors, so nothing was imported (first: %(label)s: "
                 "%(reason)s). Fix them and import again, or import without strict mode to skip "
-                "them.", len(plan.errors)) % {"n": len(plan.errors),
-                                              "label": plan.errors[0].label,
-                                              "reason": plan.errors[0].reason})
+                "them.") % {"n": len(plan.errors), "label": plan.errors[0].label,
+                            "reason": plan.errors[0].reason})
         result = ImportResult(plan=plan)
         for row in plan.rows:
             if row.action == CREATE:
