@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-compat lint mutate check-deploy clean
+.PHONY: run test test-compat lint messages mutate check-deploy clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed: install it, or run make PYTHON=/path/to/python3.11"; exit 1; }
@@ -26,12 +26,19 @@ $(VENV)/.dev-deps: $(PY) requirements.txt requirements-standin.txt requirements-
 run: $(VENV)/.run-deps
 	QB_DEBUG=$${QB_DEBUG:-1} exec $(PY) manage.py devserver
 
+# GNU gettext (xgettext, msgmerge, msgfmt): for `make messages`, and for the test that the
+# catalogues are complete and current. `make run` needs none of it (the .mo are committed).
+GETTEXT_OR_INSTALL = command -v xgettext >/dev/null && command -v msgfmt >/dev/null || { \
+		echo "Installing Debian's gettext (translation catalogues)"; \
+		(apt-get update -qq && apt-get install -y -qq gettext >/dev/null) || \
+		{ echo "Could not install gettext (needs root and Debian's package lists)."; exit 1; }; }
+
 ## make test: set everything up and run ruff and the whole test suite.
 test: $(VENV)/.dev-deps
-	@test -x /usr/bin/chromium -a -x /usr/bin/bwrap || { \
-		echo "Installing Debian's chromium (browser tests) and bubblewrap (the code judge's sandbox)"; \
-		(apt-get update -qq && apt-get install -y -qq chromium bubblewrap >/dev/null) || \
-		{ echo "Could not install chromium and bubblewrap (needs root and Debian's package lists)."; exit 1; }; }
+	@test -x /usr/bin/chromium -a -x /usr/bin/bwrap -a -x /usr/bin/msgfmt -a -x /usr/bin/xgettext || { \
+		echo "Installing Debian's chromium (browser tests), bubblewrap (the code judge's sandbox) and gettext (translation catalogues)"; \
+		(apt-get update -qq && apt-get install -y -qq chromium bubblewrap gettext >/dev/null) || \
+		{ echo "Could not install chromium, bubblewrap and gettext (needs root and Debian's package lists)."; exit 1; }; }
 	$(VENV)/bin/ruff check .
 	QB_DEBUG=1 $(VENV)/bin/pytest
 
@@ -43,6 +50,13 @@ test-compat:
 
 lint: $(VENV)/.dev-deps
 	$(VENV)/bin/ruff check .
+
+## make messages: update the translation catalogues (locale/zh_Hans/LC_MESSAGES/*.po) from
+## the source, then compile them (*.mo, committed). Needs GNU gettext; installs Debian's if
+## missing. New strings arrive untranslated: translate them and run it again.
+messages: $(VENV)/.run-deps
+	@$(GETTEXT_OR_INSTALL)
+	QB_DEBUG=1 $(PY) manage.py messages
 
 ## make mutate: mutation testing of the sanitizer, HTML allowlist, call-log chain, breaker and
 ## claim, visibility rules, answer checking and import guards (docs/mutation.md). Not part of

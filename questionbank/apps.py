@@ -1,10 +1,11 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class QuestionbankConfig(AppConfig):
     name = "questionbank"
-    verbose_name = "Question bank"
+    verbose_name = _("Question bank")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

@@ -7,6 +7,7 @@ from functools import lru_cache
 from django.contrib import messages
 from django.urls import get_script_prefix, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 
 from questionbank.sanitize_words import describe_report
 
@@ -17,12 +18,12 @@ def format_duration(seconds, *, empty: str = "—") -> str:
         return empty
     seconds = int(seconds)
     if seconds < 60:
-        return f"{seconds} s"
+        return gettext("%(s)d s") % {"s": seconds}
     minutes, seconds = divmod(seconds, 60)
     if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
+        return gettext("%(m)d min %(s)02d s") % {"m": minutes, "s": seconds}
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
+    return gettext("%(h)d h %(m)02d min") % {"h": hours, "m": minutes}
 
 
 def safe_next(request, default: str) -> str:

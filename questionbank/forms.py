@@ -7,6 +7,8 @@ import json
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from questionbank import selectors
 from questionbank.interchange import size_message
@@ -16,9 +18,9 @@ from questionbank.validation import CleanTextMixin, clean_data, parse_int
 
 class LoginForm(AuthenticationForm):
     error_messages = {
-        "invalid_login": "That username and password do not match an account. "
-        "Check them (passwords are case-sensitive) or ask your administrator.",
-        "inactive": "This account is disabled. Ask your administrator to enable it.",
+        "invalid_login": _("That username and password do not match an account. "
+        "Check them (passwords are case-sensitive) or ask your administrator."),
+        "inactive": _("This account is disabled. Ask your administrator to enable it."),
     }
 
 
@@ -38,18 +40,20 @@ class TagListField(CleanTextMixin, forms.CharField):
         too_long = [n for n in names if len(n) > 100]
         if too_long:
             raise forms.ValidationError(
-                f"Tag names are limited to 100 characters: {too_long[0][:40]}…"
+                _("Tag names are limited to 100 characters: %(name)s…")
+                % {"name": too_long[0][:40]}
             )
         return names
 
 
 class ProblemForm(forms.ModelForm):
-    tags = TagListField(required=False, help_text="Comma-separated, e.g. algebra, AIME.")
+    tags = TagListField(label=_("Tags"), required=False,
+                        help_text=_("Comma-separated, e.g. algebra, AIME."))
     test_cases = forms.CharField(
-        required=False,
+        label=_("Test cases"), required=False,
         widget=forms.Textarea(attrs={"rows": 4, "class": "mono"}),
-        help_text='Programming problems: JSON list of {"input": "...", "output": "..."}; add '
-                  '"tolerance": 1e-6 to a test whose numbers may be off by that much.',
+        help_text=_('Programming problems: JSON list of {"input": "...", "output": "..."}; add '
+                  '"tolerance": 1e-6 to a test whose numbers may be off by that much.'),
     )
 
     class Meta:
@@ -94,22 +98,23 @@ class ProblemForm(forms.ModelForm):
             value = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(
-                f"Test cases are not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}."
+                _("Test cases are not valid JSON (line %(line)s, column %(column)s): %(error)s.")
+                % {"line": exc.lineno, "column": exc.colno, "error": exc.msg}
             ) from None
         if not isinstance(value, list) or not all(
             isinstance(c, dict) and "input" in c and "output" in c for c in value
         ):
             raise forms.ValidationError(
-                'Test cases must be a list like [{"input": "1 2", "output": "3"}].'
+                _('Test cases must be a list like [{"input": "1 2", "output": "3"}].')
             )
         for n, case in enumerate(value, 1):
             tolerance = case.get("tolerance")
             if tolerance is not None and (isinstance(tolerance, bool) or not isinstance(
                     tolerance, int | float) or tolerance < 0):
                 raise forms.ValidationError(
-                    f"Test {n}: the tolerance must be a positive number such as 1e-6, "
-                    f"not {json.dumps(tolerance)}.")
-        return clean_data(value, label="Test cases")
+                    _("Test %(n)s: the tolerance must be a positive number such as 1e-6, "
+                      "not %(value)s.") % {"n": n, "value": json.dumps(tolerance)})
+        return clean_data(value, label=_("Test cases"))
 
     def service_fields(self) -> dict:
         data = dict(self.cleaned_data)
@@ -151,7 +156,7 @@ class PromptTemplateForm(forms.ModelForm):
 # --- Review, generation, templates (teacher pages) --------------------------------------
 
 
-TEMPLATE_EDITED = "That template has been edited meanwhile: choose it again from the list."
+TEMPLATE_EDITED = _("That template has been edited meanwhile: choose it again from the list.")
 
 
 class EndpointChoiceField(forms.ModelMultipleChoiceField):
@@ -160,7 +165,7 @@ class EndpointChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj):
         label = obj.name
         if obj.is_standin:
-            label += " (stand-in: answers are not the model's)"
+            label = gettext("%(name)s (stand-in: answers are not the model's)") % {"name": label}
         pause = obj.pause_message()
         return f"{label} — {pause}" if pause else label
 
@@ -177,31 +182,31 @@ class GenerateForm(forms.Form):
 
     problems = forms.ModelMultipleChoiceField(
         queryset=Problem.objects.all(), widget=forms.MultipleHiddenInput,
-        error_messages={"required": "Choose at least one problem to generate solutions for.",
-                        "invalid_choice": "One of the chosen problems no longer exists. "
-                                          "Go back to the problem list and choose again."},
+        error_messages={"required": _("Choose at least one problem to generate solutions for."),
+                        "invalid_choice": _("One of the chosen problems no longer exists. "
+                                          "Go back to the problem list and choose again.")},
     )
     template = forms.ModelChoiceField(
-        queryset=PromptTemplate.objects.none(), empty_label=None,
-        help_text="The prompt sent to the model. Each template has its own sampling settings.",
-        error_messages={"required": "Choose a prompt template.",
+        queryset=PromptTemplate.objects.none(), empty_label=None, label=_("Template"),
+        help_text=_("The prompt sent to the model. Each template has its own sampling settings."),
+        error_messages={"required": _("Choose a prompt template."),
                         "invalid_choice": TEMPLATE_EDITED},
     )
     endpoints = EndpointChoiceField(
-        queryset=None, widget=forms.CheckboxSelectMultiple, label="Model servers",
-        help_text="Jobs are shared between the servers you tick. A paused server is retried "
-                  "automatically once its pause ends.",
-        error_messages={"required": "Tick at least one model server."},
+        queryset=None, widget=forms.CheckboxSelectMultiple, label=_("Model servers"),
+        help_text=_("Jobs are shared between the servers you tick. A paused server is retried "
+                  "automatically once its pause ends."),
+        error_messages={"required": _("Tick at least one model server.")},
     )
     samples = forms.IntegerField(
-        required=False, min_value=1, max_value=16, label="Answers per problem",
-        help_text="Leave empty to use the template's setting. With several answers, the final "
-                  "answers are checked against each other by majority vote.",
-        error_messages={"min_value": "Ask for at least 1 answer per problem.",
-                        "max_value": "At most 16 answers per problem can be generated at once."},
+        required=False, min_value=1, max_value=16, label=_("Answers per problem"),
+        help_text=_("Leave empty to use the template's setting. With several answers, the final "
+                  "answers are checked against each other by majority vote."),
+        error_messages={"min_value": _("Ask for at least 1 answer per problem."),
+                        "max_value": _("At most 16 answers per problem can be generated at once.")},
     )
-    name = forms.CharField(required=False, max_length=200, label="Batch name",
-                           help_text="Optional, to find the batch again later.")
+    name = forms.CharField(required=False, max_length=200, label=_("Batch name"),
+                           help_text=_("Optional, to find the batch again later."))
 
     def __init__(self, *args, kind: str | None = None, kinds: dict[str, int] | None = None,
                  **kwargs):
@@ -214,10 +219,14 @@ class GenerateForm(forms.Form):
                 label = Problem.Kind(each).label.lower()
                 field = forms.ModelChoiceField(
                     queryset=selectors.templates_for_generation(kind=each), empty_label=None,
-                    label=f"Template for the {count} {label} problem{'s' if count != 1 else ''}",
-                    help_text=(f"Offers templates for {label} problems and for any problem; "
-                               f"preset to the usual one for {label}."),
-                    error_messages={"required": f"Choose a template for the {label} problems.",
+                    label=ngettext("Template for the %(n)d %(kind)s problem",
+                                   "Template for the %(n)d %(kind)s problems", count)
+                    % {"n": count, "kind": label},
+                    help_text=gettext("Offers templates for %(kind)s problems and for any "
+                                      "problem; preset to the usual one for %(kind)s.")
+                    % {"kind": label},
+                    error_messages={"required": gettext("Choose a template for the %(kind)s "
+                                                        "problems.") % {"kind": label},
                                     "invalid_choice": TEMPLATE_EDITED},
                 )
                 self.fields[f"template_{each}"] = field
@@ -231,7 +240,7 @@ class GenerateForm(forms.Form):
                 kind=next(iter(kinds), None))
         endpoints = selectors.endpoints_for_generation()
         self.fields["endpoints"].queryset = endpoints
-        self.fields["samples"].widget.attrs["placeholder"] = "the template's setting"
+        self.fields["samples"].widget.attrs["placeholder"] = _("the template's setting")
         if not self.is_bound and len(endpoints) == 1:
             self.initial.setdefault("endpoints", [endpoints[0].pk])
 
@@ -254,23 +263,24 @@ class GenerateForm(forms.Form):
 
 class ProblemBulkForm(forms.Form):
     ACTIONS = [
-        ("generate", "Generate solutions…"),
-        ("status:ready", "Mark as ready"),
-        ("status:draft", "Mark as draft"),
-        ("status:archived", "Archive"),
-        ("tag", "Add tags"),
+        ("generate", _("Generate solutions…")),
+        ("status:ready", _("Mark as ready")),
+        ("status:draft", _("Mark as draft")),
+        ("status:archived", _("Archive")),
+        ("tag", _("Add tags")),
     ]
-    action = forms.ChoiceField(choices=ACTIONS, error_messages={
-        "required": "Choose what to do with the selected problems.",
-        "invalid_choice": "Choose what to do with the selected problems from the list."})
+    action = forms.ChoiceField(label=_("Action"), choices=ACTIONS, error_messages={
+        "required": _("Choose what to do with the selected problems."),
+        "invalid_choice": _("Choose what to do with the selected problems from the list.")})
     problems = forms.ModelMultipleChoiceField(
-        queryset=Problem.objects.all(), required=False,
-        error_messages={"invalid_choice": "One of the ticked problems no longer exists; "
-                                          "reload the list and tick again."},
+        queryset=Problem.objects.all(), required=False, label=_("Problems"),
+        error_messages={"invalid_choice": _("One of the ticked problems no longer exists; "
+                                          "reload the list and tick again.")},
     )
     all_matching = forms.BooleanField(
-        required=False, label="All problems matching the filters, on every page")
-    tags = TagListField(required=False, help_text="For “Add tags”: comma-separated.")
+        required=False, label=_("All problems matching the filters, on every page"))
+    tags = TagListField(label=_("Tags"), required=False,
+                        help_text=_("For “Add tags”: comma-separated."))
     # The list's filters, sent along so "all matching" means what the teacher saw.
     FILTERS = ("q", "kind", "status", "tag", "difficulty")
 
@@ -278,9 +288,9 @@ class ProblemBulkForm(forms.Form):
         data = super().clean()
         if not data.get("all_matching") and not data.get("problems") and \
                 "problems" not in self.errors:
-            self.add_error("problems", "Tick at least one problem first.")
+            self.add_error("problems", _("Tick at least one problem first."))
         if data.get("action") == "tag" and not data.get("tags"):
-            self.add_error("tags", "Type the tags to add, separated by commas.")
+            self.add_error("tags", _("Type the tags to add, separated by commas."))
         return data
 
     def filters(self) -> dict[str, str]:
@@ -291,44 +301,45 @@ class ProblemBulkForm(forms.Form):
 
 class SolutionEditForm(forms.Form):
     body = forms.CharField(
-        label="Explanation", strip=False,
+        label=_("Explanation"), strip=False,
         widget=forms.Textarea(attrs={"rows": 24, "class": "mono", "spellcheck": "true"}),
-        help_text="Markdown. Maths in $...$ or $$...$$; code in ``` fences.",
-        error_messages={"required": "The explanation cannot be empty. To withdraw a solution, "
-                                    "reject it instead."},
+        help_text=_("Markdown. Maths in $...$ or $$...$$; code in ``` fences."),
+        error_messages={"required": _("The explanation cannot be empty. To withdraw a solution, "
+                                    "reject it instead.")},
     )
     final_answer = forms.CharField(
-        required=False, max_length=300, label="Final answer",
-        help_text="Leave empty to take it from the text (the last \\boxed{…} or "
+        required=False, max_length=300, label=_("Final answer"),
+        help_text=_("Leave empty to take it from the text (the last \\boxed{…} or "
         "\"Final answer: …\"). Type one to set it yourself; it is checked against the "
-        "reference answer either way.",
+        "reference answer either way."),
     )
-    note = forms.CharField(required=False, max_length=300, label="What did you change?",
-                           help_text="Optional; shown in the revision history.")
+    note = forms.CharField(required=False, max_length=300, label=_("What did you change?"),
+                           help_text=_("Optional; shown in the revision history."))
     base_revision = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 
 class RejectForm(forms.Form):
     reason = forms.CharField(
         max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
-        label="Why is it rejected?",
-        error_messages={"required": "Say why the solution is rejected, so the next reviewer "
-                                    "knows."},
+        label=_("Why is it rejected?"),
+        error_messages={"required": _("Say why the solution is rejected, so the next reviewer "
+                                    "knows.")},
     )
 
 
 class SolutionBulkForm(forms.Form):
     ACTIONS = [
-        ("published", "Publish"),
-        ("in_review", "Send to review"),
-        ("rejected", "Reject"),
+        ("published", _("Publish")),
+        ("in_review", _("Send to review")),
+        ("rejected", _("Reject")),
     ]
-    action = forms.ChoiceField(choices=ACTIONS, error_messages={
-        "required": "Choose what to do with the selected solutions."})
+    action = forms.ChoiceField(label=_("Action"), choices=ACTIONS, error_messages={
+        "required": _("Choose what to do with the selected solutions.")})
     solutions = forms.ModelMultipleChoiceField(
-        queryset=None, error_messages={"required": "Tick at least one solution first."},
+        queryset=None, label=_("Solutions"),
+        error_messages={"required": _("Tick at least one solution first.")},
     )
-    reason = forms.CharField(required=False, max_length=2000, label="Reason (for rejecting)")
+    reason = forms.CharField(required=False, max_length=2000, label=_("Reason (for rejecting)"))
     # The second, explicit step of a bulk publish: these were held back for a reason the
     # teacher has now read.
     confirmed = forms.BooleanField(required=False)
@@ -340,16 +351,16 @@ class SolutionBulkForm(forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("action") == "rejected" and not (data.get("reason") or "").strip():
-            self.add_error("reason", "Say why these solutions are rejected, so the next "
-                                     "reviewer knows.")
+            self.add_error("reason", _("Say why these solutions are rejected, so the next "
+                                     "reviewer knows."))
         return data
 
 
 class TemplatePreviewForm(forms.Form):
     problem = forms.CharField(
-        label="Problem", max_length=300,
-        help_text="A problem number, or words from its title.",
-        error_messages={"required": "Type a problem number or words from its title."},
+        label=_("Problem"), max_length=300,
+        help_text=_("A problem number, or words from its title."),
+        error_messages={"required": _("Type a problem number or words from its title.")},
     )
 
     def clean_problem(self):
@@ -361,28 +372,28 @@ class TemplatePreviewForm(forms.Form):
             problem = qs.filter(title__icontains=value).order_by("-id").first()
         if problem is None:
             raise forms.ValidationError(
-                f"No problem has the number or a title containing “{value}”. "
-                "Check the problem list for its number."
+                _("No problem has the number or a title containing “%(value)s”. "
+                  "Check the problem list for its number.") % {"value": value}
             )
         return problem
 
 
 # --- Import / export (issue 8) -------------------------------------------------------------
 
-_IMPORT_FORMATS = [("", "Recognise from the file"), ("moodle", "Moodle XML"), ("gift", "GIFT"),
+_IMPORT_FORMATS = [("", _("Recognise from the file")), ("moodle", "Moodle XML"), ("gift", "GIFT"),
                    ("csv", "CSV"), ("json", "JSON")]
 _EXPORT_FORMATS = _IMPORT_FORMATS[1:]
 
 
 class ImportForm(forms.Form):
     file = forms.FileField(
-        label="File",
-        help_text="Moodle XML, GIFT, CSV or JSON. Nothing is saved until you confirm the "
-                  "preview.",
-        error_messages={"required": "Choose the file to import.",
-                        "empty": "The file is empty. Choose another file."},
+        label=_("File"),
+        help_text=_("Moodle XML, GIFT, CSV or JSON. Nothing is saved until you confirm the "
+                  "preview."),
+        error_messages={"required": _("Choose the file to import."),
+                        "empty": _("The file is empty. Choose another file.")},
     )
-    format = forms.ChoiceField(label="Format", choices=_IMPORT_FORMATS, required=False)
+    format = forms.ChoiceField(label=_("Format"), choices=_IMPORT_FORMATS, required=False)
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -393,21 +404,21 @@ class ImportForm(forms.Form):
 
 
 class ExportForm(forms.Form):
-    format = forms.ChoiceField(label="Format", choices=_EXPORT_FORMATS, initial="moodle")
+    format = forms.ChoiceField(label=_("Format"), choices=_EXPORT_FORMATS, initial="moodle")
     with_solutions = forms.BooleanField(
-        label="Include published solutions", required=False, initial=True,
-        help_text="Moodle XML and GIFT: as the general feedback. CSV and JSON: a solution "
-                  "column. Drafts are never exported.",
+        label=_("Include published solutions"), required=False, initial=True,
+        help_text=_("Moodle XML and GIFT: as the general feedback. CSV and JSON: a solution "
+                  "column. Drafts are never exported."),
     )
-    tag = forms.CharField(label="Tag", required=False)
-    status = forms.ChoiceField(label="Status", required=False,
-                               choices=[("", "Any status"), *Problem.Status.choices])
-    kind = forms.ChoiceField(label="Kind", required=False,
-                             choices=[("", "Any kind"), *Problem.Kind.choices])
-    q = forms.CharField(label="Search", required=False)
+    tag = forms.CharField(label=_("Tag"), required=False)
+    status = forms.ChoiceField(label=_("Status"), required=False,
+                               choices=[("", _("Any status")), *Problem.Status.choices])
+    kind = forms.ChoiceField(label=_("Kind"), required=False,
+                             choices=[("", _("Any kind")), *Problem.Kind.choices])
+    q = forms.CharField(label=_("Search"), required=False)
     ids = forms.CharField(
-        label="Problem numbers", required=False,
-        help_text="Optional: only these problems, e.g. 12, 15, 40.",
+        label=_("Problem numbers"), required=False,
+        help_text=_("Optional: only these problems, e.g. 12, 15, 40."),
     )
 
     def clean_ids(self):
@@ -415,6 +426,7 @@ class ExportForm(forms.Form):
         ids = []
         for part in filter(None, raw.split(",")):
             if parse_int(part) is None:
-                raise forms.ValidationError(f"“{part}” is not a problem number.")
+                raise forms.ValidationError(_("“%(value)s” is not a problem number.")
+                                            % {"value": part})
             ids.append(parse_int(part))
         return ids

@@ -7,6 +7,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext
 
 TEACHER_GROUP = "Teacher"
 STUDENT_GROUP = "Student"
@@ -50,7 +51,7 @@ def _require(test):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if not test(request.user):
-                raise PermissionDenied("This page is for teachers.")
+                raise PermissionDenied(gettext("This page is for teachers."))
             return view(request, *args, **kwargs)
 
         return wrapped

@@ -12,6 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.utils.translation import gettext_lazy
+
 from questionbank import encryption
 from questionbank.config import (
     SettingsError,
@@ -166,6 +168,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The page language: the visitor's choice (the language cookie set by the switcher),
+    # else the browser's Accept-Language, else LANGUAGE_CODE. After sessions, before common.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -205,6 +210,7 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
+                "django.template.context_processors.i18n",
                 "django.contrib.messages.context_processors.messages",
                 "questionbank.context_processors.roles",
             ],
@@ -219,7 +225,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# --- Languages (README.md, "Languages") --------------------------------------------------
+# British English (the site's own wording, no catalogue) and Simplified Chinese
+# (locale/zh_Hans/LC_MESSAGES/django.po, compiled .mo committed beside it). A browser
+# asking for any English (en-US, en) gets en-gb; zh, zh-CN, zh-SG get zh-hans.
 LANGUAGE_CODE = "en-gb"
+LANGUAGES = [("en-gb", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates and numbers follow the page's language (Django's formats, except questionbank/formats).
+FORMAT_MODULE_PATH = "questionbank.formats"
+# The switcher's choice is remembered in this cookie for a year (Django's default name).
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 USE_I18N = True
 USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -317,6 +334,7 @@ if QB_HTTPS:
     SECURE_SSL_REDIRECT = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -359,7 +377,7 @@ Q_CLUSTER = {
     "save_limit": 250,
     "catch_up": False,
     "ack_failures": True,
-    "label": "Background tasks",
+    "label": gettext_lazy("Background tasks"),
     "poll": 0.05,
 }
 if QB_REDIS_URL:

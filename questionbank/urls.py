@@ -3,6 +3,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.i18n import JavaScriptCatalog, set_language
 
 from questionbank.views import accounts, batches, browse, problems, solutions, templates
 from questionbank.views import calllogs as calllog_views
@@ -69,5 +71,13 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("teach/", include((teacher_patterns, "teacher"))),
     path("admin/", admin.site.urls),
+    # The language switcher posts to Django's set_language, which stores the choice in the
+    # language cookie and goes back to the page. CSRF-exempt: the switcher is on the
+    # students' pages, cached whole for every anonymous visitor (questionbank/browse/
+    # cache.py), so it cannot carry a per-visitor token; the worst a forged post can do is
+    # change someone's interface language (``next`` is still checked to be this site).
+    path("i18n/setlang/", csrf_exempt(set_language), name="set_language"),
+    # The scripts' strings (static/js/*.js call gettext()), in the page's language.
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("", include("questionbank.api.urls")),  # /api/v1/ and /account/tokens/
 ]

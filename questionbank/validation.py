@@ -25,6 +25,7 @@ from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext
 
 # The largest id a database integer key holds (PostgreSQL bigint, SQLite INTEGER).
 MAX_ID = 2**63 - 1
@@ -47,23 +48,25 @@ def text_problem(value: str) -> str | None:
     if found is None:
         return None
     if found.group() == "\x00":
-        return ("contains a NUL character (an invisible control character that cannot be "
-                "saved); remove it, or retype the text instead of pasting it")
-    return ("contains a broken character (half of an emoji or other symbol, a \u201clone "
-            "surrogate\u201d); retype that part of the text")
+        return gettext("contains a NUL character (an invisible control character that cannot "
+                       "be saved); remove it, or retype the text instead of pasting it")
+    return gettext("contains a broken character (half of an emoji or other symbol, a "
+                   "“lone surrogate”); retype that part of the text")
 
 
-def clean_text(value: str, *, label: str = "This text") -> str:
+def clean_text(value: str, *, label: str | None = None) -> str:
     """``value`` unchanged, or ``ValidationError`` saying what is wrong with it."""
     problem = text_problem(value) if isinstance(value, str) else None
     if problem:
-        raise ValidationError(f"{label} {problem}.", code="unstorable_text")
+        raise ValidationError(gettext("%(label)s %(problem)s.") % {
+            "label": label or gettext("This text"), "problem": problem}, code="unstorable_text")
     return value
 
 
-def clean_data(data, *, label: str = "The file"):
+def clean_data(data, *, label: str | None = None):
     """``data`` (parsed JSON: dicts, lists, strings) unchanged, or ``ValidationError``
     naming where the first unstorable character is, e.g. ``problems[3].statement``."""
+    label = label or gettext("The file")
     stack = [(data, "")]
     while stack:
         value, where = stack.pop()
@@ -72,7 +75,8 @@ def clean_data(data, *, label: str = "The file"):
         elif isinstance(value, dict):
             for key, item in value.items():
                 if isinstance(key, str) and text_problem(key):
-                    raise ValidationError(f"{label} has a key that {text_problem(key)}.")
+                    raise ValidationError(gettext("%(label)s has a key that %(problem)s.") % {
+                        "label": label, "problem": text_problem(key)})
                 stack.append((item, f"{where}.{key}" if where else str(key)))
             continue
         elif isinstance(value, list | tuple):
@@ -81,8 +85,10 @@ def clean_data(data, *, label: str = "The file"):
         else:
             continue
         if problem:
-            at = f" at {where}" if where else ""
-            raise ValidationError(f"{label}{at} {problem}.", code="unstorable_text")
+            text = (gettext("%(label)s at %(where)s %(problem)s.") if where
+                    else gettext("%(label)s %(problem)s."))
+            raise ValidationError(text % {"label": label, "where": where, "problem": problem},
+                                  code="unstorable_text")
     return data
 
 
@@ -93,7 +99,7 @@ class CleanTextMixin:
     def to_python(self, value):
         value = super().to_python(value)
         if isinstance(value, str):
-            clean_text(value, label="This field")
+            clean_text(value, label=gettext("This field"))
         return value
 
 
@@ -111,7 +117,7 @@ def parse_int(value, *, minimum: int = 0, maximum: int = MAX_ID) -> int | None:
     return number if minimum <= number <= maximum else None
 
 
-def parse_int_list(values, *, label: str = "problems") -> list[int]:
+def parse_int_list(values, *, label: str | None = None) -> list[int]:
     """Ids from ``values`` (strings, each a comma-separated list), in order, once each.
     Raises ``InvalidInput`` naming the first part that is not a number."""
     ids: list[int] = []
@@ -122,8 +128,9 @@ def parse_int_list(values, *, label: str = "problems") -> list[int]:
             number = parse_int(part)
             if number is None:
                 raise InvalidInput(
-                    f"\u201c{part.strip()[:40]}\u201d in {label} is not a number; give ids "
-                    "such as 12,15,20 using the digits 0-9.")
+                    gettext("“%(part)s” in %(label)s is not a number; give ids such "
+                            "as 12,15,20 using the digits 0-9.")
+                    % {"part": part.strip()[:40], "label": label or gettext("problems")})
             ids.append(number)
     return list(dict.fromkeys(ids))
 
@@ -141,8 +148,8 @@ def parse_moment(value: str, *, end: bool = False) -> datetime | None:
     if not value:
         return None
     error = ValidationError(
-        f"\u201c{value[:40]}\u201d is not a date; use YYYY-MM-DD or YYYY-MM-DD HH:MM, "
-        "e.g. 2026-03-31.", code="invalid_date")
+        gettext("“%(value)s” is not a date; use YYYY-MM-DD or YYYY-MM-DD HH:MM, "
+                "e.g. 2026-03-31.") % {"value": value[:40]}, code="invalid_date")
     try:
         day = parse_date(value) if len(value) == 10 else None
         if day is not None:
@@ -179,11 +186,16 @@ def _request_problem(request) -> str | None:
         for name, values in data.lists():
             problem = text_problem(name)
             if problem:
-                return f"A field name in the {where} {problem}."
+                return (gettext("A field name in the address %(problem)s.") if where == "address"
+                        else gettext("A field name in the form %(problem)s.")) % {
+                            "problem": problem}
             for value in values:
                 problem = text_problem(value)
                 if problem:
-                    return f"The {where} field \u201c{name[:40]}\u201d {problem}."
+                    text = (gettext("The address field “%(name)s” %(problem)s.")
+                            if where == "address"
+                            else gettext("The form field “%(name)s” %(problem)s."))
+                    return text % {"name": name[:40], "problem": problem}
     return None
 
 

@@ -10,6 +10,16 @@ from tests import factories
 pytest_plugins = ["tests.servers.fixtures"]
 
 
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    """A request in Chinese leaves Chinese active in this thread (LocaleMiddleware sets the
+    language per request and does not unset it); the next test starts in the default."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
 @pytest.fixture
 def teacher(db):
     return factories.make_teacher("teacher")

@@ -2,6 +2,7 @@
 Read-only but for revoking: a token's secret is never stored, so it cannot be shown."""
 
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 
 from questionbank.models import ApiToken
 from questionbank.services.api_tokens import token_revoke
@@ -21,7 +22,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # users make their own tokens, on their account page
 
-    @admin.action(description="Revoke the selected tokens")
+    @admin.action(description=_("Revoke the selected tokens"))
     def revoke(self, request, queryset):
         n = sum(token_revoke(token=token, user=token.user) for token in queryset)
-        self.message_user(request, f"{n} token(s) revoked.", messages.SUCCESS)
+        self.message_user(request, _("%(n)d token(s) revoked.")
+                          % {"n": n}, messages.SUCCESS)

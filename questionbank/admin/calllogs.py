@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
 
 from questionbank import selectors
 from questionbank.models import CallLog
@@ -118,38 +119,38 @@ class InputFilter(admin.ListFilter):
 
 
 class TemplateFilter(InputFilter):
-    title = "template"
+    title = _("template")
     parameter_name = filter_argument = "template"
-    placeholder = "id or name"
-    help_text = "A name matches every version."
+    placeholder = _("id or name")
+    help_text = _("A name matches every version.")
 
 
 class BatchFilter(InputFilter):
-    title = "batch"
+    title = _("batch")
     parameter_name = filter_argument = "batch"
-    placeholder = "batch id"
+    placeholder = _("batch id")
 
 
 class UserFilter(InputFilter):
-    title = "user"
+    title = _("user")
     parameter_name = filter_argument = "user"
-    placeholder = "username or id"
+    placeholder = _("username or id")
 
 
 class ProblemFilter(InputFilter):
-    title = "problem"
+    title = _("problem")
     parameter_name = filter_argument = "problem"
-    placeholder = "problem id"
+    placeholder = _("problem id")
 
 
 class JobFilter(InputFilter):
-    title = "job"
+    title = _("job")
     parameter_name = filter_argument = "job"
-    placeholder = "job id"
+    placeholder = _("job id")
 
 
 class ErrorClassFilter(admin.SimpleListFilter):
-    title = "error class"
+    title = _("error class")
     parameter_name = "error_class"
 
     def lookups(self, request, model_admin):
@@ -164,10 +165,10 @@ class ErrorClassFilter(admin.SimpleListFilter):
 class DateRangeFilter(admin.ListFilter):
     """From / to boxes (``since`` inclusive, ``until`` inclusive of that whole day)."""
 
-    title = "date"
+    title = _("date")
     template = "admin/questionbank/calllog/date_filter.html"
-    QUICK = (("Last 24 hours", timedelta(days=1)), ("Last 7 days", timedelta(days=7)),
-             ("Last 30 days", timedelta(days=30)))
+    QUICK = ((_("Last 24 hours"), timedelta(days=1)), (_("Last 7 days"), timedelta(days=7)),
+             (_("Last 30 days"), timedelta(days=30)))
 
     def __init__(self, request, params, model, model_admin):
         super().__init__(request, params, model, model_admin)
@@ -236,7 +237,7 @@ class CallLogAdmin(admin.ModelAdmin):
     )
     list_select_related = ("problem", "template", "user")
     search_fields = ("problem__title", "error_message")  # see get_search_results
-    search_help_text = "Searches problem titles and error messages."
+    search_help_text = _("Searches problem titles and error messages.")
     sortable_by = ("id",)
     ordering = ("-id",)
     list_per_page = 50
@@ -274,48 +275,48 @@ class CallLogAdmin(admin.ModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         return selectors.calllog_search(queryset, search_term), False
 
-    @admin.display(description="time", ordering="id")
+    @admin.display(description=_("time"), ordering="id")
     def time(self, obj):
         return timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M:%S")
 
-    @admin.display(description="endpoint")
+    @admin.display(description=_("endpoint"))
     def endpoint_label(self, obj):
         return obj.endpoint_name or "—"
 
-    @admin.display(description="status / error")
+    @admin.display(description=_("status / error"))
     def result(self, obj):
         return format_html('<span class="qb-result {}">{}</span>', obj.outcome,
                            views.result_label(obj))
 
-    @admin.display(description="latency")
+    @admin.display(description=_("latency"))
     def latency(self, obj):
         return views.format_ms(obj.latency_ms)
 
-    @admin.display(description="tokens (in / out)")
+    @admin.display(description=_("tokens (in / out)"))
     def tokens(self, obj):
         if obj.prompt_tokens is None and obj.completion_tokens is None:
             return "—"
         return f"{obj.prompt_tokens if obj.prompt_tokens is not None else '?'} / " \
                f"{obj.completion_tokens if obj.completion_tokens is not None else '?'}"
 
-    @admin.display(description="problem")
+    @admin.display(description=_("problem"))
     def problem_link(self, obj):
         return Truncator(obj.problem.title).chars(60) if obj.problem_id else "—"
 
-    @admin.display(description="template")
+    @admin.display(description=_("template"))
     def template_link(self, obj):
         return str(obj.template) if obj.template_id else "—"
 
-    @admin.display(description="user")
+    @admin.display(description=_("user"))
     def user_link(self, obj):
         return obj.user.get_username() if obj.user_id else "—"
 
     # Export: the selected rows (an action) or the whole filtered list (a button).
-    @admin.action(description="Export selected calls as CSV")
+    @admin.action(description=_("Export selected calls as CSV"))
     def export_selected_csv(self, request, queryset):
         return export_response(queryset, "csv")
 
-    @admin.action(description="Export selected calls as JSON Lines")
+    @admin.action(description=_("Export selected calls as JSON Lines"))
     def export_selected_jsonl(self, request, queryset):
         return export_response(queryset, "jsonl")
 
@@ -332,7 +333,7 @@ class CallLogAdmin(admin.ModelAdmin):
 
     def _require_view(self, request):
         if not self.has_view_permission(request):
-            raise PermissionDenied("Only auditors and administrators may read the call log.")
+            raise PermissionDenied(_("Only auditors and administrators may read the call log."))
 
     def _context(self, request, title: str) -> dict:
         return {**self.admin_site.each_context(request), "opts": self.opts, "title": title}
@@ -341,7 +342,7 @@ class CallLogAdmin(admin.ModelAdmin):
         """The changelist's current filters and search, streamed as a file."""
         self._require_view(request)
         if fmt not in _CONTENT_TYPES:
-            raise Http404("Export formats are csv and jsonl.")
+            raise Http404(_("Export formats are csv and jsonl."))
         try:
             changelist = self.get_changelist_instance(request)
         except IncorrectLookupParameters:
@@ -350,12 +351,12 @@ class CallLogAdmin(admin.ModelAdmin):
 
     def statistics_view(self, request):
         self._require_view(request)
-        return views.statistics(request, context=self._context(request, "Call statistics"))
+        return views.statistics(request, context=self._context(request, _("Call statistics")))
 
     def verify_view(self, request):
         """Walks the whole chain when asked (POST), and shows the first broken row."""
         self._require_view(request)
-        context = self._context(request, "Tamper check")
+        context = self._context(request, _("Tamper check"))
         if request.method == "POST":
             started = timezone.now()
             report = calllog_verify()
@@ -371,11 +372,11 @@ class CallLogAdmin(admin.ModelAdmin):
         """One body as plain text, whole (the detail page shows a capped, pretty copy)."""
         self._require_view(request)
         if part not in ("request", "response"):
-            raise Http404("Only the request and response bodies can be downloaded.")
+            raise Http404(_("Only the request and response bodies can be downloaded."))
         field = f"{part}_body"
         row = CallLog.objects.filter(pk=_int_or_404(unquote(object_id))).only("id", field).first()
         if row is None:
-            raise Http404("No call with that number.")
+            raise Http404(_("No call with that number."))
         response = HttpResponse(getattr(row, field), content_type="text/plain; charset=utf-8")
         response["Content-Disposition"] = f'inline; filename="call-{row.pk}-{part}.txt"'
         return response
@@ -386,8 +387,8 @@ class CallLogAdmin(admin.ModelAdmin):
         try:
             row = selectors.calllog_detail(pk=_int_or_404(unquote(object_id)))
         except CallLog.DoesNotExist:
-            raise Http404("No call with that number; it may have been purged.") from None
-        context = self._context(request, f"Call {row.pk}")
+            raise Http404(_("No call with that number; it may have been purged.")) from None
+        context = self._context(request, _("Call %(number)s") % {"number": row.pk})
         context.update(views.call_detail_context(row, admin=True))
         return TemplateResponse(request, "admin/questionbank/calllog/detail.html", context)
 
@@ -395,5 +396,5 @@ class CallLogAdmin(admin.ModelAdmin):
 def _int_or_404(value) -> int:
     number = parse_int(value)
     if number is None:
-        raise Http404("No call with that number.")
+        raise Http404(_("No call with that number."))
     return number

@@ -13,7 +13,10 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.text import format_lazy
 from django.utils.timesince import timesince
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from questionbank.models import CallLog, ModelEndpoint
@@ -34,20 +37,22 @@ class ModelEndpointForm(forms.ModelForm):
     a value typed here replaces the stored one, blank keeps it."""
 
     password = forms.CharField(
-        label="Replace password",
+        label=_("Replace password"),
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Gradio login password. Leave blank to keep the stored one.",
+        help_text=_("Gradio login password. Leave blank to keep the stored one."),
     )
     api_key = forms.CharField(
-        label="Replace API key",
+        label=_("Replace API key"),
         required=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text="Bearer key for OpenAI-compatible servers. Leave blank to keep the stored one.",
+        help_text=_("Bearer key for OpenAI-compatible servers. Leave blank to keep the stored "
+                    "one."),
     )
     clear_secrets = forms.BooleanField(
-        required=False, help_text="Remove the stored password and API key."
+        label=_("Clear secrets"), required=False,
+        help_text=_("Remove the stored password and API key.")
     )
 
     class Meta:
@@ -61,16 +66,18 @@ class ModelEndpointForm(forms.ModelForm):
             self.initial.pop(name, None)
             if name in self.fields and self.instance.pk:
                 stored = self.instance.has_secret(name)
-                self.fields[name].help_text += " (one is set)" if stored else " (not set)"
+                self.fields[name].help_text = format_lazy(
+                    "{} {}", self.fields[name].help_text,
+                    _("(one is set)") if stored else _("(not set)"))
 
     def clean(self):
         cleaned = super().clean()
         if not settings.QB_SECRETS_KEYS:
             for name in ModelEndpoint.SECRET_FIELDS:
                 if cleaned.get(name):
-                    self.add_error(name, "Secrets are stored encrypted and QB_SECRETS_KEY is "
+                    self.add_error(name, _("Secrets are stored encrypted and QB_SECRETS_KEY is "
                                    "not set on this server; ask whoever runs it to set it "
-                                   "(README.md, \u201cSecrets at rest\u201d), then save again.")
+                                   "(README.md, “Secrets at rest”), then save again."))
         return cleaned
 
     def _post_clean(self):
@@ -101,35 +108,43 @@ def endpoint_health(endpoint: ModelEndpoint, *, last_call_at=None, last_call_out
     now = now or timezone.now()
 
     def ago(moment) -> str:
-        return f"{timesince(moment, now).split(',')[0]} ago"
+        return _("%(time)s ago") % {"time": timesince(moment, now, depth=1)}
 
     failures = endpoint.consecutive_failures
     if not endpoint.enabled:
-        return HealthStatus("unknown", "disabled: no jobs are sent to it")
+        return HealthStatus("unknown", _("disabled: no jobs are sent to it"))
     if endpoint.paused_until and endpoint.paused_until > now:
         at = timezone.localtime(endpoint.paused_until).strftime("%H:%M:%S")
-        plural = "s" if failures != 1 else ""
-        return HealthStatus("error", f"paused after {failures} failure{plural} in a row, "
-                                     f"next try at {at}", endpoint.last_error)
+        return HealthStatus("error", ngettext(
+            "paused after %(n)d failure in a row, next try at %(at)s",
+            "paused after %(n)d failures in a row, next try at %(at)s", failures)
+            % {"n": failures, "at": at}, endpoint.last_error)
     if failures >= settings.QB_BREAKER_THRESHOLD:
-        return HealthStatus("warning", f"on trial after {failures} failures in a row: the next "
-                                       "call decides whether it pauses again")
+        return HealthStatus("warning", ngettext(
+            "on trial after %(n)d failure in a row: the next call decides whether it pauses "
+            "again",
+            "on trial after %(n)d failures in a row: the next call decides whether it pauses "
+            "again", failures) % {"n": failures})
     if failures:
-        calls = "call" if failures == 1 else f"{failures} calls"
-        return HealthStatus("warning", f"failing: the last {calls} failed",
-                            endpoint.last_error)
+        return HealthStatus("warning", ngettext(
+            "failing: the last call failed", "failing: the last %(n)d calls failed", failures)
+            % {"n": failures}, endpoint.last_error)
     check = endpoint.last_checked_at
     if last_call_at is not None and (check is None or last_call_at >= check):
         if last_call_outcome == CallLog.Outcome.SUCCESS:
-            return HealthStatus("ok", f"working: last call succeeded {ago(last_call_at)}")
+            return HealthStatus("ok", _("working: last call succeeded %(ago)s")
+                                % {"ago": ago(last_call_at)})
         # The breaker is closed, so the server answered: it refused this one input.
-        return HealthStatus("warning", f"answering, but the last call ({ago(last_call_at)}) "
-                                       f"ended in {last_call_error or 'an error'}")
+        return HealthStatus("warning", _("answering, but the last call (%(ago)s) ended in "
+                                         "%(error)s") % {"ago": ago(last_call_at),
+                                                         "error": last_call_error or _("an error")})
     if check is not None:
         if endpoint.last_check_ok:
-            return HealthStatus("ok", f"reachable at the last check, {ago(check)}")
-        return HealthStatus("error", f"unreachable at the last check, {ago(check)}")
-    return HealthStatus("unknown", "not used or checked yet: use “Check now”")
+            return HealthStatus("ok", _("reachable at the last check, %(ago)s")
+                                % {"ago": ago(check)})
+        return HealthStatus("error", _("unreachable at the last check, %(ago)s")
+                            % {"ago": ago(check)})
+    return HealthStatus("unknown", _("not used or checked yet: use “Check now”"))
 
 
 @admin.register(ModelEndpoint)
@@ -147,15 +162,15 @@ class ModelEndpointAdmin(admin.ModelAdmin):
                        "last_check_ok", "last_check_latency_ms")
     fieldsets = (
         (None, {"fields": ("name", "protocol", "base_url", "enabled", "is_standin")}),
-        ("Credentials (write-only)", {"fields": ("username", "secrets_status", "password",
+        (_("Credentials (write-only)"), {"fields": ("username", "secrets_status", "password",
                                                  "api_key", "clear_secrets")}),
-        ("Calls", {"fields": ("max_concurrency", "stream", "connect_timeout", "read_timeout",
+        (_("Calls"), {"fields": ("max_concurrency", "stream", "connect_timeout", "read_timeout",
                               "deadline")}),
-        ("OpenAI-compatible servers", {"fields": ("penalty_style",)}),
-        ("Server interface", {"fields": ("api_name", "model_name", "layout_override",
+        (_("OpenAI-compatible servers"), {"fields": ("penalty_style",)}),
+        (_("Server interface"), {"fields": ("api_name", "model_name", "layout_override",
                                          "api_name_discovered", "layout_table",
                                          "server_version", "discovered_at")}),
-        ("Health", {"fields": ("health", "last_checked_at", "last_check_ok",
+        (_("Health"), {"fields": ("health", "last_checked_at", "last_check_ok",
                                "last_check_latency_ms", "consecutive_failures", "paused_until",
                                "last_error")}),
     )
@@ -171,24 +186,24 @@ class ModelEndpointAdmin(admin.ModelAdmin):
             for title, opts in fieldsets
         )
 
-    @admin.display(description="Stored secrets")
+    @admin.display(description=_("Stored secrets"))
     def secrets_status(self, obj):
         if obj is None or not obj.pk:
-            return "none yet"
+            return _("none yet")
         return " \u00b7 ".join(
-            f"{label}: {'set' if obj.has_secret(name) else 'not set'}"
-            for name, label in (("password", "password"), ("api_key", "API key"))
+            "{}: {}".format(label, _("set") if obj.has_secret(name) else _("not set"))
+            for name, label in (("password", _("password")), ("api_key", _("API key")))
         )
 
-    @admin.display(description="Discovered endpoint")
+    @admin.display(description=_("Discovered endpoint"))
     def api_name_discovered(self, obj):
-        return obj.api_name or "not discovered yet"
+        return obj.api_name or _("not discovered yet")
 
-    @admin.display(description="Discovered parameter layout")
+    @admin.display(description=_("Discovered parameter layout"))
     def layout_table(self, obj):
         layout = obj.parameter_layout or {}
         if not layout:
-            return "not discovered yet: use \u201cCheck now\u201d"
+            return _("not discovered yet: use “Check now”")
         if not isinstance(layout, dict):  # stored by hand or by an older version
             return str(layout)
         rows = format_html_join(
@@ -196,8 +211,8 @@ class ModelEndpointAdmin(admin.ModelAdmin):
             ((ours, theirs) for ours, theirs in layout.items()),
         )
         return format_html(
-            "<table><thead><tr><th>Our field</th><th>Server parameter</th></tr></thead>"
-            "<tbody>{}</tbody></table>", rows)
+            "<table><thead><tr><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("Our field"), _("Server parameter"), rows)
 
     def get_queryset(self, request):
         # The newest call per server: one index lookup each (calllog_endpoint).
@@ -208,7 +223,7 @@ class ModelEndpointAdmin(admin.ModelAdmin):
             last_call_error=Subquery(last.values("error_class")[:1]),
         )
 
-    @admin.display(description="Health")
+    @admin.display(description=_("Health"))
     def health(self, obj):
         status = endpoint_health(
             obj, last_call_at=getattr(obj, "last_call_at", None),
@@ -218,7 +233,7 @@ class ModelEndpointAdmin(admin.ModelAdmin):
             return format_html('<span class="qb-health qb-health-{}">{}</span>', status.level,
                                status.text)
         return format_html('<span class="qb-health qb-health-{}" title="{}">{}</span><br>'
-                           '<small>Last error: {}</small>', status.level, status.detail,
+                           '<small>{} {}</small>', status.level, status.detail, _("Last error:"),
                            status.text, status.detail[:120] + ("…" if len(status.detail) > 120
                                                                 else ""))
 
@@ -245,7 +260,7 @@ class ModelEndpointAdmin(admin.ModelAdmin):
         else:
             messages.success(request, line)
 
-    @admin.action(description="Check now: discover the server and test it",
+    @admin.action(description=_("Check now: discover the server and test it"),
                   permissions=["change"])
     def check_now(self, request, queryset):
         # One server at a time, with the client's short health-check timeouts (a minute

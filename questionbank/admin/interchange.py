@@ -14,6 +14,8 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from questionbank import selectors
 from questionbank.forms import ImportForm
@@ -37,8 +39,8 @@ def _export_action(fmt: str):
         return response
 
     action.__name__ = f"export_{fmt}"
-    action.short_description = (f"Export selected as {FORMATS[fmt]} "
-                                "(with published solutions)")
+    action.short_description = format_lazy(_("Export selected as {} (with published solutions)"),
+                                           FORMATS[fmt])
     action.allowed_permissions = ("view",)
     return action
 
@@ -66,7 +68,7 @@ class ProblemInterchangeMixin:
 
     def _context(self, request, **extra):
         return {**self.admin_site.each_context(request), "opts": self.model._meta,
-                "title": "Import problems", **extra}
+                "title": _("Import problems"), **extra}
 
     def import_view(self, request):
         if not self.has_add_permission(request):
@@ -84,8 +86,8 @@ class ProblemInterchangeMixin:
             raise PermissionDenied
         entry = load_upload(request, token)
         if entry is None:
-            self.message_user(request, "That upload has expired or was already imported. "
-                                       "Upload the file again.", messages.ERROR)
+            self.message_user(request, _("That upload has expired or was already imported. "
+                                       "Upload the file again."), messages.ERROR)
             return redirect("admin:questionbank_problem_import")
         kwargs = {"data": entry["data"], "filename": entry["filename"],
                   "format": entry["format"], **preview_choices(request)}
@@ -97,7 +99,8 @@ class ProblemInterchangeMixin:
                 self.message_user(request, str(exc), messages.ERROR)
                 return redirect("admin:questionbank_problem_import_preview", token=token)
             drop_upload(request, token)
-            self.message_user(request, f"Imported {entry['filename']}: {result.summary()}",
+            self.message_user(request, _("Imported %(filename)s: %(summary)s")
+                              % {"filename": entry["filename"], "summary": result.summary()},
                               messages.SUCCESS)
             return redirect(reverse("admin:questionbank_problem_changelist"))
         try:
@@ -108,5 +111,5 @@ class ProblemInterchangeMixin:
             return redirect("admin:questionbank_problem_import")
         return TemplateResponse(request, "admin/questionbank/problem/import.html",
                                 self._context(request, plan=plan, token=token,
-                                              title="Import preview"))
+                                              title=_("Import preview")))
 

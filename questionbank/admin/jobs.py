@@ -2,11 +2,14 @@ from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from questionbank.formatting import format_duration
 from questionbank.models import GenerationBatch, GenerationJob
 from questionbank.selectors import batch_progress
 from questionbank.services.generation import batch_cancel, batch_retry_failed
+from questionbank.stored_text import translate_stored
 
 _ACTIVE = (GenerationJob.Status.QUEUED, GenerationJob.Status.RUNNING)
 
@@ -23,11 +26,15 @@ class ReadOnlyMixin:
 
 class GenerationJobInline(ReadOnlyMixin, admin.TabularInline):
     model = GenerationJob
-    fields = ("problem", "sample_index", "endpoint", "status", "attempts", "last_error")
+    fields = ("problem", "sample_index", "endpoint", "status", "attempts", "error")
     readonly_fields = fields
     extra = 0
     show_change_link = True
     can_delete = False
+
+    @admin.display(description=_("last error"))
+    def error(self, obj):
+        return translate_stored(obj.last_error)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("problem", "endpoint")
@@ -55,44 +62,53 @@ class GenerationBatchAdmin(ReadOnlyMixin, admin.ModelAdmin):
             n_active=Count("jobs", filter=Q(**{f"{jobs}__in": _ACTIVE})),
         )
 
-    @admin.display(description="Progress")
+    @admin.display(description=_("Progress"))
     def progress_column(self, obj):
-        return (f"{obj.n_jobs - obj.n_active}/{obj.n_jobs} done "
-                f"({obj.n_ok} ok, {obj.n_failed} failed)")
+        return _("%(done)s/%(total)s done (%(ok)s ok, %(failed)s failed)") % {
+            "done": obj.n_jobs - obj.n_active, "total": obj.n_jobs, "ok": obj.n_ok,
+            "failed": obj.n_failed}
 
-    @admin.display(description="Progress")
+    @admin.display(description=_("Progress"))
     def progress(self, obj):
         p = batch_progress(obj)
         c = p["counts"]
-        eta = f"about {format_duration(p['eta_seconds'])} left" if p["eta_seconds"] is not None \
-            else ("finished" if p["finished"] else "no estimate yet (no call has finished)")
+        if p["eta_seconds"] is not None:
+            eta = _("about %(time)s left") % {"time": format_duration(p["eta_seconds"])}
+        else:
+            eta = _("finished") if p["finished"] else _("no estimate yet (no call has finished)")
         return format_html(
-            "{} of {} done — {} succeeded, {} failed, {} cancelled, {} running, {} queued; "
-            "{}{}", p["done"], p["total"], c["succeeded"], c["failed"], c["cancelled"],
-            c["running"], c["queued"], eta,
+            "{}; {}{}", _("%(done)s of %(total)s done — %(succeeded)s succeeded, %(failed)s "
+                          "failed, %(cancelled)s cancelled, %(running)s running, %(queued)s "
+                          "queued") % {"done": p["done"], "total": p["total"], **c}, eta,
             format_html("<br>{}", "; ".join(p["paused"])) if p["paused"] else "")
 
-    @admin.display(description="Running now")
+    @admin.display(description=_("Running now"))
     def running_jobs(self, obj):
         running = batch_progress(obj)["running"]
         if not running:
             return "—"
         return format_html("<ul>{}</ul>", format_html_join(
-            "", "<li>Job {} — {} #{} on {}, {} elapsed, attempt {}<pre>{}</pre></li>",
-            ((r["id"], r["problem_title"], r["sample_index"] + 1, r["endpoint"],
-              format_duration(r["elapsed_seconds"]), r["attempts"],
-              r["partial_text"][-500:] or "(no text yet)") for r in running)))
+            "", "<li>{}<pre>{}</pre></li>",
+            ((_("Job %(job)s — %(problem)s #%(sample)s on %(endpoint)s, %(elapsed)s elapsed, "
+                "attempt %(attempt)s") % {
+                "job": r["id"], "problem": r["problem_title"], "sample": r["sample_index"] + 1,
+                "endpoint": r["endpoint"], "elapsed": format_duration(r["elapsed_seconds"]),
+                "attempt": r["attempts"]},
+              r["partial_text"][-500:] or _("(no text yet)")) for r in running)))
 
-    @admin.action(description="Cancel the selected batches (queued jobs never start)")
+    @admin.action(description=_("Cancel the selected batches (queued jobs never start)"))
     def cancel_batches(self, request, queryset):
         n = sum(batch_cancel(batch=b, user=request.user) for b in queryset)
-        self.message_user(request, f"{n} queued jobs cancelled; running ones will finish.",
+        self.message_user(request, ngettext("%(n)d queued job cancelled; running ones will finish.",
+                                   "%(n)d queued jobs cancelled; running ones will finish.", n)
+                          % {"n": n},
                           messages.SUCCESS)
 
-    @admin.action(description="Retry the failed jobs of the selected batches")
+    @admin.action(description=_("Retry the failed jobs of the selected batches"))
     def retry_failed_jobs(self, request, queryset):
         n = sum(batch_retry_failed(batch=b, user=request.user) for b in queryset)
-        self.message_user(request, f"{n} failed jobs put back in the queue.",
+        self.message_user(request, ngettext("%(n)d failed job put back in the queue.",
+                                   "%(n)d failed jobs put back in the queue.", n) % {"n": n},
                           messages.SUCCESS if n else messages.WARNING)
 
 
@@ -106,7 +122,7 @@ class GenerationJobAdmin(ReadOnlyMixin, admin.ModelAdmin):
     show_full_result_count = False
     readonly_fields = ("elapsed", "partial_text")
 
-    @admin.display(description="Elapsed")
+    @admin.display(description=_("Elapsed"))
     def elapsed(self, obj):
         if obj.started_at is None:
             return "—"

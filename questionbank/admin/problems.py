@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.db.models import Count
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 
 from questionbank.admin.interchange import ProblemInterchangeMixin
 from questionbank.formatting import tell_input_cleaned
@@ -22,7 +23,7 @@ class TagAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(n_problems=Count("problems"))
 
-    @admin.display(description="Problems", ordering="n_problems")
+    @admin.display(description=_("Problems"), ordering="n_problems")
     def problem_count(self, obj):
         return obj.n_problems
 
@@ -40,11 +41,11 @@ class ProblemAdmin(ProblemInterchangeMixin, admin.ModelAdmin):
     show_full_result_count = False
     fieldsets = (
         (None, {"fields": ("title", "kind", "status", "difficulty", "tags")}),
-        ("Statement", {"fields": ("statement", "statement_preview", "reference_answer",
+        (_("Statement"), {"fields": ("statement", "statement_preview", "reference_answer",
                                   "accepted_answers", "test_cases")}),
-        ("Code check (programming)", {"fields": ("reference_solution", "judge_cpu_seconds",
+        (_("Code check (programming)"), {"fields": ("reference_solution", "judge_cpu_seconds",
                                                  "judge_memory_mb")}),
-        ("Origin", {"fields": ("source", "language", "external_id", "external_category",
+        (_("Origin"), {"fields": ("source", "language", "external_id", "external_category",
                                "external_type", "version", "created_by", "created_at",
                                "updated_at")}),
     )
@@ -52,14 +53,14 @@ class ProblemAdmin(ProblemInterchangeMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags")
 
-    @admin.display(description="Tags")
+    @admin.display(description=_("Tags"))
     def tag_list(self, obj):
         return ", ".join(t.name for t in obj.tags.all())
 
-    @admin.display(description="Rendered statement")
+    @admin.display(description=_("Rendered statement"))
     def statement_preview(self, obj):
         if not obj.pk:
-            return "Shown after the first save."
+            return _("Shown after the first save.")
         # statement_html was sanitized by questionbank.rendering when it was stored.
         return format_html('<div class="qb-rendered">{}</div>', mark_safe(obj.statement_html))
 
@@ -76,16 +77,18 @@ class ProblemAdmin(ProblemInterchangeMixin, admin.ModelAdmin):
 
     def _set_status(self, request, queryset, status):
         n = problems_set_status(problems=queryset, status=status)
-        self.message_user(request, f"{n} problem(s) marked {Problem.Status(status).label.lower()}.")
+        self.message_user(request, _(
+            "%(n)d problem(s) marked %(status)s.")
+            % {"n": n, "status": Problem.Status(status).label.lower()})
 
-    @admin.action(description="Mark selected problems ready", permissions=["change"])
+    @admin.action(description=_("Mark selected problems ready"), permissions=["change"])
     def mark_ready(self, request, queryset):
         self._set_status(request, queryset, Problem.Status.READY)
 
-    @admin.action(description="Mark selected problems draft", permissions=["change"])
+    @admin.action(description=_("Mark selected problems draft"), permissions=["change"])
     def mark_draft(self, request, queryset):
         self._set_status(request, queryset, Problem.Status.DRAFT)
 
-    @admin.action(description="Archive selected problems", permissions=["change"])
+    @admin.action(description=_("Archive selected problems"), permissions=["change"])
     def mark_archived(self, request, queryset):
         self._set_status(request, queryset, Problem.Status.ARCHIVED)

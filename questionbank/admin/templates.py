@@ -14,19 +14,19 @@ _FIELDS = ("name", "kind", "description", "system_prompt", "user_prompt", "tempe
 
 
 class CurrentVersionFilter(admin.SimpleListFilter):
-    title = "version"
+    title = _("version")
     parameter_name = "versions"
 
     def lookups(self, request, model_admin):
-        return (("all", "All versions"),)
+        return (("all", _("All versions")),)
 
     def queryset(self, request, queryset):
         return queryset if self.value() == "all" else queryset.filter(is_current=True)
 
     def choices(self, changelist):
-        yield {"selected": self.value() is None, "display": "Current only",
+        yield {"selected": self.value() is None, "display": _("Current only"),
                "query_string": changelist.get_query_string(remove=[self.parameter_name])}
-        yield {"selected": self.value() == "all", "display": "All versions",
+        yield {"selected": self.value() == "all", "display": _("All versions"),
                "query_string": changelist.get_query_string({self.parameter_name: "all"})}
 
 
@@ -48,7 +48,7 @@ class PromptTemplateAdmin(admin.ModelAdmin):
         ("Version", {"fields": ("version", "is_current", "lineage", "created_by", "created_at")}),
     )
 
-    @admin.display(description="Placeholders you can use")
+    @admin.display(description=_("Placeholders you can use"))
     def placeholders_help(self, obj):
         return ", ".join("{" + name + "}" for name in PLACEHOLDERS)
 
@@ -65,8 +65,9 @@ class PromptTemplateAdmin(admin.ModelAdmin):
             request._qb_new_template_version = saved
             messages.info(
                 request,
-                f"Version {original.version} was used by generation jobs, so it is kept as it "
-                f"was; your edit is saved as version {saved.version}.",
+                _("Version %(old)s was used by generation jobs, so it is kept as it was; your "
+                  "edit is saved as version %(new)s.") % {"old": original.version,
+                                                          "new": saved.version},
             )
 
     def response_change(self, request, obj):

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from questionbank.api.queries import api_tokens_of
@@ -17,8 +18,10 @@ from questionbank.services.api_tokens import token_create, token_revoke
 
 
 class TokenForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="Where it is used, e.g. “Moodle sync”.")
-    expires = forms.DateField(required=False, help_text="Optional: the last day it works.",
+    name = forms.CharField(label=_("Name"), max_length=100,
+                           help_text=_("Where it is used, e.g. “Moodle sync”."))
+    expires = forms.DateField(label=_("Expires"), required=False,
+                              help_text=_("Optional: the last day it works."),
                               widget=forms.DateInput(attrs={"type": "date"}))
 
 
@@ -53,7 +56,9 @@ def tokens(request):
 def token_revoke_view(request, pk: int):
     token = get_object_or_404(ApiToken, pk=pk, user=request.user)
     if token_revoke(token=token, user=request.user):
-        messages.success(request, f"The token “{token.name}” is revoked: it no longer works.")
+        messages.success(request, _("The token “%(name)s” is revoked: it no longer works.")
+                         % {"name": token.name})
     else:
-        messages.info(request, f"The token “{token.name}” was already revoked.")
+        messages.info(request, _("The token “%(name)s” was already revoked.")
+                      % {"name": token.name})
     return redirect("api-tokens")

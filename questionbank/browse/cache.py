@@ -31,6 +31,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import HttpResponse
+from django.utils.translation import get_language
 
 GENERATION_TABLE = "questionbank_browse_generation"
 BROWSE_PAGE_SECONDS = 600
@@ -48,10 +49,11 @@ def current_generation() -> int | None:
 
 
 def cache_key(kind: str, generation: int, request) -> str:
-    """Per database (test runs and dev servers sharing a cache never mix), generation and
-    full URL."""
+    """Per database (test runs and dev servers sharing a cache never mix), generation,
+    page language and full URL."""
     path = hashlib.blake2b(request.get_full_path().encode(), digest_size=16).hexdigest()
-    return f"browse:{kind}:{connection.settings_dict['NAME']}:{generation}:{path}"
+    return (f"browse:{kind}:{connection.settings_dict['NAME']}:{generation}:"
+            f"{get_language()}:{path}")
 
 
 def _enabled(request) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 from questionbank.validation import clean_data
 
@@ -63,14 +64,14 @@ def parse_file(data: bytes, *, filename: str = "", format: str | None = None,
     """
     check_size(data, max_bytes)
     if not data.strip():
-        raise FileRefused("The file is empty.")
+        raise FileRefused(gettext("The file is empty."))
     text, encoding, note = decode_bytes(data)
     fmt = format or detect_format(filename, text)
     if fmt not in FORMATS:
-        raise FileRefused(
+        raise FileRefused(gettext(
             "The file's format could not be recognised from its name or content. Choose "
             "the format (Moodle XML, GIFT, CSV or JSON) and upload it again."
-        )
+        ))
     parser = {"moodle": moodle_xml.parse, "gift": gift.parse, "csv": tabular.parse_csv,
               "json": tabular.parse_json}[fmt]
     languages = multilang.languages(text)
@@ -78,11 +79,11 @@ def parse_file(data: bytes, *, filename: str = "", format: str | None = None,
     result = parser(text, language=chosen)
     result.languages, result.language = languages, chosen
     if len(languages) > 1:
-        result.notes.append(
-            f"The file has text in several languages ({', '.join(languages)}); only “{chosen}” "
-            "was kept (where a text is not translated into it, the text's first language "
-            "is kept). Choose another language to import the others instead."
-        )
+        result.notes.append(gettext(
+            "The file has text in several languages (%(languages)s); only “%(chosen)s” was "
+            "kept (where a text is not translated into it, the text's first language is "
+            "kept). Choose another language to import the others instead."
+        ) % {"languages": ", ".join(languages), "chosen": chosen})
     for problem in result.problems:
         if chosen and problem.language is None:
             problem.language = chosen
@@ -91,8 +92,8 @@ def parse_file(data: bytes, *, filename: str = "", format: str | None = None,
         try:
             clean_data(dataclasses.asdict(problem), label=problem.label)
         except ValidationError as exc:
-            raise FileRefused(f"{exc.messages[0]} Fix it in the file and upload it again.") \
-                from None
+            raise FileRefused(gettext("%(error)s Fix it in the file and upload it again.")
+                              % {"error": exc.messages[0]}) from None
     result.encoding = encoding
     if note:
         result.notes.insert(0, note)

@@ -13,6 +13,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext, gettext_noop
+
 # Mirrors Problem.Kind / Problem.Difficulty (a test keeps them in step with the model).
 KINDS = ("maths", "programming")
 KIND_ALIASES = {
@@ -181,16 +183,17 @@ def decode_bytes(data: bytes) -> tuple[str, str, str | None]:
         except (LookupError, UnicodeDecodeError):
             pass
     if data.startswith(b"PK\x03\x04"):
-        raise FileRefused("This looks like a spreadsheet or other zipped file (.xlsx, .ods, "
-                          ".zip). Save the sheet as “CSV UTF-8” and upload that instead.")
+        raise FileRefused(gettext("This looks like a spreadsheet or other zipped file (.xlsx, "
+                                  ".ods, .zip). Save the sheet as “CSV UTF-8” and upload that "
+                                  "instead."))
     chosen = "cp1252" if _reads_as_western(data) else _detect(data)
     try:
         text = data.decode(chosen)
     except (UnicodeDecodeError, LookupError):
-        raise FileRefused(_BINARY) from None
-    note = (f"The file is not UTF-8; it was read as {encoding_label(chosen)}. Check that "
-            "accented letters look right in the preview; if they do not, save the file as "
-            "UTF-8 and upload it again.")
+        raise FileRefused(gettext(_BINARY)) from None
+    note = gettext("The file is not UTF-8; it was read as %(encoding)s. Check that accented "
+                   "letters look right in the preview; if they do not, save the file as UTF-8 "
+                   "and upload it again.") % {"encoding": encoding_label(chosen)}
     return text, chosen, note
 
 
@@ -235,13 +238,13 @@ def _detect(data: bytes) -> str:
         except UnicodeDecodeError:
             pass
     if not chosen.startswith(("utf_16", "utf_32")) and b"\x00" in data:
-        raise FileRefused(_BINARY)
+        raise FileRefused(gettext(_BINARY))
     return chosen
 
 
-_BINARY = ("The file is not text this importer can read (its encoding could not be "
-           "recognised). Save it as UTF-8 text — Moodle XML, GIFT, CSV or JSON — and upload "
-           "it again.")
+_BINARY = gettext_noop(
+    "The file is not text this importer can read (its encoding could not be recognised). "
+    "Save it as UTF-8 text — Moodle XML, GIFT, CSV or JSON — and upload it again.")
 
 
 def check_size(data: bytes, max_bytes: int) -> None:
@@ -251,12 +254,12 @@ def check_size(data: bytes, max_bytes: int) -> None:
 
 def size_message(size: int, max_bytes: int) -> str:
     """The refusal of a file over the limit, naming the setting that raises it."""
-    return (
-        f"The file is {_size(size)}, over the {_size(max_bytes)} import limit. Split it "
-        "into smaller files and import them one after the other (a Moodle export with "
-        "images is often this large: export without them, or a category at a time), or "
-        "ask the administrator to raise the QB_IMPORT_MAX_BYTES setting."
-    )
+    return gettext(
+        "The file is %(size)s, over the %(limit)s import limit. Split it into smaller files "
+        "and import them one after the other (a Moodle export with images is often this "
+        "large: export without them, or a category at a time), or ask the administrator to "
+        "raise the QB_IMPORT_MAX_BYTES setting."
+    ) % {"size": _size(size), "limit": _size(max_bytes)}
 
 
 def _size(n: int) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 
 class CallLog(models.Model):
@@ -16,79 +18,81 @@ class CallLog(models.Model):
     """
 
     class Outcome(models.TextChoices):
-        SUCCESS = "success", "Success"
-        ERROR = "error", "Error"
+        SUCCESS = "success", _("Success")
+        ERROR = "error", _("Error")
 
-    created_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(_("created at"), db_index=True)
     endpoint = models.ForeignKey(
-        "questionbank.ModelEndpoint",
+        "questionbank.ModelEndpoint", verbose_name=_("endpoint"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="call_logs",
     )
-    endpoint_name = models.CharField(max_length=100)
-    protocol = models.CharField(max_length=20)
-    method = models.CharField(max_length=10, default="POST")
-    url = models.CharField(max_length=1000)
-    route = models.CharField(max_length=30, blank=True)
-    server_version = models.CharField(max_length=50, blank=True)
-    request_headers = models.JSONField(default=dict, blank=True)
-    request_body = models.TextField(blank=True, help_text="As sent, with secrets redacted.")
-    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.TextField(blank=True, help_text="Capped; see response_size.")
-    response_size = models.PositiveBigIntegerField(default=0)
-    outcome = models.CharField(max_length=10, choices=Outcome.choices, db_index=True)
-    error_class = models.CharField(max_length=60, blank=True, db_index=True)
-    error_message = models.TextField(blank=True)
-    retryable = models.BooleanField(null=True, blank=True)
-    latency_ms = models.PositiveIntegerField(null=True, blank=True)
-    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
-    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
-    attempt = models.PositiveSmallIntegerField(default=1)
-    sanitize_report = models.JSONField(default=dict, blank=True)
+    endpoint_name = models.CharField(_("endpoint name"), max_length=100)
+    protocol = models.CharField(_("protocol"), max_length=20)
+    method = models.CharField(_("method"), max_length=10, default="POST")
+    url = models.CharField(_("url"), max_length=1000)
+    route = models.CharField(_("route"), max_length=30, blank=True)
+    server_version = models.CharField(_("server version"), max_length=50, blank=True)
+    request_headers = models.JSONField(_("request headers"), default=dict, blank=True)
+    request_body = models.TextField(_("request body"), blank=True,
+                                    help_text=_("As sent, with secrets redacted."))
+    response_status = models.PositiveSmallIntegerField(_("response status"), null=True, blank=True)
+    response_body = models.TextField(_("response body"), blank=True,
+                                     help_text=_("Capped; see response_size."))
+    response_size = models.PositiveBigIntegerField(_("response size"), default=0)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, db_index=True)
+    error_class = models.CharField(_("error class"), max_length=60, blank=True, db_index=True)
+    error_message = models.TextField(_("error message"), blank=True)
+    retryable = models.BooleanField(_("retryable"), null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(_("latency ms"), null=True, blank=True)
+    prompt_tokens = models.PositiveIntegerField(_("prompt tokens"), null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(_("completion tokens"), null=True, blank=True)
+    attempt = models.PositiveSmallIntegerField(_("attempt"), default=1)
+    sanitize_report = models.JSONField(_("sanitize report"), default=dict, blank=True)
     job = models.ForeignKey(
-        "questionbank.GenerationJob",
+        "questionbank.GenerationJob", verbose_name=_("job"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="call_logs",
     )
     batch = models.ForeignKey(
-        "questionbank.GenerationBatch",
+        "questionbank.GenerationBatch", verbose_name=_("batch"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="call_logs",
     )
     problem = models.ForeignKey(
-        "questionbank.Problem",
+        "questionbank.Problem", verbose_name=_("problem"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="call_logs",
     )
-    problem_version = models.PositiveIntegerField(null=True, blank=True)
+    problem_version = models.PositiveIntegerField(_("problem version"), null=True, blank=True)
     template = models.ForeignKey(
-        "questionbank.PromptTemplate",
+        "questionbank.PromptTemplate", verbose_name=_("template"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="call_logs",
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
+        settings.AUTH_USER_MODEL, verbose_name=_("user"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="call_logs",
     )
-    prev_hash = models.CharField(max_length=64)
-    row_hash = models.CharField(max_length=64, unique=True)
+    prev_hash = models.CharField(_("prev hash"), max_length=64)
+    row_hash = models.CharField(_("row hash"), max_length=64, unique=True)
 
     class Meta:
         ordering = ["-id"]
-        permissions = [("audit_calllog", "Can audit model call logs")]
+        permissions = [("audit_calllog", _("Can audit model call logs"))]
         indexes = [
             models.Index(fields=["endpoint", "-id"], name="calllog_endpoint"),
             models.Index(fields=["outcome", "-id"], name="calllog_outcome"),
@@ -98,9 +102,13 @@ class CallLog(models.Model):
             # The admin list filters by error class newest first (issue 7).
             models.Index(fields=["error_class", "-id"], name="calllog_error_class"),
         ]
+        verbose_name = _("call log")
+        verbose_name_plural = _("call logs")
 
     def __str__(self) -> str:
-        return f"Call {self.pk} to {self.endpoint_name} ({self.outcome})"
+        return gettext("Call %(number)s to %(endpoint)s (%(outcome)s)") % {
+            "number": self.pk, "endpoint": self.endpoint_name,
+            "outcome": self.get_outcome_display()}
 
     def get_absolute_url(self) -> str:
         return reverse("admin:questionbank_calllog_change", args=[self.pk])
@@ -109,12 +117,13 @@ class CallLog(models.Model):
 class CallLogChainHead(models.Model):
     """A single row holding the newest hash; writers lock it to extend the chain in order."""
 
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
-    last_id = models.BigIntegerField(default=0)
-    last_hash = models.CharField(max_length=64)
+    id = models.PositiveSmallIntegerField(_("id"), primary_key=True, default=1, editable=False)
+    last_id = models.BigIntegerField(_("last id"), default=0)
+    last_hash = models.CharField(_("last hash"), max_length=64)
 
     class Meta:
-        verbose_name = "call-log chain head"
+        verbose_name = _("call-log chain head")
+        verbose_name_plural = _("call-log chain heads")
 
     def __str__(self) -> str:
         return f"chain head at {self.last_id}"
@@ -123,15 +132,17 @@ class CallLogChainHead(models.Model):
 class CallLogCheckpoint(models.Model):
     """Written by a purge: the hash of the last removed row, so the chain still verifies."""
 
-    purged_through_id = models.BigIntegerField()
-    last_hash = models.CharField(max_length=64)
-    rows_purged = models.PositiveBigIntegerField()
-    older_than = models.DateTimeField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.CharField(max_length=150, blank=True)
+    purged_through_id = models.BigIntegerField(_("purged through id"))
+    last_hash = models.CharField(_("last hash"), max_length=64)
+    rows_purged = models.PositiveBigIntegerField(_("rows purged"))
+    older_than = models.DateTimeField(_("older than"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.CharField(_("created by"), max_length=150, blank=True)
 
     class Meta:
         ordering = ["-purged_through_id"]
+        verbose_name = _("call log checkpoint")
+        verbose_name_plural = _("call log checkpoints")
 
     def __str__(self) -> str:
         return f"purged through {self.purged_through_id}"

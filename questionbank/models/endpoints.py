@@ -6,6 +6,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from questionbank import encryption
 from questionbank.validators import validate_server_url
@@ -49,93 +51,101 @@ class ModelEndpoint(models.Model):
     """
 
     class Protocol(models.TextChoices):
-        GRADIO = "gradio", "Gradio WEBUI"
-        OPENAI = "openai", "OpenAI-compatible (vLLM, SGLang, llama.cpp, Ollama)"
+        GRADIO = "gradio", _("Gradio WEBUI")
+        OPENAI = "openai", _("OpenAI-compatible (vLLM, SGLang, llama.cpp, Ollama)")
 
     class PenaltyStyle(models.TextChoices):
         # OpenAI-compatible servers spell repetition penalty differently (webui.Endpoint).
-        REPETITION_PENALTY = "repetition_penalty", "repetition_penalty (vLLM, SGLang)"
-        REPEAT_PENALTY = "repeat_penalty", "repeat_penalty (llama.cpp)"
-        NONE = "none", "not sent (Ollama, or servers that reject unknown fields)"
+        REPETITION_PENALTY = "repetition_penalty", _("repetition_penalty (vLLM, SGLang)")
+        REPEAT_PENALTY = "repeat_penalty", _("repeat_penalty (llama.cpp)")
+        NONE = "none", _("not sent (Ollama, or servers that reject unknown fields)")
 
-    name = models.CharField(max_length=100, unique=True)
-    protocol = models.CharField(max_length=20, choices=Protocol.choices, default=Protocol.GRADIO)
-    base_url = models.CharField(
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    protocol = models.CharField(_("protocol"), max_length=20, choices=Protocol.choices,
+                                default=Protocol.GRADIO)
+    base_url = models.CharField(_("base url"),
         max_length=500,
         validators=[validate_server_url],
-        help_text="e.g. http://gpu-box:7860 (Gradio) or http://gpu-box:8000 (vLLM).",
+        help_text=_("e.g. http://gpu-box:7860 (Gradio) or http://gpu-box:8000 (vLLM)."),
     )
-    api_name = models.CharField(
+    api_name = models.CharField(_("api name"),
         max_length=200,
         blank=True,
-        help_text="Gradio endpoint such as /predict. Leave empty to discover it.",
+        help_text=_("Gradio endpoint such as /predict. Leave empty to discover it."),
     )
-    model_name = models.CharField(
+    model_name = models.CharField(_("model name"),
         max_length=200,
         blank=True,
-        help_text="OpenAI-compatible servers: the model id. Leave empty for the first one served.",
+        help_text=_("OpenAI-compatible servers: the model id. Leave empty for the first one "
+                    "served."),
     )
-    parameter_layout = models.JSONField(
+    parameter_layout = models.JSONField(_("parameter layout"),
         default=dict, blank=True, editable=False,
-        help_text="Discovered: our fields mapped to the server's parameters.",
+        help_text=_("Discovered: our fields mapped to the server's parameters."),
     )
-    layout_override = models.JSONField(
+    layout_override = models.JSONField(_("layout override"),
         default=dict,
         blank=True,
-        help_text='Overrides discovery, e.g. {"user_input": "question", "system_prompt": 0}.',
+        help_text=_('Overrides discovery, e.g. {"user_input": "question", "system_prompt": 0}.'),
     )
-    server_version = models.CharField(max_length=50, blank=True, editable=False)
-    discovered_at = models.DateTimeField(null=True, blank=True, editable=False)
-    username = models.CharField(max_length=150, blank=True, help_text="Gradio login, if any.")
-    password = EncryptedSecretField(blank=True)
-    api_key = EncryptedSecretField(blank=True)
-    connect_timeout = models.FloatField(
+    server_version = models.CharField(_("server version"), max_length=50, blank=True,
+                                      editable=False)
+    discovered_at = models.DateTimeField(_("discovered at"), null=True, blank=True, editable=False)
+    username = models.CharField(_("username"), max_length=150, blank=True,
+                                help_text=_("Gradio login, if any."))
+    password = EncryptedSecretField(_("password"), blank=True)
+    api_key = EncryptedSecretField(_("api key"), blank=True)
+    connect_timeout = models.FloatField(_("connect timeout"),
         default=10.0,
         validators=[MinValueValidator(0.5), MaxValueValidator(300)],
-        help_text="Seconds to wait for the server to accept a connection.",
+        help_text=_("Seconds to wait for the server to accept a connection."),
     )
-    read_timeout = models.FloatField(
+    read_timeout = models.FloatField(_("read timeout"),
         default=15 * 60.0,
         validators=[MinValueValidator(1), MaxValueValidator(6 * 3600)],
-        help_text="Seconds of silence from the server before giving up (default 15 minutes: "
-        "a long answer without streaming sends nothing until it is done).",
+        help_text=_("Seconds of silence from the server before giving up (default 15 minutes: "
+        "a long answer without streaming sends nothing until it is done)."),
     )
-    deadline = models.FloatField(
+    deadline = models.FloatField(_("deadline"),
         default=60 * 60.0,
         validators=[MinValueValidator(1), MaxValueValidator(24 * 3600)],
-        help_text="Seconds one call may take in all (default 1 hour).",
+        help_text=_("Seconds one call may take in all (default 1 hour)."),
     )
-    max_concurrency = models.PositiveSmallIntegerField(
+    max_concurrency = models.PositiveSmallIntegerField(_("max concurrency"),
         default=1,
         validators=[MinValueValidator(1), MaxValueValidator(256)],
-        help_text="Calls in flight at once: 1 for a Gradio WEBUI, 16-64 for vLLM or SGLang.",
+        help_text=_("Calls in flight at once: 1 for a Gradio WEBUI, 16-64 for vLLM or SGLang."),
     )
-    stream = models.BooleanField(
-        default=True, help_text="Use streaming when the server offers it (shows partial text)."
+    stream = models.BooleanField(_("stream"),
+        default=True, help_text=_("Use streaming when the server offers it (shows partial text).")
     )
-    penalty_style = models.CharField(
+    penalty_style = models.CharField(_("penalty style"),
         max_length=20,
         choices=PenaltyStyle.choices,
         default=PenaltyStyle.REPETITION_PENALTY,
-        help_text="OpenAI-compatible servers only: how the server spells repetition penalty. "
+        help_text=_("OpenAI-compatible servers only: how the server spells repetition penalty. "
         "repetition_penalty for vLLM and SGLang, repeat_penalty for llama.cpp, "
-        "none for Ollama (the penalty is then not sent). Gradio WEBUIs ignore this.",
+        "none for Ollama (the penalty is then not sent). Gradio WEBUIs ignore this."),
     )
-    enabled = models.BooleanField(default=True)
-    is_standin = models.BooleanField(
+    enabled = models.BooleanField(_("enabled"), default=True)
+    is_standin = models.BooleanField(_("is standin"),
         default=False, editable=False,
-        help_text="The stand-in WEBUI shipped for trying the app: its answers are not the model's.",
+        help_text=_("The stand-in WEBUI shipped for trying the app: its answers are not the "
+                    "model's."),
     )
     # Circuit breaker, shared by every worker through the database.
-    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
-    paused_until = models.DateTimeField(null=True, blank=True, editable=False)
-    last_error = models.TextField(blank=True, editable=False)
+    consecutive_failures = models.PositiveIntegerField(_("consecutive failures"), default=0,
+                                                       editable=False)
+    paused_until = models.DateTimeField(_("paused until"), null=True, blank=True, editable=False)
+    last_error = models.TextField(_("last error"), blank=True, editable=False)
     # Last health check.
-    last_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
-    last_check_ok = models.BooleanField(null=True, editable=False)
-    last_check_latency_ms = models.PositiveIntegerField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    last_checked_at = models.DateTimeField(_("last checked at"), null=True, blank=True,
+                                           editable=False)
+    last_check_ok = models.BooleanField(_("last check ok"), null=True, editable=False)
+    last_check_latency_ms = models.PositiveIntegerField(_("last check latency ms"), null=True,
+                                                        blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = ModelEndpointQuerySet.as_manager()
 
@@ -143,6 +153,8 @@ class ModelEndpoint(models.Model):
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("model endpoint")
+        verbose_name_plural = _("model endpoints")
 
     def __str__(self) -> str:
         return self.name
@@ -174,4 +186,6 @@ class ModelEndpoint(models.Model):
         if not self.is_paused:
             return ""
         at = timezone.localtime(self.paused_until).strftime("%H:%M")
-        return f"paused: {self.consecutive_failures} failures, retrying at {at}"
+        return ngettext("paused: %(n)d failure, retrying at %(at)s",
+                        "paused: %(n)d failures, retrying at %(at)s",
+                        self.consecutive_failures) % {"n": self.consecutive_failures, "at": at}

@@ -5,42 +5,46 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
 class GenerationBatch(models.Model):
     """Problems x one template x endpoints x samples, started together by one person."""
 
-    name = models.CharField(max_length=200, blank=True)
+    name = models.CharField(_("name"), max_length=200, blank=True)
     template = models.ForeignKey(
-        "questionbank.PromptTemplate", on_delete=models.PROTECT, related_name="batches"
+        "questionbank.PromptTemplate", verbose_name=_("template"), on_delete=models.PROTECT,
+        related_name="batches"
     )
-    endpoints = models.ManyToManyField("questionbank.ModelEndpoint", related_name="batches")
-    samples = models.PositiveSmallIntegerField(default=1)
+    endpoints = models.ManyToManyField("questionbank.ModelEndpoint",
+                                       verbose_name=_("endpoints"), related_name="batches")
+    samples = models.PositiveSmallIntegerField(_("samples"), default=1)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="batches",
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancelled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
+        settings.AUTH_USER_MODEL, verbose_name=_("cancelled by"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    finished_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name_plural = "generation batches"
+        verbose_name_plural = _("generation batches")
+        verbose_name = _("generation batch")
 
     def __str__(self) -> str:
-        return self.name or f"Batch {self.pk}"
+        return self.name or gettext("Batch %(number)s") % {"number": self.pk}
 
     def get_absolute_url(self) -> str:
         return reverse("teacher:batch-detail", args=[self.pk])
@@ -50,57 +54,61 @@ class GenerationJob(models.Model):
     """One call's worth of work: one problem, one sample, through one template."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
         # Adaptive sampling settled the problem before this sample started: never a
         # failure, never retried.
         NOT_NEEDED = "not_needed", _("Not needed")
 
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.NOT_NEEDED)
 
-    batch = models.ForeignKey(GenerationBatch, on_delete=models.CASCADE, related_name="jobs")
+    batch = models.ForeignKey(GenerationBatch, verbose_name=_("batch"),
+                              on_delete=models.CASCADE, related_name="jobs")
     problem = models.ForeignKey(
-        "questionbank.Problem", on_delete=models.CASCADE, related_name="jobs"
+        "questionbank.Problem", verbose_name=_("problem"), on_delete=models.CASCADE,
+        related_name="jobs"
     )
     template = models.ForeignKey(
-        "questionbank.PromptTemplate", on_delete=models.PROTECT, related_name="jobs"
+        "questionbank.PromptTemplate", verbose_name=_("template"), on_delete=models.PROTECT,
+        related_name="jobs"
     )
-    sample_index = models.PositiveSmallIntegerField(default=0)
-    problem_version = models.PositiveIntegerField()
+    sample_index = models.PositiveSmallIntegerField(_("sample index"), default=0)
+    problem_version = models.PositiveIntegerField(_("problem version"))
     endpoint = models.ForeignKey(
-        "questionbank.ModelEndpoint",
+        "questionbank.ModelEndpoint", verbose_name=_("endpoint"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="jobs",
-        help_text="The endpoint of the current or last attempt.",
+        help_text=_("The endpoint of the current or last attempt."),
     )
-    status = models.CharField(
+    status = models.CharField(_("status"),
         max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    max_attempts = models.PositiveSmallIntegerField(default=5)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    claimed_by = models.CharField(max_length=100, blank=True)
-    last_error = models.TextField(blank=True)
-    error_class = models.CharField(max_length=60, blank=True)
-    warnings = models.JSONField(default=list, blank=True)
-    partial_text = models.TextField(blank=True)
-    partial_updated_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    max_attempts = models.PositiveSmallIntegerField(_("max attempts"), default=5)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    lease_expires_at = models.DateTimeField(_("lease expires at"), null=True, blank=True,
+                                            db_index=True)
+    claimed_by = models.CharField(_("claimed by"), max_length=100, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    error_class = models.CharField(_("error class"), max_length=60, blank=True)
+    warnings = models.JSONField(_("warnings"), default=list, blank=True)
+    partial_text = models.TextField(_("partial text"), blank=True)
+    partial_updated_at = models.DateTimeField(_("partial updated at"), null=True, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="generation_jobs",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
         ordering = ["batch_id", "id"]
@@ -116,9 +124,13 @@ class GenerationJob(models.Model):
                 fields=["batch", "problem", "sample_index"], name="job_unique_sample"
             ),
         ]
+        verbose_name = _("generation job")
+        verbose_name_plural = _("generation jobs")
 
     def __str__(self) -> str:
-        return f"Job {self.pk}: {self.problem_id} #{self.sample_index + 1} ({self.status})"
+        return gettext("Job %(number)s: problem %(problem)s #%(sample)s (%(status)s)") % {
+            "number": self.pk, "problem": self.problem_id, "sample": self.sample_index + 1,
+            "status": self.get_status_display()}
 
     def get_absolute_url(self) -> str:
         return reverse("teacher:batch-detail", args=[self.batch_id]) + f"#job-{self.pk}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class JudgeRunQuerySet(models.QuerySet):
@@ -25,49 +26,54 @@ class JudgeRunQuerySet(models.QuerySet):
 
 class JudgeRun(models.Model):
     class Status(models.TextChoices):
-        QUEUED = "queued", "Waiting"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
+        QUEUED = "queued", _("Waiting")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
 
     class Outcome(models.TextChoices):
-        PASSED = "passed", "Passes all tests"
-        FAILED = "failed", "Fails tests"
-        ERROR = "error", "Could not run"
-        UNAVAILABLE = "unavailable", "Not available on this server"
-        NO_TESTS = "no_tests", "No tests to run"
+        PASSED = "passed", _("Passes all tests")
+        FAILED = "failed", _("Fails tests")
+        ERROR = "error", _("Could not run")
+        UNAVAILABLE = "unavailable", _("Not available on this server")
+        NO_TESTS = "no_tests", _("No tests to run")
 
     problem = models.ForeignKey(
-        "questionbank.Problem", on_delete=models.CASCADE, related_name="judge_runs"
+        "questionbank.Problem", verbose_name=_("problem"), on_delete=models.CASCADE,
+        related_name="judge_runs"
     )
     revision = models.ForeignKey(
-        "questionbank.SolutionRevision",
+        "questionbank.SolutionRevision", verbose_name=_("revision"),
         null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="judge_runs",
-        help_text="Empty: the run checked the problem's reference solution.",
+        help_text=_("Empty: the run checked the problem's reference solution."),
     )
-    code_hash = models.CharField(max_length=64, help_text="Of the code that was judged.")
-    tests_hash = models.CharField(max_length=64, help_text="Of the tests and limits used.")
-    status = models.CharField(
+    code_hash = models.CharField(_("code hash"), max_length=64,
+                                 help_text=_("Of the code that was judged."))
+    tests_hash = models.CharField(_("tests hash"), max_length=64,
+                                  help_text=_("Of the tests and limits used."))
+    status = models.CharField(_("status"),
         max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True
     )
-    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
-    message = models.TextField(blank=True)
-    note = models.TextField(blank=True, help_text="How the code block was chosen.")
-    language = models.CharField(max_length=20, blank=True)
-    passed = models.PositiveIntegerField(default=0)
-    total = models.PositiveIntegerField(default=0)
-    results = models.JSONField(default=list, blank=True, help_text="One object per test.")
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    note = models.TextField(_("note"), blank=True, help_text=_("How the code block was chosen."))
+    language = models.CharField(_("language"), max_length=20, blank=True)
+    passed = models.PositiveIntegerField(_("passed"), default=0)
+    total = models.PositiveIntegerField(_("total"), default=0)
+    results = models.JSONField(_("results"), default=list, blank=True,
+                               help_text=_("One object per test."))
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", help_text="Empty when the pipeline asked for it.",
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), null=True, blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+", help_text=_("Empty when the pipeline asked for it."),
     )
-    claimed_by = models.CharField(max_length=120, blank=True)
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(_("claimed by"), max_length=120, blank=True)
+    lease_expires_at = models.DateTimeField(_("lease expires at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     objects = JudgeRunQuerySet.as_manager()
 
@@ -78,6 +84,8 @@ class JudgeRun(models.Model):
             models.Index(fields=["revision", "-id"], name="judgerun_revision"),
             models.Index(fields=["problem", "-id"], name="judgerun_problem"),
         ]
+        verbose_name = _("judge run")
+        verbose_name_plural = _("judge runs")
 
     def __str__(self) -> str:
         what = f"revision {self.revision_id}" if self.revision_id else "reference solution"

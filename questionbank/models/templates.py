@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from questionbank.sanitize import unknown_placeholders
 
@@ -28,47 +29,47 @@ class PromptTemplate(models.Model):
     """
 
     class Kind(models.TextChoices):
-        ANY = "any", "Any problem"
-        MATHS = "maths", "Maths"
-        PROGRAMMING = "programming", "Programming"
+        ANY = "any", _("Any problem")
+        MATHS = "maths", _("Maths")
+        PROGRAMMING = "programming", _("Programming")
 
     class SamplingPolicy(models.TextChoices):
         FIXED = "fixed", _("Fixed: every sample")
         ADAPTIVE = "adaptive", _("Adaptive: stop when the answer is settled")
 
-    lineage = models.UUIDField(default=uuid.uuid4, editable=False, db_index=True)
-    version = models.PositiveIntegerField(default=1, editable=False)
-    is_current = models.BooleanField(default=True, editable=False)
-    name = models.CharField(max_length=120)
-    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.ANY)
-    description = models.TextField(blank=True)
-    system_prompt = models.TextField(
+    lineage = models.UUIDField(_("lineage"), default=uuid.uuid4, editable=False, db_index=True)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    is_current = models.BooleanField(_("is current"), default=True, editable=False)
+    name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.ANY)
+    description = models.TextField(_("description"), blank=True)
+    system_prompt = models.TextField(_("system prompt"),
         blank=True,
-        help_text="Leave empty to send none, as VibeThinker's model card does.",
+        help_text=_("Leave empty to send none, as VibeThinker's model card does."),
     )
-    user_prompt = models.TextField(
-        help_text="Placeholders in braces, e.g. {title} and {statement}.",
+    user_prompt = models.TextField(_("user prompt"),
+        help_text=_("Placeholders in braces, e.g. {title} and {statement}."),
     )
-    temperature = models.FloatField(
+    temperature = models.FloatField(_("temperature"),
         default=0.6,
         validators=[MinValueValidator(0.0), MaxValueValidator(2.0)],
-        help_text="0.6 for code, 1.0 for maths (the model card's advice).",
+        help_text=_("0.6 for code, 1.0 for maths (the model card's advice)."),
     )
-    top_p = models.FloatField(
+    top_p = models.FloatField(_("top p"),
         default=0.95, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
     )
-    max_new_tokens = models.PositiveIntegerField(
+    max_new_tokens = models.PositiveIntegerField(_("max new tokens"),
         default=16384,
         validators=[MinValueValidator(16), MaxValueValidator(40960)],
-        help_text="Up to 40,960. Reasoning traces are long: thousands of tokens is normal.",
+        help_text=_("Up to 40,960. Reasoning traces are long: thousands of tokens is normal."),
     )
-    repetition_penalty = models.FloatField(
+    repetition_penalty = models.FloatField(_("repetition penalty"),
         default=1.0, validators=[MinValueValidator(0.5), MaxValueValidator(2.0)]
     )
-    samples = models.PositiveSmallIntegerField(
+    samples = models.PositiveSmallIntegerField(_("samples"),
         default=1,
         validators=[MinValueValidator(1), MaxValueValidator(16)],
-        help_text="Answers per problem; with several, answers are checked by majority vote.",
+        help_text=_("Answers per problem; with several, answers are checked by majority vote."),
     )
     sampling_policy = models.CharField(
         _("sampling policy"), max_length=20, choices=SamplingPolicy.choices,
@@ -95,26 +96,29 @@ class PromptTemplate(models.Model):
                     "answers."),
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="templates_created",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = PromptTemplateQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "-version"]
         constraints = [
-            models.UniqueConstraint(fields=["lineage", "version"], name="template_lineage_version"),
+            models.UniqueConstraint(fields=["lineage", "version"],
+                                    name="template_lineage_version"),
             models.UniqueConstraint(
                 fields=["lineage"],
                 condition=models.Q(is_current=True),
                 name="template_one_current_version",
             ),
         ]
+        verbose_name = _("prompt template")
+        verbose_name_plural = _("prompt templates")
 
     def __str__(self) -> str:
         return f"{self.name} (v{self.version})"
@@ -128,10 +132,11 @@ class PromptTemplate(models.Model):
             unknown = unknown_placeholders(getattr(self, field) or "")
             if unknown:
                 names = ", ".join("{" + name + "}" for name in unknown)
-                errors[field] = (
-                    f"Unknown placeholder{'s' if len(unknown) > 1 else ''} {names}. "
-                    "Use only the placeholders listed under the field."
-                )
+                errors[field] = ngettext(
+                    "Unknown placeholder %(names)s. Use only the placeholders listed under "
+                    "the field.",
+                    "Unknown placeholders %(names)s. Use only the placeholders listed under "
+                    "the field.", len(unknown)) % {"names": names}
         if errors:
             raise ValidationError(errors)
 

@@ -16,6 +16,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Trunc
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from questionbank.models import (
     CallLog,
@@ -24,9 +25,9 @@ from questionbank.models import (
 )
 
 CALLLOG_STATS_PERIODS = {
-    "day": ("Last 24 hours", 1, "hour", 1),
-    "week": ("Last 7 days", 7, "hour", 1),
-    "month": ("Last 30 days", 30, "day", 1),
+    "day": (gettext_lazy("Last 24 hours"), 1, "hour", 1),
+    "week": (gettext_lazy("Last 7 days"), 7, "hour", 1),
+    "month": (gettext_lazy("Last 30 days"), 30, "day", 1),
 }
 
 
@@ -166,12 +167,13 @@ def _calllog_stats(qs, postgres, period, label, since, now, trunc, step) -> dict
     total = _grouped_stats(qs, None, postgres).get(None, CallStats(by_class=[]))
     endpoints = _grouped_stats(qs, "endpoint_name", postgres)
     for name, stats in endpoints.items():
-        stats.label = name or "(no endpoint)"
+        stats.label = name or gettext("(no endpoint)")
     templates = _grouped_stats(qs, "template_id", postgres)
     names = {t.pk: str(t) for t in PromptTemplate.objects.filter(pk__in=[k for k in templates if k])
              .only("id", "name", "version")}
     for pk, stats in templates.items():
-        stats.label = names.get(pk, "(no template)" if pk is None else f"template {pk}")
+        stats.label = names.get(pk, gettext("(no template)") if pk is None
+                                else gettext("template %(number)s") % {"number": pk})
 
     # The chart: calls and errors per bucket, p50/p95 latency per bucket.
     tz = timezone.get_current_timezone()
@@ -205,7 +207,10 @@ def _calllog_stats(qs, postgres, period, label, since, now, trunc, step) -> dict
         "endpoints": sorted(endpoints.values(), key=lambda s: -s.calls),
         "templates": sorted(templates.values(), key=lambda s: -s.calls),
         "series": buckets,
-        "bucket_label": trunc if step == 1 else f"{step} {trunc}s",
+        "bucket_label": ({"hour": gettext("hour"), "day": gettext("day")}[trunc] if step == 1
+                         else ngettext("%(n)d hours", "%(n)d hours", step) % {"n": step}
+                         if trunc == "hour"
+                         else ngettext("%(n)d days", "%(n)d days", step) % {"n": step}),
     }
 
 

@@ -10,6 +10,7 @@ from django.db.models import (
     Q,
     QuerySet,
 )
+from django.utils.translation import gettext
 
 from questionbank.models import (
     CallLog,
@@ -235,12 +236,14 @@ def calllog_chain_position(*, row) -> dict:
     checkpoint = (CallLogCheckpoint.objects.filter(purged_through_id__lt=row.pk)
                   .order_by("-purged_through_id").first())
     if previous is not None and (checkpoint is None or previous.pk > checkpoint.purged_through_id):
-        expected_prev, prev_source = previous.row_hash, f"row {previous.pk}"
+        expected_prev, prev_source = previous.row_hash, gettext("row %(number)s") % {
+            "number": previous.pk}
     elif checkpoint is not None:
-        expected_prev, prev_source = checkpoint.last_hash, (
-            f"the purge checkpoint (rows up to {checkpoint.purged_through_id} removed)")
+        expected_prev, prev_source = checkpoint.last_hash, gettext(
+            "the purge checkpoint (rows up to %(number)s removed)") % {
+                "number": checkpoint.purged_through_id}
     else:
-        expected_prev, prev_source = GENESIS_HASH, "the start of the chain"
+        expected_prev, prev_source = GENESIS_HASH, gettext("the start of the chain")
     computed = row_hash(row)
     floor = checkpoint.purged_through_id if checkpoint else 0
     return {

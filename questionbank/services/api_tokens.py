@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from questionbank.models import ApiToken
 
@@ -39,14 +40,16 @@ def token_create(*, user, name: str, expires_at=None) -> tuple[ApiToken, str]:
     """
     name = " ".join((name or "").split())
     if not name:
-        raise ValueError("Give the token a name that says where it is used, e.g. “Moodle sync”.")
+        raise ValueError(gettext("Give the token a name that says where it is used, e.g. "
+                                 "“Moodle sync”."))
     if len(name) > 100:
-        raise ValueError("Keep the token's name under 100 characters.")
+        raise ValueError(gettext("Keep the token's name under 100 characters."))
     if expires_at is not None and expires_at <= timezone.now():
-        raise ValueError("The expiry date has passed; choose a date in the future or none.")
+        raise ValueError(gettext("The expiry date has passed; choose a date in the future or "
+                                 "none."))
     if ApiToken.objects.filter(user=user).usable().count() >= MAX_TOKENS_PER_USER:
-        raise ValueError(f"You already have {MAX_TOKENS_PER_USER} active tokens; revoke one "
-                         "you no longer use first.")
+        raise ValueError(gettext("You already have %(n)s active tokens; revoke one you no "
+                                 "longer use first.") % {"n": MAX_TOKENS_PER_USER})
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=user, name=name, prefix=raw[:10],
                                     key_hash=token_hash(raw), expires_at=expires_at)

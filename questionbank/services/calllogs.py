@@ -12,6 +12,7 @@ from datetime import UTC, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django_q.models import Schedule
 
 from questionbank.encryption import scrub_url_credentials
@@ -152,8 +153,10 @@ class ChainReport:
 
     def __str__(self) -> str:
         if self.ok:
-            return f"The call log is intact: {self.rows_checked} rows checked."
-        return f"The call log is broken at row {self.first_broken_id}: {self.reason}"
+            return gettext("The call log is intact: %(n)s rows checked.") % {
+                "n": self.rows_checked}
+        return gettext("The call log is broken at row %(number)s: %(reason)s") % {
+            "number": self.first_broken_id, "reason": gettext(self.reason)}
 
 
 def calllog_verify(*, chunk_size: int = 2000) -> ChainReport:
@@ -173,18 +176,20 @@ def calllog_verify(*, chunk_size: int = 2000) -> ChainReport:
         for row in rows:
             if row.prev_hash != expected_prev:
                 return ChainReport(False, checked, row.pk,
-                                   "its link to the previous row does not match "
-                                   "(a row before it was removed or changed).")
+                                   gettext_noop("its link to the previous row does not match "
+                                                "(a row before it was removed or changed)."))
             if row_hash(row) != row.row_hash:
                 return ChainReport(False, checked, row.pk,
-                                   "its content does not match its hash (the row was edited).")
+                                   gettext_noop("its content does not match its hash (the row "
+                                                "was edited)."))
             expected_prev = row.row_hash
             checked += 1
         last_id = rows[-1].pk
     head = CallLogChainHead.objects.filter(id=1).first()
     if head and head.last_hash != expected_prev:
         return ChainReport(False, checked, head.last_id,
-                           "the newest rows were removed (the chain head points past them).")
+                           gettext_noop("the newest rows were removed (the chain head points "
+                                        "past them)."))
     return ChainReport(True, checked)
 
 

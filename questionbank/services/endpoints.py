@@ -4,6 +4,7 @@ and they are stored encrypted (``questionbank.encryption``)."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from questionbank import encryption
 from questionbank.models import ModelEndpoint
@@ -161,17 +162,18 @@ def endpoint_record_check(*, endpoint: ModelEndpoint, health) -> ModelEndpoint:
 def health_summary(health) -> str:
     """One line describing a ``webui.Health`` for admins and the command line."""
     if not health.reachable:
-        return f"unreachable: {health.error}"
-    parts = [f"reachable in {round(health.latency_s * 1000)} ms"]
+        return gettext("unreachable: %(error)s") % {"error": health.error}
+    parts = [gettext("reachable in %(ms)s ms") % {"ms": round(health.latency_s * 1000)}]
     if health.version:
-        parts.append(f"version {health.version}")
-    parts.append(f"protocol {health.protocol}")
+        parts.append(gettext("version %(version)s") % {"version": health.version})
+    parts.append(gettext("protocol %(protocol)s") % {"protocol": health.protocol})
     if health.api_name:
-        parts.append(f"endpoint {health.api_name}")
+        parts.append(gettext("endpoint %(name)s") % {"name": health.api_name})
     if health.models:
-        parts.append("models " + ", ".join(health.models[:5]))
+        parts.append(gettext("models %(names)s") % {"names": ", ".join(health.models[:5])})
     if health.layout:
-        parts.append("layout " + ", ".join(f"{k} = {v}" for k, v in health.layout.items()))
+        parts.append(gettext("layout %(layout)s") % {
+            "layout": ", ".join(f"{k} = {v}" for k, v in health.layout.items())})
     if health.error:
-        parts.append(f"but: {health.error}")
+        parts.append(gettext("but: %(error)s") % {"error": health.error})
     return " · ".join(parts)

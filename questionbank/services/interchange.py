@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Prefetch
+from django.utils.translation import gettext, gettext_lazy
 
 from questionbank import interchange
 from questionbank.answers import extract_final_answer
@@ -39,15 +40,22 @@ from questionbank.models import Problem, Solution
 from questionbank.services.cleaning import PROBLEM_PROMPT_FIELDS, clean_prompt_fields
 from questionbank.services.problems import problem_create, problem_update
 from questionbank.services.solutions import solution_create
+from questionbank.stored_text import GENERAL_FEEDBACK, IMPORTED_FROM, SOLUTION_COLUMN, english
 
 CREATE, UPDATE, SKIP, ERROR = "create", "update", "skip", "error"
 # Serialises imports on PostgreSQL so two uploads of one file cannot both create rows.
 _ADVISORY_LOCK = 0x51_42_49_4D  # "QBIM"
-_CHANGE_LABELS = {"reference_answer": "reference answer", "external_id": "external id",
-                  "test_cases": "test cases", "tags": "new tags",
-                  "draft solution": "a new draft solution",
-                  "accepted_answers": "accepted answers",
-                  "external_category": "Moodle category", "external_type": "question type"}
+_CHANGE_LABELS = {
+    "title": gettext_lazy("title"), "statement": gettext_lazy("statement"),
+    "kind": gettext_lazy("kind"), "difficulty": gettext_lazy("difficulty"),
+    "source": gettext_lazy("source"), "language": gettext_lazy("language"),
+    "status": gettext_lazy("status"), "reference_solution": gettext_lazy("reference solution"),
+    "reference_answer": gettext_lazy("reference answer"),
+    "external_id": gettext_lazy("external id"), "test_cases": gettext_lazy("test cases"),
+    "tags": gettext_lazy("new tags"), "draft solution": gettext_lazy("a new draft solution"),
+    "accepted_answers": gettext_lazy("accepted answers"),
+    "external_category": gettext_lazy("Moodle category"),
+    "external_type": gettext_lazy("question type")}
 
 
 @dataclass
@@ -70,7 +78,7 @@ class PlanRow:
 
     @property
     def change_labels(self) -> list[str]:
-        return [_CHANGE_LABELS.get(name, name.replace("_", " ")) for name in self.changes]
+        return [str(_CHANGE_LABELS.get(name, name.replace("_", " "))) for name in self.changes]
 
     @property
     def makes_solutions_stale(self) -> bool:
@@ -125,21 +133,27 @@ class ImportResult:
 
     def summary(self) -> str:
         counts = self.plan.counts
-        parts = [f"{len(self.created)} problem(s) created", f"{len(self.updated)} updated",
-                 f"{counts[SKIP]} unchanged"]
+        parts = [gettext("%(n)d problem(s) created") % {"n": len(self.created)},
+                 gettext("%(n)d updated") % {"n": len(self.updated)},
+                 gettext("%(n)d unchanged") % {"n": counts[SKIP]}]
         if self.solutions:
-            parts.append(f"{self.solutions} draft solution(s) added")
+            parts.append(gettext("%(n)d draft solution(s) added") % {"n": self.solutions})
         if counts[ERROR]:
-            parts.append(f"{counts[ERROR]} row(s) with errors not imported")
-        summary = ", ".join(parts) + "."
+            parts.append(gettext("%(n)d row(s) with errors not imported")
+                         % {"n": counts[ERROR]})
+        summary = gettext("%(parts)s.") % {"parts": gettext(", ").join(parts)}
         warned = [row for row in self.plan.rows if row.warnings and row.action in (CREATE,
                                                                                     UPDATE)]
         if warned:
             labels = [f"{row.label} ({'; '.join(w.rstrip('.') for w in row.warnings)})"
                       for row in warned[:5]]
-            more = f" and {len(warned) - 5} more" if len(warned) > 5 else ""
-            summary += (f" Parts of {len(warned)} question(s) were not imported: "
-                        + ", ".join(labels) + more + ".")
+            listed = ", ".join(labels)
+            if len(warned) > 5:
+                listed = gettext("%(listed)s and %(n)d more") % {"listed": listed,
+                                                                "n": len(warned) - 5}
+            summary += " " + gettext(
+                "Parts of %(n)d question(s) were not imported: %(listed)s.") % {
+                    "n": len(warned), "listed": listed}
         return summary
 
 
@@ -183,7 +197,7 @@ def import_apply(*, data: bytes, filename: str = "", format: str | None = None, 
     """
     digest = file_digest(data)
     if expected_digest is not None and digest != expected_digest:
-        raise FileRefused("The file changed since the preview. Upload it again.")
+        raise FileRefused(gettext("The file changed since the preview. Upload it again."))
     parsed = _parse(data, filename=filename, format=format, language=language)
     with transaction.atomic():
         if connection.vendor == "postgresql":
@@ -192,11 +206,11 @@ def import_apply(*, data: bytes, filename: str = "", format: str | None = None, 
         plan = _plan(parsed, filename=filename, digest=digest, with_solutions=user is not None,
                      update_similar=set(update_similar))
         if strict and plan.errors:
-            raise FileRefused(
-                f"{len(plan.errors)} row(s) have errors, so nothing was imported "
-                f"(first: {plan.errors[0].label}: {plan.errors[0].reason}). Fix them and "
-                "import again, or import without strict mode to skip them."
-            )
+            raise FileRefused(gettext(
+                "%(n)d row(s) have errors, so nothing was imported (first: %(label)s: "
+                "%(reason)s). Fix them and import again, or import without strict mode to skip "
+                "them.") % {"n": len(plan.errors), "label": plan.errors[0].label,
+                            "reason": plan.errors[0].reason})
         result = ImportResult(plan=plan)
         for row in plan.rows:
             if row.action == CREATE:
@@ -221,10 +235,10 @@ def import_apply(*, data: bytes, filename: str = "", format: str | None = None, 
 
 
 def _add_solution(*, problem: Problem, data: ProblemData, user, fmt: str) -> Solution:
-    what = "general feedback" if fmt in ("moodle", "gift") else "solution column"
+    what = GENERAL_FEEDBACK if fmt in ("moodle", "gift") else SOLUTION_COLUMN
     return solution_create(
         problem=problem, body=data.solution, author=user,
-        note=f"Imported from the {interchange.FORMATS[fmt]} file ({what})",
+        note=english(IMPORTED_FROM, format=interchange.FORMATS[fmt], what=what),
         problem_version=problem.version,
         final_answer=extract_final_answer(data.solution) or "",
     )
@@ -241,21 +255,20 @@ def _plan(parsed: ParseResult, *, filename: str, digest: str, with_solutions: bo
     claimed: dict[int, str] = {}
     notes = list(parsed.notes)
     if not with_solutions and any(p.solution for p in problems):
-        notes.append("General feedback / solutions in the file are not imported: they are "
-                     "added as drafts only when a teacher runs the import.")
+        notes.append(gettext("General feedback / solutions in the file are not imported: they "
+                             "are added as drafts only when a teacher runs the import."))
     for data in problems:
         row = PlanRow(number=data.number, label=data.label, action=CREATE, title=data.title,
                       warnings=list(data.warnings), data=data)
         existing = bank.by_id(data)
         if existing is not None and _is_another_question(existing, data):
             row.action, row.problem_id = ERROR, existing.pk
-            row.reason = (
-                f"its {_id_words(data)} belongs to problem #{existing.pk} “{existing.title}”, "
-                "but this question differs in type, title and statement, so it was not "
-                "imported over it. If it is a different question, give it its own idnumber "
-                f"(or another category); if it really replaces #{existing.pk}, edit "
-                f"#{existing.pk} in the bank"
-            )
+            row.reason = gettext(
+                "its %(id)s belongs to problem #%(number)s “%(title)s”, but this question "
+                "differs in type, title and statement, so it was not imported over it. If it "
+                "is a different question, give it its own idnumber (or another category); if "
+                "it really replaces #%(number)s, edit #%(number)s in the bank"
+            ) % {"id": _id_words(data), "number": existing.pk, "title": existing.title}
             rows.append(row)
             continue
         if existing is None:
@@ -263,8 +276,9 @@ def _plan(parsed: ParseResult, *, filename: str, digest: str, with_solutions: bo
             if existing is not None and data.external_id and existing.external_id \
                     and existing.external_id != data.external_id:
                 row.action, row.problem_id = SKIP, existing.pk
-                row.reason = (f"the same problem already exists (#{existing.pk}) with another "
-                              f"external id, “{existing.external_id}”")
+                row.reason = gettext("the same problem already exists (#%(number)s) with "
+                                     "another external id, “%(id)s”") % {
+                    "number": existing.pk, "id": existing.external_id}
                 rows.append(row)
                 continue
         if existing is None:
@@ -276,8 +290,9 @@ def _plan(parsed: ParseResult, *, filename: str, digest: str, with_solutions: bo
         if existing is not None:
             if existing.pk in claimed:
                 row.action = ERROR
-                row.reason = (f"matches the same existing problem (#{existing.pk}) as "
-                              f"{claimed[existing.pk].lower()}")
+                row.reason = gettext("matches the same existing problem (#%(number)s) as "
+                                     "%(other)s") % {"number": existing.pk,
+                                                     "other": claimed[existing.pk].lower()}
                 rows.append(row)
                 continue
             claimed[existing.pk] = data.label
@@ -291,12 +306,14 @@ def _plan(parsed: ParseResult, *, filename: str, digest: str, with_solutions: bo
                 row.changes.append("draft solution")
             row.action = UPDATE if row.changes else SKIP
             if row.action == SKIP:
-                row.reason = f"unchanged: already in the bank as #{existing.pk}"
+                row.reason = gettext("unchanged: already in the bank as #%(number)s") % {
+                    "number": existing.pk}
             if "statement" in row.changes and \
                     len(data.statement) < 0.8 * len(existing.statement.strip()):
                 row.warnings.append(
-                    f"the statement would shrink from {len(existing.statement.strip())} to "
-                    f"{len(data.statement)} characters; check that nothing was cut off.")
+                    gettext("the statement would shrink from %(old)s to %(new)s characters; "
+                            "check that nothing was cut off.")
+                    % {"old": len(existing.statement.strip()), "new": len(data.statement)})
         else:
             row.add_solution = with_solutions and bool(data.solution)
         rows.append(row)
@@ -355,8 +372,9 @@ class _Candidates:
 
 def _id_words(data: ProblemData) -> str:
     if data.category:
-        return f"idnumber “{data.external_id}” in category “{data.category}”"
-    return f"external id “{data.external_id}”"
+        return gettext("idnumber “%(id)s” in category “%(category)s”") % {
+            "id": data.external_id, "category": data.category}
+    return gettext("external id “%(id)s”") % {"id": data.external_id}
 
 
 def _family(kind: str, question_type: str | None, has_answer: bool | None) -> tuple:

@@ -28,6 +28,7 @@ from functools import partial
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from questionbank import judge
 from questionbank.models import JudgeRun, Problem, Solution, SolutionRevision
@@ -35,6 +36,7 @@ from questionbank.services.generation.batches import enqueue
 from questionbank.services.generation.claims import worker_id
 from questionbank.services.generation.stopping import judge_sampling_check
 from questionbank.services.solutions import problem_vote
+from questionbank.stored_text import translate_stored
 
 logger = logging.getLogger(__name__)
 
@@ -107,10 +109,10 @@ def judge_reference_queue(*, problem: Problem, requested_by=None) -> JudgeRun:
     """Queue the judging of the problem's reference solution, so a teacher can check the
     tests. Raises ``ValueError`` with a sentence when there is nothing to judge."""
     if problem.kind != Problem.Kind.PROGRAMMING:
-        raise ValueError("Only programming problems have tests to run.")
+        raise ValueError(gettext("Only programming problems have tests to run."))
     if not problem.reference_solution.strip():
-        raise ValueError("This problem has no reference solution yet: add one by editing the "
-                         "problem, then run it against the tests.")
+        raise ValueError(gettext("This problem has no reference solution yet: add one by "
+                                 "editing the problem, then run it against the tests."))
     return _queue(problem=problem, revision=None,
                   code_hash=_code_hash(problem.reference_solution, "python"),
                   tests_hash=_tests_hash(problem), requested_by=requested_by)
@@ -247,10 +249,12 @@ def judge_publish_concern(solution: Solution) -> str | None:
     if run is None:
         return None
     if run.status != JudgeRun.Status.DONE:
-        return "is still being run against the problem's tests"
+        return gettext("is still being run against the problem's tests")
     if run.outcome == JudgeRun.Outcome.FAILED:
-        return f"fails {run.failed} of {run.total} tests"
+        return gettext("fails %(failed)s of %(total)s tests") % {"failed": run.failed,
+                                                               "total": run.total}
     if run.outcome == JudgeRun.Outcome.ERROR:
-        why = run.message.removeprefix("Could not run: ").rstrip(".")
-        return f"could not be run against the tests: {why[:1].lower()}{why[1:]}"
+        why = translate_stored(run.message.removeprefix("Could not run: ").rstrip("."))
+        return gettext("could not be run against the tests: %(why)s") % {
+            "why": f"{why[:1].lower()}{why[1:]}"}
     return None

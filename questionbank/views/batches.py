@@ -10,6 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from questionbank import selectors
@@ -32,7 +34,7 @@ def _problem_ids(request) -> list[int]:
         return selectors.teacher_problem_ids(
             **{name: source.get(name, "").strip() for name in ProblemBulkForm.FILTERS})
     # Anything but ids is refused with a sentence (InvalidInput -> 400 page).
-    return parse_int_list(source.getlist("problems"), label="the problem list")
+    return parse_int_list(source.getlist("problems"), label=_("the problem list"))
 
 
 @teacher_required
@@ -61,8 +63,10 @@ def generate(request):
                 form.add_error(None, text)
             else:
                 n = batch.jobs.count()
-                messages.success(request, f"Generation started: {n} job{'s' if n != 1 else ''} "
-                                          "queued. This page updates as answers arrive.")
+                messages.success(request, ngettext(
+                    "Generation started: %(n)d job queued. This page updates as answers arrive.",
+                    "Generation started: %(n)d jobs queued. This page updates as answers "
+                    "arrive.", n) % {"n": n})
                 return redirect(batch)
     else:
         form = GenerateForm(kinds=kinds, initial={"problems": [p.pk for p in problems]})
@@ -200,10 +204,12 @@ def batch_cancel_view(request, pk: int):
     batch = get_object_or_404(GenerationBatch, pk=pk)
     n = generation.batch_cancel(batch=batch, user=request.user)
     if n:
-        messages.success(request, f"Cancelled {n} job{'s' if n != 1 else ''} that had not "
-                                  "finished. Answers already generated are kept.")
+        messages.success(request, ngettext(
+            "Cancelled %(n)d job that had not finished. Answers already generated are kept.",
+            "Cancelled %(n)d jobs that had not finished. Answers already generated are kept.",
+            n) % {"n": n})
     else:
-        messages.info(request, "Nothing to cancel: every job of this batch had finished.")
+        messages.info(request, _("Nothing to cancel: every job of this batch had finished."))
     return redirect(batch)
 
 
@@ -213,7 +219,8 @@ def batch_retry_view(request, pk: int):
     batch = get_object_or_404(GenerationBatch, pk=pk)
     n = generation.batch_retry_failed(batch=batch, user=request.user)
     if n:
-        messages.success(request, f"{n} failed job{'s' if n != 1 else ''} queued again.")
+        messages.success(request, ngettext("%(n)d failed job queued again.",
+                                           "%(n)d failed jobs queued again.", n) % {"n": n})
     else:
-        messages.info(request, "There were no failed jobs to retry.")
+        messages.info(request, _("There were no failed jobs to retry."))
     return redirect(batch)

@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, gettext_lazy
 
 from questionbank import selectors
 from questionbank.browse.cache import cached_content, cached_page
@@ -40,7 +41,7 @@ PER_PAGE_CHOICES = (10, 20, 50, 100)
 DEFAULT_PER_PAGE = 20
 # Deeper pages are refused before any query: OFFSET work grows with the page number.
 MAX_PAGE = 2000
-SORTS = (("relevance", "Best match"), ("newest", "Newest"))
+SORTS = (("relevance", gettext_lazy("Best match")), ("newest", gettext_lazy("Newest")))
 
 
 @dataclass
@@ -243,8 +244,9 @@ def _render_list(request, *, tag_slug: str | None = None):
     def build():
         fixed_tag, template, context, status = page()
         filters = context["filters"]
-        title = (fixed_tag.name if fixed_tag else f"Search: {filters.q}" if filters.q
-                 else "Problems")
+        title = (fixed_tag.name if fixed_tag
+                 else gettext("Search: %(q)s") % {"q": filters.q} if filters.q
+                 else gettext("Problems"))
         return status, title, render_to_string(template, context)
 
     status, title, content = cached_content(request, build)
@@ -326,11 +328,12 @@ def _detail_frame(request, pk: int) -> dict:
         back_url += "?" + urlencode(back_params)
     return {
         "back_url": back_url,
-        "back_label": "← Back to results" if filters.active else "← All problems",
+        "back_label": gettext("← Back to results") if filters.active else gettext("← All problems"),
         # None when first in its list (position 0): the template keeps "next" on the right.
         "previous_url": _detail_url(pk, params, pos, "previous/") if pos != 0 else None,
         "next_url": _detail_url(pk, params, pos, "next/"),
-        "steps_label": "Problems in these results" if filters.active else "More problems",
+        "steps_label": (gettext("Problems in these results") if filters.active
+                        else gettext("More problems")),
     }
 
 
@@ -349,7 +352,7 @@ def problem_detail(request, pk: int):
     try:
         problem = selectors.browse_problem_page(pk=pk)
     except Problem.DoesNotExist:
-        raise Http404("There is no published problem with this number.") from None
+        raise Http404(gettext("There is no published problem with this number.")) from None
     return render(request, "browse/problem_detail.html",
                   {"problem": problem, **_detail_frame(request, pk)})
 
@@ -361,7 +364,7 @@ def problem_step(request, pk: int, direction: str):
     try:
         problem = selectors.browse_problem_page(pk=pk)
     except Problem.DoesNotExist:
-        raise Http404("There is no published problem with this number.") from None
+        raise Http404(gettext("There is no published problem with this number.")) from None
     filters = Filters.from_get(request.GET)
     pos = _position(request)
     prev = nxt = None
@@ -386,8 +389,11 @@ def problem_step(request, pk: int, direction: str):
     neighbour = nxt if direction == "next" else prev
     params = filters.params()
     if neighbour is None:
-        where = "these results" if filters.active else "the list"
-        end = "last" if direction == "next" else "first"
-        messages.info(request, f"“{problem.title}” is the {end} problem in {where}.")
+        messages.info(request, {
+            ("next", True): gettext("“%(title)s” is the last problem in these results."),
+            ("next", False): gettext("“%(title)s” is the last problem in the list."),
+            ("previous", True): gettext("“%(title)s” is the first problem in these results."),
+            ("previous", False): gettext("“%(title)s” is the first problem in the list."),
+        }[direction, filters.active] % {"title": problem.title})
         return redirect(_detail_url(problem.pk, params, pos))
     return redirect(_detail_url(neighbour["pk"], params, neighbour["pos"]))

@@ -18,8 +18,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from questionbank import selectors
 from questionbank.models import GenerationJob
@@ -39,12 +38,12 @@ def format_ms(ms) -> str:
     if ms is None:
         return "—"
     if ms < 1000:
-        return f"{ms} ms"
+        return gettext("%(ms)d ms") % {"ms": ms}
     seconds = ms / 1000
     if seconds < 60:
-        return f"{seconds:.1f} s"
+        return gettext("%(s).1f s") % {"s": seconds}
     minutes, seconds = divmod(int(round(seconds)), 60)
-    return f"{minutes} min {seconds:02d} s"
+    return gettext("%(m)d min %(s)02d s") % {"m": minutes, "s": seconds}
 
 
 # What each error class is called on the pages (the class name stays in the call log).
@@ -73,18 +72,18 @@ def result_label(row) -> str:
     if row.outcome == row.Outcome.SUCCESS:
         return f"{row.response_status} OK" if row.response_status else "OK"
     words = _ERROR_WORDS.get(row.error_class)
-    label = str(words) if words is not None else (row.error_class or _("Error"))
+    label = str(words) if words is not None else (row.error_class or gettext("Error"))
     if not row.response_status:
         return label
     if row.response_status == 200:
-        return _("%(label)s after the server answered 200 OK") % {"label": label}
-    return _("%(label)s (the server answered HTTP %(status)s)") % {
+        return gettext("%(label)s after the server answered 200 OK") % {"label": label}
+    return gettext("%(label)s (the server answered HTTP %(status)s)") % {
         "label": label, "status": row.response_status}
 
 
 def format_size(size: int) -> str:
     if size < 1024:
-        return f"{size} bytes"
+        return ngettext("%(n)d byte", "%(n)d bytes", size) % {"n": size}
     if size < 1024 * 1024:
         return f"{size / 1024:.1f} KB"
     return f"{size / 1024 / 1024:.1f} MB"
@@ -157,32 +156,39 @@ def call_detail_context(row, *, admin: bool) -> dict:
         tokens_per_s = row.completion_tokens / (row.latency_ms / 1000)
     links = []
     if row.job_id:
-        links.append(("Job", f"Job {row.job_id}" + (f" ({row.job.get_status_display()})"
-                                                    if row.job else " (deleted)"),
+        job = gettext("Job %(number)s") % {"number": row.job_id}
+        links.append((gettext("Job"), f"{job} ({row.job.get_status_display()})" if row.job
+                      else gettext("%(job)s (deleted)") % {"job": job},
                       _url("admin:questionbank_generationjob_change", row.job_id) if row.job
                       else "", _absolute(row.job) if row.job else ""))
     if row.batch_id:
-        links.append(("Batch", str(row.batch) if row.batch else f"Batch {row.batch_id}",
+        links.append((gettext("Batch"), str(row.batch) if row.batch
+                      else gettext("Batch %(number)s") % {"number": row.batch_id},
                       _url("admin:questionbank_generationbatch_change", row.batch_id)
                       if row.batch else "", _absolute(row.batch) if row.batch else ""))
     for solution in selectors.calllog_solutions(row=row):
-        links.append(("Solution", f"Solution {solution.pk} ({solution.get_status_display()})",
+        links.append((gettext("Solution"), gettext("Solution %(number)s (%(status)s)") % {
+                          "number": solution.pk, "status": solution.get_status_display()},
                       _url("admin:questionbank_solution_change", solution.pk),
                       _absolute(solution)))
     if row.problem_id:
-        version = f", version {row.problem_version}" if row.problem_version else ""
-        links.append(("Problem", (row.problem.title if row.problem else "(deleted)") + version,
+        version = (gettext(", version %(version)s") % {"version": row.problem_version}
+                   if row.problem_version else "")
+        links.append((gettext("Problem"),
+                      (row.problem.title if row.problem else gettext("(deleted)")) + version,
                       _url("admin:questionbank_problem_change", row.problem_id)
                       if row.problem else "", _absolute(row.problem) if row.problem else ""))
     if row.template_id:
-        links.append(("Template version", str(row.template) if row.template else "(deleted)",
+        links.append((gettext("Template version"),
+                      str(row.template) if row.template else gettext("(deleted)"),
                       _url("admin:questionbank_prompttemplate_change", row.template_id)
                       if row.template else "", _absolute(row.template) if row.template else ""))
     if row.endpoint_id:
-        links.append(("Endpoint", row.endpoint_name,
+        links.append((gettext("Endpoint"), row.endpoint_name,
                       _url("admin:questionbank_modelendpoint_change", row.endpoint_id), ""))
     if row.user_id:
-        links.append(("User", row.user.get_username() if row.user else "(deleted)",
+        links.append((gettext("User"),
+                      row.user.get_username() if row.user else gettext("(deleted)"),
                       _url("admin:auth_user_change", row.user_id) if admin else "", ""))
     report = row.sanitize_report if isinstance(row.sanitize_report, dict) else {}
     return {
@@ -253,15 +259,16 @@ def calls_chart(buckets: list, *, time_format: str) -> str:
         x = _LEFT + i * bar
         ok_h = plot_h * (b["calls"] - b["errors"]) / y_max
         err_h = plot_h * b["errors"] / y_max
-        tip = (f"{timezone.localtime(b['start']):%Y-%m-%d %H:%M}: {b['calls']} calls, "
-               f"{b['errors']} errors")
+        tip = gettext("%(when)s: %(calls)s calls, %(errors)s errors") % {
+            "when": f"{timezone.localtime(b['start']):%Y-%m-%d %H:%M}", "calls": b["calls"],
+            "errors": b["errors"]}
         parts.append(format_html(
             '<g><title>{}</title><rect class="ok" x="{}" y="{}" width="{}" height="{}"/>'
             '<rect class="err" x="{}" y="{}" width="{}" height="{}"/></g>',
             tip, f"{x:.1f}", f"{_TOP + plot_h - ok_h:.1f}", f"{max(bar - gap, 0.5):.1f}",
             f"{ok_h:.1f}", f"{x:.1f}", f"{_TOP + plot_h - ok_h - err_h:.1f}",
             f"{max(bar - gap, 0.5):.1f}", f"{err_h:.1f}"))
-    return _svg(parts, "Calls over time: successful calls in blue, errors in red")
+    return _svg(parts, gettext("Calls over time: successful calls in blue, errors in red"))
 
 
 def latency_chart(buckets: list, *, time_format: str) -> str:
@@ -289,7 +296,8 @@ def latency_chart(buckets: list, *, time_format: str) -> str:
             elif points:
                 parts.append(format_html('<polyline class="{}" points="{}"/>', css,
                                          " ".join(points)))
-    return _svg(parts, "Latency over time: median (p50) and 95th percentile (p95), in seconds")
+    return _svg(parts, gettext("Latency over time: median (p50) and 95th percentile (p95), "
+                              "in seconds"))
 
 
 def _svg(parts: list, label: str) -> str:
@@ -332,7 +340,7 @@ def job_calls(request, pk: int):
     try:
         job, calls = selectors.job_calls_for(user=request.user, pk=pk)
     except GenerationJob.DoesNotExist:
-        raise Http404("There is no job with that number among your jobs.") from None
+        raise Http404(gettext("There is no job with that number among your jobs.")) from None
     items = [call_detail_context(call, admin=False) for call in calls[:50]]
     return render(request, "calllogs/job_calls.html", {
         "job": job,

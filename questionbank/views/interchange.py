@@ -19,6 +19,7 @@ from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from questionbank import selectors
@@ -108,8 +109,8 @@ def preview_choices(request) -> dict:
 def import_preview(request, token: str):
     entry = load_upload(request, token)
     if entry is None:
-        messages.error(request, "That upload has expired or was already imported. Upload the "
-                                "file again.")
+        messages.error(request, _("That upload has expired or was already imported. Upload the "
+                                "file again."))
         return redirect("teacher:import")
     kwargs = {"data": entry["data"], "filename": entry["filename"], "format": entry["format"],
               **preview_choices(request)}
@@ -120,7 +121,8 @@ def import_preview(request, token: str):
             messages.error(request, str(exc))
             return redirect("teacher:import-preview", token=token)
         drop_upload(request, token)
-        messages.success(request, f"Imported {entry['filename']}: {result.summary()}")
+        messages.success(request, _("Imported %(filename)s: %(summary)s")
+                         % {"filename": entry["filename"], "summary": result.summary()})
         return redirect(reverse("teacher:problem-list"))
     try:
         plan = import_plan(**kwargs)
@@ -151,8 +153,8 @@ def export_view(request):
             export = export_problems(problems=problems, format=opts["format"],
                                      with_solutions=opts["with_solutions"])
             if export.count == 0:
-                messages.warning(request, "No problem matches these choices, so there is "
-                                          "nothing to export. Widen the filters.")
+                messages.warning(request, _("No problem matches these choices, so there is "
+                                          "nothing to export. Widen the filters."))
             else:
                 response = HttpResponse(export.content, content_type=export.content_type)
                 response["Content-Disposition"] = f'attachment; filename="{export.filename}"'

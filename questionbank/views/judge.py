@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from questionbank.models import Problem, Solution
@@ -18,12 +19,12 @@ def solution_judge(request, pk: int):
     solution = get_object_or_404(Solution.objects.select_related("problem", "current_revision"),
                                  pk=pk)
     if solution.current_revision is None or solution.problem.kind != Problem.Kind.PROGRAMMING:
-        messages.error(request, "Only the code of a programming solution can be run.")
+        messages.error(request, _("Only the code of a programming solution can be run."))
         return redirect(solution)
     judge_revision_queue(revision=solution.current_revision, problem=solution.problem,
                          requested_by=request.user, force=True)
-    messages.success(request, "The code is being run against the tests; reload the page in a "
-                              "few seconds to see the results.")
+    messages.success(request, _("The code is being run against the tests; reload the page in a "
+                              "few seconds to see the results."))
     return redirect(f"{solution.get_absolute_url()}#judge")
 
 
@@ -36,6 +37,6 @@ def problem_judge_reference(request, pk: int):
     except ValueError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "Your reference solution is being run against the tests; "
-                                  "reload the page in a few seconds to see the results.")
+        messages.success(request, _("Your reference solution is being run against the tests; "
+                                  "reload the page in a few seconds to see the results."))
     return redirect(f"{problem.get_absolute_url()}#judge-reference")

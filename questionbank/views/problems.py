@@ -7,6 +7,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from questionbank import selectors
@@ -76,22 +78,28 @@ def problem_bulk(request):
         problems = list(form.cleaned_data["problems"])
     n = len(problems)
     if not n:
-        messages.info(request, "No problem matches these filters any more; nothing was done.")
+        messages.info(request, _("No problem matches these filters any more; nothing was done."))
         return redirect(back)
     if action == "generate":
         ids = ",".join(str(pk) for pk in sorted(p.pk for p in problems))
         return redirect(f"{reverse('teacher:generate')}?problems={ids}")
     if action == "tag":
         problems_add_tags(problems=problems, names=form.cleaned_data["tags"])
-        messages.success(request, f"Tagged {n} problem{'s' if n != 1 else ''} with "
-                                  f"{', '.join(form.cleaned_data['tags'])}.")
+        messages.success(request, ngettext("Tagged %(n)d problem with %(tags)s.",
+                                           "Tagged %(n)d problems with %(tags)s.", n)
+                         % {"n": n, "tags": ", ".join(form.cleaned_data["tags"])})
     else:
         status = action.split(":", 1)[1]
         changed = problems_set_status(problems=problems, status=status)
         label = Problem.Status(status).label.lower()
-        messages.success(request, f"{changed} of {n} problem{'s' if n != 1 else ''} marked "
-                                  f"{label}" + (" (the others already were)." if changed < n
-                                                else "."))
+        if changed < n:
+            text = ngettext("%(changed)d of %(n)d problem marked %(label)s (the others already "
+                            "were).", "%(changed)d of %(n)d problems marked %(label)s (the "
+                            "others already were).", n)
+        else:
+            text = ngettext("%(changed)d of %(n)d problem marked %(label)s.",
+                            "%(changed)d of %(n)d problems marked %(label)s.", n)
+        messages.success(request, text % {"changed": changed, "n": n, "label": label})
     return redirect(back)
 
 
@@ -126,7 +134,7 @@ def problem_create_view(request):
     if request.method == "POST" and form.is_valid():
         problem = problem_create(created_by=request.user, tags=form.cleaned_data["tags"],
                                  **form.service_fields())
-        messages.success(request, f"Problem “{problem.title}” created.")
+        messages.success(request, _("Problem “%(title)s” created.") % {"title": problem.title})
         tell_input_cleaned(request, problem)
         return redirect(problem)
     return render(request, "teacher/problem_form.html", {"form": form, "problem": None})
@@ -141,10 +149,11 @@ def problem_edit(request, pk: int):
         problem = problem_update(problem=Problem.objects.get(pk=pk),
                                  tags=form.cleaned_data["tags"], **form.service_fields())
         if problem.version != before:
-            messages.info(request, f"Saved as version {problem.version}: solutions generated "
-                                   "from earlier versions are now marked stale.")
+            messages.info(request, _("Saved as version %(version)s: solutions generated from "
+                                     "earlier versions are now marked stale.")
+                          % {"version": problem.version})
         else:
-            messages.success(request, "Problem saved.")
+            messages.success(request, _("Problem saved."))
         tell_input_cleaned(request, problem)
         return redirect(problem)
     return render(request, "teacher/problem_form.html", {"form": form, "problem": problem})

@@ -11,6 +11,8 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from questionbank import selectors
@@ -39,18 +41,18 @@ MAX_PREVIEW_CHARS = 200_000
 
 # What the button that moves a solution from its state to a target says.
 ACTION_LABELS = {
-    Solution.Status.IN_REVIEW: "Send to review",
-    Solution.Status.PUBLISHED: "Publish",
-    Solution.Status.REJECTED: "Reject…",
+    Solution.Status.IN_REVIEW: gettext_lazy("Send to review"),
+    Solution.Status.PUBLISHED: gettext_lazy("Publish"),
+    Solution.Status.REJECTED: gettext_lazy("Reject…"),
 }
 
 
 def _action_label(solution: Solution, target: str) -> str:
     if target == Solution.Status.DRAFT:
         return {
-            Solution.Status.PUBLISHED: "Unpublish",
-            Solution.Status.REJECTED: "Reopen as draft",
-        }.get(solution.status, "Back to draft")
+            Solution.Status.PUBLISHED: _("Unpublish"),
+            Solution.Status.REJECTED: _("Reopen as draft"),
+        }.get(solution.status, _("Back to draft"))
     return ACTION_LABELS[target]
 
 
@@ -58,7 +60,7 @@ def _get_solution(pk: int) -> Solution:
     try:
         return selectors.solution_for_review(pk=pk)
     except Solution.DoesNotExist:
-        raise Http404("No such solution.") from None
+        raise Http404(_("No such solution.")) from None
 
 
 # --- Live preview ---------------------------------------------------------------------------
@@ -71,7 +73,7 @@ def markdown_preview(request):
     text = request.POST.get("text", "")
     if len(text) > MAX_PREVIEW_CHARS:
         return HttpResponseBadRequest(
-            "This text is too long to preview live; save it to see it rendered.",
+            _("This text is too long to preview live; save it to see it rendered."),
             content_type="text/plain; charset=utf-8",
         )
     response = HttpResponse(render_markdown(text), content_type="text/html; charset=utf-8")
@@ -96,7 +98,8 @@ def review_queue(request):
         "page": page,
         "filters": filters,
         "query": query.urlencode(),
-        "statuses": [(Solution.Status.DRAFT, "Draft"), (Solution.Status.IN_REVIEW, "In review")],
+        "statuses": [(Solution.Status.DRAFT, Solution.Status.DRAFT.label),
+                     (Solution.Status.IN_REVIEW, Solution.Status.IN_REVIEW.label)],
         "kinds": Problem.Kind.choices,
         "verdicts": Solution.Verdict.choices,
         "tags": selectors.all_tags(),
@@ -122,17 +125,23 @@ def review_bulk(request):
         solutions=form.cleaned_data["solutions"].select_related("problem"), target=action,
         user=request.user, reason=form.cleaned_data["reason"], confirmed=confirmed,
     )
-    verb = {"published": "published", "in_review": "sent to review", "rejected": "rejected"}
     if result.moved:
         n = len(result.moved)
-        messages.success(request, f"{n} solution{'s' if n != 1 else ''} {verb[action]}.")
+        done = {
+            "published": ngettext("%(n)d solution published.", "%(n)d solutions published.", n),
+            "in_review": ngettext("%(n)d solution sent to review.",
+                                  "%(n)d solutions sent to review.", n),
+            "rejected": ngettext("%(n)d solution rejected.", "%(n)d solutions rejected.", n),
+        }
+        messages.success(request, done[action] % {"n": n})
     if action == Solution.Status.PUBLISHED and (result.held or result.refused):
         return render(request, "teacher/bulk_publish_result.html", {
             "result": result, "back": back, "confirmed": confirmed,
             "n_held": len(result.held) + len(result.refused),
         })
     for solution, reason in result.refused:
-        messages.warning(request, f"Solution {solution.pk} ({solution.problem}): {reason}")
+        messages.warning(request, _("Solution %(number)s (%(problem)s): %(reason)s") % {
+            "number": solution.pk, "problem": solution.problem, "reason": reason})
     return redirect(back)
 
 
@@ -212,8 +221,8 @@ def solution_transition_view(request, pk: int):
     solution = get_object_or_404(Solution.objects.select_related("problem"), pk=pk)
     target = request.POST.get("target", "")
     if target not in Solution.Status.values:
-        messages.error(request, "That is not a step a solution can take. Use the buttons on "
-                                "the review page.")
+        messages.error(request, _("That is not a step a solution can take. Use the buttons on "
+                                "the review page."))
         return redirect(solution)
     try:
         solution_transition(solution=solution, target=target, user=request.user,
@@ -226,24 +235,24 @@ def solution_transition_view(request, pk: int):
             "then": request.POST.get("then", ""),
         })
     except IllegalTransition as exc:
-        messages.error(request, f"{exc} Someone may have changed it meanwhile: the page now "
-                                "shows its current state.")
+        messages.error(request, _("%(error)s Someone may have changed it meanwhile: the page "
+                                  "now shows its current state.") % {"error": exc})
         return redirect(solution)
     except ValueError as exc:
         messages.error(request, str(exc))
         return redirect(solution)
     done = {
-        Solution.Status.PUBLISHED: "Published: students can now read this solution.",
-        Solution.Status.IN_REVIEW: "Sent to review.",
-        Solution.Status.REJECTED: "Rejected. The reason is kept in its history.",
-        Solution.Status.DRAFT: "Moved back to draft: students no longer see it.",
+        Solution.Status.PUBLISHED: _("Published: students can now read this solution."),
+        Solution.Status.IN_REVIEW: _("Sent to review."),
+        Solution.Status.REJECTED: _("Rejected. The reason is kept in its history."),
+        Solution.Status.DRAFT: _("Moved back to draft: students no longer see it."),
     }
     messages.success(request, done[target])
     if request.POST.get("then") == "next":
         following = selectors.review_queue_next(after=solution.pk)
         if following is not None:
             return redirect("teacher:solution-review", pk=following)
-        messages.info(request, "The review queue is empty.")
+        messages.info(request, _("The review queue is empty."))
         return redirect("teacher:review-queue")
     return redirect(solution)
 
@@ -284,7 +293,7 @@ def solution_edit(request, pk: int):
             if current is not None and body == current.body and unchanged_answer and (
                 form.cleaned_data["base_revision"] == current.number
             ):
-                messages.info(request, "Nothing changed, so no new revision was saved.")
+                messages.info(request, _("Nothing changed, so no new revision was saved."))
                 return redirect(solution)
             try:
                 revision = solution_add_revision(
@@ -320,10 +329,11 @@ def solution_edit(request, pk: int):
 
 def _saved_message(revision: SolutionRevision) -> str:
     """What was saved and what the new text's answer check says."""
-    answer = revision.final_answer or "none found"
-    source = "as you typed it" if revision.final_answer_by_teacher else "taken from the text"
-    return (f"Saved as revision {revision.number}. Final answer: {answer} ({source}); "
-            f"check: {revision.get_verdict_display().lower()}.")
+    answer = revision.final_answer or _("none found")
+    source = _("as you typed it") if revision.final_answer_by_teacher else _("taken from the text")
+    return _("Saved as revision %(number)s. Final answer: %(answer)s (%(source)s); check: "
+             "%(check)s.") % {"number": revision.number, "answer": answer, "source": source,
+                              "check": revision.get_verdict_display().lower()}
 
 
 @teacher_required
@@ -341,8 +351,8 @@ def solution_history(request, pk: int):
         old = pick("a", revisions[-1])
         new = pick("b", revisions[0])
         if old is None or new is None:
-            messages.error(request, "That revision does not exist; showing the first and the "
-                                    "latest instead.")
+            messages.error(request, _("That revision does not exist; showing the first and the "
+                                    "latest instead."))
             old, new = revisions[-1], revisions[0]
         diff = line_diff(old.body, new.body)
     return render(request, "teacher/solution_history.html", {
@@ -357,13 +367,14 @@ def solution_revert_view(request, pk: int):
     solution = get_object_or_404(Solution, pk=pk)
     number = parse_int(request.POST.get("number", ""))
     if number is None:
-        messages.error(request, "Choose a revision to go back to.")
+        messages.error(request, _("Choose a revision to go back to."))
         return redirect("teacher:solution-history", pk=pk)
     try:
         revision = solution_revert(solution=solution, to_number=number, author=request.user)
     except SolutionRevision.DoesNotExist:
-        messages.error(request, f"Revision {number} does not exist.")
+        messages.error(request, _("Revision %(number)s does not exist.") % {"number": number})
         return redirect("teacher:solution-history", pk=pk)
-    messages.success(request, f"Reverted: revision {revision.number} is a copy of revision "
-                              f"{number}. Nothing was deleted.")
+    messages.success(request, _("Reverted: revision %(new)s is a copy of revision %(old)s. "
+                                "Nothing was deleted.") % {"new": revision.number,
+                                                           "old": number})
     return redirect(solution)

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 
 from questionbank import selectors
 from questionbank.formatting import tell_input_cleaned
@@ -50,7 +51,7 @@ def template_create_view(request):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"Template “{template.name}” created.")
+            messages.success(request, _("Template “%(name)s” created.") % {"name": template.name})
             tell_input_cleaned(request, template)
             return redirect(template)
     return render(request, "teacher/template_form.html", {
@@ -74,12 +75,12 @@ def template_edit(request, pk: int):
             if saved.pk != template.pk:
                 messages.info(
                     request,
-                    f"Version {template.version} was used to generate solutions, so it is kept "
-                    f"as it was. Your edit is saved as version {saved.version}, which new "
-                    "generation now uses.",
+                    _("Version %(old)s was used to generate solutions, so it is kept as it "
+                      "was. Your edit is saved as version %(new)s, which new generation now "
+                      "uses.") % {"old": template.version, "new": saved.version},
                 )
             else:
-                messages.success(request, "Template saved.")
+                messages.success(request, _("Template saved."))
             tell_input_cleaned(request, saved)
             return redirect(saved)
     current = (

@@ -6,6 +6,10 @@
    the swapped parts are HTML escaped by the server's templates. */
 (function () {
   "use strict";
+  // Translated strings from Django's JavaScript catalog (jsi18n, loaded before this
+  // script); the English text itself when the catalog is missing.
+  var gettext = window.gettext || function (s) { return s; };
+  var interpolate = window.interpolate || function (fmt, args) { return fmt.replace("%s", args[0]); };
   var POLL_MS = 3000;
   var section = document.getElementById("progress");
   if (!section) return;
@@ -14,7 +18,7 @@
 
   document.querySelectorAll("form[data-batch-cancel]").forEach(function (form) {
     form.addEventListener("submit", function (event) {
-      if (!window.confirm("Cancel every job of this batch that has not finished? Answers already generated are kept.")) {
+      if (!window.confirm(gettext("Cancel every job of this batch that has not finished? Answers already generated are kept."))) {
         event.preventDefault();
       }
     });
@@ -38,7 +42,7 @@
       title.textContent = job.problem;
       var meta = document.createElement("span");
       meta.className = "muted";
-      meta.textContent = " · job " + job.id + " · " + job.elapsed + (job.endpoint ? " · " + job.endpoint : "");
+      meta.textContent = " · " + interpolate(gettext("job %s"), [job.id]) + " · " + job.elapsed + (job.endpoint ? " · " + job.endpoint : "");
       div.append(title, meta);
       if (job.partial_text) {
         var pre = document.createElement("pre");
@@ -49,7 +53,7 @@
       } else {
         var p = document.createElement("p");
         p.className = "muted";
-        p.textContent = "Waiting for the first words…";
+        p.textContent = gettext("Waiting for the first words…");
         div.append(p);
       }
       container.append(div);
@@ -76,7 +80,7 @@
       swap("status", data.html.status);
       swap("jobs", data.html.jobs);
     }
-    setText("[data-live-state]", data.waiting ? "Waiting…" : "Working…");
+    setText("[data-live-state]", data.waiting ? gettext("Waiting…") : gettext("Working…"));
     var dot = document.querySelector("[data-live-dot]");
     if (dot) dot.classList.toggle("waiting", !!data.waiting);
   }
@@ -93,7 +97,7 @@
         update(data);
         if (data.done) {
           // Reload once so the buttons and messages match the finished batch.
-          setText("[data-live-state]", "Finished. Updating the page…");
+          setText("[data-live-state]", gettext("Finished. Updating the page…"));
           window.location.reload();
           return;
         }
@@ -101,7 +105,7 @@
       })
       .catch(function () {
         failures += 1;
-        setText("[data-live-state]", "Lost contact with the server; retrying…");
+        setText("[data-live-state]", gettext("Lost contact with the server; retrying…"));
         setTimeout(poll, Math.min(POLL_MS * Math.pow(2, failures), 60000));
       });
   }

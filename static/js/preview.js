@@ -3,6 +3,9 @@
    Markup: <textarea data-preview-source="#pane-id" data-preview-url="/teach/preview/">. */
 (function () {
   "use strict";
+  // Translated strings from Django's JavaScript catalog (jsi18n, loaded before this
+  // script); the English text itself when the catalog is missing.
+  var gettext = window.gettext || function (s) { return s; };
   var DELAY_MS = 400;
 
   function csrfToken(el) {
@@ -40,13 +43,13 @@
             pane.innerHTML = html;  // rendered and sanitized on the server
           } else {
             pane.textContent = response.status === 403
-              ? "The preview stopped working because you were logged out. Copy your text, log in again and paste it back."
-              : (html || "The preview could not be rendered; your text is unaffected.");
+              ? gettext("The preview stopped working because you were logged out. Copy your text, log in again and paste it back.")
+              : (html || gettext("The preview could not be rendered; your text is unaffected."));
           }
         });
       }).catch(function (error) {
         if (error.name !== "AbortError") {
-          pane.textContent = "The preview is unavailable (no connection to the server). Your text is unaffected.";
+          pane.textContent = gettext("The preview is unavailable (no connection to the server). Your text is unaffected.");
         }
       }).finally(function () {
         pane.removeAttribute("aria-busy");

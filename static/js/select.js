@@ -6,6 +6,11 @@
    that checkbox is simply always shown. */
 (function () {
   "use strict";
+  // Translated strings from Django's JavaScript catalog (jsi18n, loaded before this
+  // script); the English text itself when the catalog is missing.
+  var gettext = window.gettext || function (s) { return s; };
+  var ngettext = window.ngettext || function (one, many, n) { return n === 1 ? one : many; };
+  var interpolate = window.interpolate || function (fmt, args) { return fmt.replace("%s", args[0]); };
   document.querySelectorAll("form[data-select-form]").forEach(function (form) {
     var all = form.querySelector("[data-select-all]");
     var count = form.querySelector("[data-selected-count]");
@@ -25,8 +30,8 @@
         if (!pageAll && matchingBox) matchingBox.checked = false;
       }
       if (count) {
-        if (matchingBox && matchingBox.checked) count.textContent = "All " + total + " matching selected";
-        else count.textContent = ticked ? ticked + " selected" : "";
+        if (matchingBox && matchingBox.checked) count.textContent = interpolate(ngettext("All %s matching selected", "All %s matching selected", total), [total]);
+        else count.textContent = ticked ? interpolate(ngettext("%s selected", "%s selected", ticked), [ticked]) : "";
       }
       if (all) {
         all.checked = pageAll;
@@ -45,7 +50,7 @@
       if (matchingBox && matchingBox.checked) return;
       if (!boxes().some(function (b) { return b.checked; })) {
         event.preventDefault();
-        if (count) count.textContent = "Tick at least one row first.";
+        if (count) count.textContent = gettext("Tick at least one row first.");
       }
     });
     update();

@@ -8,10 +8,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_q.tasks import async_task
 
 from questionbank.models import GenerationBatch, GenerationJob, Problem, PromptTemplate
 from questionbank.sanitize import detect_non_english
+from questionbank.stored_text import CANCELLED_BY, THE_SYSTEM, english
 
 
 def enqueue(func: str, *args) -> None:
@@ -47,32 +49,37 @@ def batch_create(*, problems, template: PromptTemplate | None = None, endpoints,
     endpoints = list(endpoints)
     by_kind = {kind: t for kind, t in (templates_by_kind or {}).items() if t is not None}
     if not problems:
-        raise ValueError("Choose at least one problem to generate solutions for.")
+        raise ValueError(gettext("Choose at least one problem to generate solutions for."))
     missing = sorted({p.kind for p in problems} - set(by_kind)) if template is None else []
     if missing:
-        labels = " and ".join(Problem.Kind(kind).label.lower() for kind in missing)
-        raise ValueError(f"Choose a template for the {labels} problems.")
+        labels = gettext(" and ").join(str(Problem.Kind(kind).label).lower() for kind in missing)
+        raise ValueError(gettext("Choose a template for the %(kind)s problems.")
+                         % {"kind": labels})
     if not endpoints:
-        raise ValueError("Choose at least one model server to generate with.")
+        raise ValueError(gettext("Choose at least one model server to generate with."))
     disabled = [e.name for e in endpoints if not e.enabled]
     if disabled:
-        raise ValueError(f"The model server {', '.join(disabled)} is disabled; enable it in "
-                         "the admin or choose another one.")
+        raise ValueError(gettext("The model server %(names)s is disabled; enable it in the "
+                                 "admin or choose another one.")
+                         % {"names": ", ".join(disabled)})
     chosen = {p.pk: by_kind.get(p.kind, template) for p in problems}
     counts = {pk: t.samples if samples is None else int(samples) for pk, t in chosen.items()}
     if not all(1 <= n <= 16 for n in counts.values()):
-        raise ValueError("Samples per problem must be between 1 and 16.")
+        raise ValueError(gettext("Samples per problem must be between 1 and 16."))
     archived = [p for p in problems if p.status == Problem.Status.ARCHIVED]
     if archived:
-        raise ValueError(f"{len(archived)} of the chosen problems are archived "
-                         f"(e.g. “{archived[0].title}”); unarchive them or leave them out.")
+        raise ValueError(gettext("%(n)s of the chosen problems are archived (e.g. "
+                                 "“%(title)s”); unarchive them or leave them out.")
+                         % {"n": len(archived), "title": archived[0].title})
     unsuited = [p for p in problems if not chosen[p.pk].suits(p.kind)]
     if unsuited:
         wrong = chosen[unsuited[0].pk]
         raise ValueError(
-            f"The template “{wrong.name}” is for {wrong.get_kind_display().lower()} "
-            f"problems, but {len(unsuited)} chosen problems are not (e.g. "
-            f"“{unsuited[0].title}”); choose a template for any problem or leave them out.")
+            gettext("The template “%(name)s” is for %(kind)s problems, but %(n)s chosen "
+                    "problems are not (e.g. “%(title)s”); choose a template for any problem or "
+                    "leave them out.")
+            % {"name": wrong.name, "kind": wrong.get_kind_display().lower(),
+               "n": len(unsuited), "title": unsuited[0].title})
     if len({p.pk for p in problems}) != len(problems):
         problems = list({p.pk: p for p in problems}.values())
     # The batch row names one template: the one most of its problems use.
@@ -111,7 +118,7 @@ def batch_cancel(*, batch: GenerationBatch, user=None) -> int:
     with transaction.atomic():
         n = GenerationJob.objects.filter(batch=batch, status=GenerationJob.Status.QUEUED).update(
             status=GenerationJob.Status.CANCELLED, finished_at=now, next_attempt_at=None,
-            last_error=f"Cancelled by {user.get_username() if user else 'the system'}.",
+            last_error=english(CANCELLED_BY, who=user.get_username() if user else THE_SYSTEM),
         )
         GenerationBatch.objects.filter(pk=batch.pk, cancelled_at__isnull=True).update(
             cancelled_at=now, cancelled_by=user

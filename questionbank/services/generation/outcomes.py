@@ -17,6 +17,14 @@ from questionbank.models import CallLog, GenerationJob, ModelEndpoint
 from questionbank.rendering import split_reasoning
 from questionbank.services.calllogs import calllog_record
 from questionbank.services.solutions import solution_create
+from questionbank.stored_text import (
+    ATTEMPT_FAILED,
+    ATTEMPT_FAILED_OUTAGE,
+    CANCELLED_NOT_RETRIED,
+    GAVE_UP,
+    UNEXPECTED,
+    english,
+)
 from questionbank.webui import backoff_delay
 
 from .breaker import endpoint_breaker
@@ -47,9 +55,7 @@ class Unexpected(Exception):
 
     def __init__(self, err: Exception):
         super().__init__(str(err))
-        self.message = (f"The question bank hit an unexpected error while calling the model "
-                        f"server ({type(err).__name__}); the administrator can find details in "
-                        "the worker's log.")
+        self.message = english(UNEXPECTED, kind=type(err).__name__)
 
 
 def error_class(error) -> str:
@@ -143,27 +149,22 @@ def _job_fields(job: GenerationJob, error, now, *, outage: bool = False) -> dict
         if error.retry_after is not None:
             delay = max(delay, min(error.retry_after, settings.QB_RETRY_CAP_SECONDS))
         at = now + timedelta(seconds=delay)
+        at_text = f"{timezone.localtime(at):%H:%M:%S}"
         fields = {"status": GenerationJob.Status.QUEUED, "next_attempt_at": at,
                   "error_class": error_class(error),
-                  "last_error": f"Attempt {job.attempts} of {job.max_attempts} failed: "
-                  f"{error.message} It will be tried again at "
-                  f"{timezone.localtime(at):%H:%M:%S}."}
+                  "last_error": english(ATTEMPT_FAILED, attempt=job.attempts,
+                                        max=job.max_attempts, error=error.message, at=at_text)}
         if outage:  # attempts keep counting (call-log rows stay distinct); the allowance grows
             fields["max_attempts"] = job.max_attempts + 1
-            fields["last_error"] = _(
-                "Attempt %(attempt)s failed: %(error)s Other calls to this server failed "
-                "just before, so the server looks down and this attempt does not count "
-                "against the job. It will be tried again at %(time)s, or when the server "
-                "is back.") % {"attempt": job.attempts, "error": error.message,
-                               "time": f"{timezone.localtime(at):%H:%M:%S}"}
+            fields["last_error"] = english(ATTEMPT_FAILED_OUTAGE, attempt=job.attempts,
+                                           error=error.message, at=at_text)
         return fields
     status, message = GenerationJob.Status.FAILED, error.message
     if error.retryable and job.batch.cancelled_at is not None:
         status = GenerationJob.Status.CANCELLED
-        message += " The batch was cancelled, so it was not tried again."
+        message = english(CANCELLED_NOT_RETRIED, error=message)
     elif error.retryable:
-        message += (f" Gave up after {job.attempts} attempts: check the model "
-                    "server, then retry the batch's failed jobs.")
+        message = english(GAVE_UP, error=message, attempts=job.attempts)
     return {"status": status, "finished_at": now, "error_class": error_class(error),
             "last_error": message, "partial_text": getattr(error, "partial_text", "") or ""}
 

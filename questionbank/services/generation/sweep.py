@@ -11,6 +11,7 @@ from django_q.models import Schedule
 
 from questionbank.models import CallLog, GenerationBatch, GenerationJob, ModelEndpoint
 from questionbank.services.calllogs import calllog_record
+from questionbank.stored_text import WORKER_LOST, WORKER_LOST_LAST, WORKER_LOST_REQUEUED, english
 
 from .batches import batch_mark_finished, enqueue
 from .claims import busy, eligible
@@ -36,8 +37,7 @@ def jobs_sweep() -> dict:
                                            lease_expires_at__lt=now)
               .select_related("endpoint", "batch", "problem", "template", "created_by"))
     for job in lapsed:
-        message = ("The worker running this call stopped before it finished (killed, out of "
-                   "memory, or the machine restarted).")
+        message = WORKER_LOST
         calllog_record(
             endpoint=job.endpoint, endpoint_name=job.endpoint.name if job.endpoint else "?",
             protocol=job.endpoint.protocol if job.endpoint else "",
@@ -52,11 +52,10 @@ def jobs_sweep() -> dict:
         if job.attempts >= job.max_attempts:
             failed += same.update(
                 status=GenerationJob.Status.FAILED, finished_at=now, **clear,
-                last_error=f"{message} This happened on its last allowed attempt; check the "
-                "workers' logs, then retry the batch's failed jobs.")
+                last_error=english(WORKER_LOST_LAST, error=message))
         else:
             requeued += same.update(status=GenerationJob.Status.QUEUED, next_attempt_at=None,
-                                    last_error=f"{message} It was put back in the queue.",
+                                    last_error=english(WORKER_LOST_REQUEUED, error=message),
                                     **clear)
     for endpoint in ModelEndpoint.objects.enabled().filter(
         Q(paused_until__isnull=True) | Q(paused_until__lte=now)
