@@ -158,14 +158,14 @@ def cjk_tsquery(req: SearchRequest) -> str:
             return f"'{run}'"
         return "(" + " <-> ".join(f"'{run[i:i + 2]}'" for i in range(len(run) - 1)) + ")"
 
-    query = " & ".join(one(run) for run in req.cjk)
-    return query + "".join(f" & !{one(run)}" for run in req.cjk_not)
+    return " & ".join([*(one(run) for run in req.cjk), *(f"!{one(run)}" for run in req.cjk_not)])
 
 
-def cjk_fts5(req: SearchRequest) -> str:
-    """SQLite: an FTS5 expression for ``req``'s CJK runs against the token text of
-    ``questionbank.db.cjk.cjk_tokens`` ("三 三角 角 角形 形"): one character or pair is
-    a token, a longer run the phrase of its pairs with the characters between them."""
+def cjk_fts5(runs: tuple[str, ...], *, join: str = "AND") -> str:
+    """SQLite: an FTS5 expression for CJK ``runs`` (all of them, or any with ``join``
+    "OR") against the token text of ``questionbank.db.cjk.cjk_tokens`` ("三 三角 角 角形
+    形"): one character or pair is a token, a longer run the phrase of its pairs with the
+    characters between them."""
 
     def one(run: str) -> str:
         if len(run) <= 2:
@@ -175,10 +175,7 @@ def cjk_fts5(req: SearchRequest) -> str:
             tokens += [run[i], run[i:i + 2]]
         return '"' + " ".join(tokens) + '"'
 
-    expr = " AND ".join(one(run) for run in req.cjk)
-    if req.cjk_not:
-        expr = f"({expr}) NOT ({' OR '.join(one(run) for run in req.cjk_not)})"
-    return expr
+    return f" {join} ".join(one(run) for run in runs)
 
 
 def fts5_expression(text: str) -> str:
@@ -424,6 +421,11 @@ def match_ids(req: SearchRequest, *, relevance: bool, kind: str = "",
         where.append("EXISTS (SELECT 1 FROM questionbank_problem_tags t "
                      f"WHERE t.problem_id = {pid} AND t.tag_id = %s)")
         params.append(tag_id)
+    if req.cjk_not and connection.vendor != "postgresql":
+        # Excluded CJK runs: PostgreSQL's tsquery says "not" itself (cjk_tsquery); an
+        # FTS5 expression cannot be "not" alone (when there is nothing else to find).
+        where.append(f"p.id NOT IN (SELECT rowid FROM {CJK_TABLE} WHERE {CJK_TABLE} MATCH %s)")
+        params.append(cjk_fts5(req.cjk_not, join="OR"))
     filters = "".join(" AND " + w for w in where)
     if connection.vendor == "postgresql":
         join = f"JOIN {PROBLEM_TABLE} p ON p.id = s.problem_id" if kind or difficulty else ""
@@ -440,7 +442,7 @@ def match_ids(req: SearchRequest, *, relevance: bool, kind: str = "",
             else:
                 parts.append((f"s.vector @@ {words}", [req.words],
                               f"ts_rank(s.vector, {words}, 1)", [req.words]))
-        if req.cjk:
+        if req.cjk or req.cjk_not:
             query = cjk_tsquery(req)
             parts.append(("s.cjk @@ %s::tsquery", [query], "ts_rank(s.cjk, %s::tsquery, 1)",
                           [query]))
@@ -454,8 +456,8 @@ def match_ids(req: SearchRequest, *, relevance: bool, kind: str = "",
         # (FTS5 table, its MATCH expression, its bm25 with title and tags 10x) per index.
         # bm25 is lower-is-better: negated so both engines sort the score descending.
         parts = [(table, expr, f"-bm25({table}, 10.0, 1.0, 10.0)") for table, expr in
-                 ((FTS_TABLE, req.fts5), (CJK_TABLE, cjk_fts5(req) if req.cjk else ""))
-                 if expr]
+                 ((FTS_TABLE, req.fts5), (CJK_TABLE, cjk_fts5(req.cjk))) if expr]
+
         score = " + ".join(part[2] for part in parts) if relevance else "0"
         first = parts[0][0]
         joins = "".join(f" JOIN {table} ON {table}.rowid = p.id" for table, _, _ in parts[1:])

@@ -54,7 +54,9 @@ def test_an_excluded_run_alone_is_an_empty_search():
 def test_queries_for_each_index():
     req = parse_query("圆 面积 三角形的 -正方")
     assert cjk_tsquery(req) == "'圆' & '面积' & ('三角' <-> '角形' <-> '形的') & !'正方'"
-    assert cjk_fts5(req) == '("圆" AND "面积" AND "三角 角 角形 形 形的") NOT ("正方")'
+    assert cjk_fts5(req.cjk) == '"圆" AND "面积" AND "三角 角 角形 形 形的"'
+    assert cjk_fts5(("正方", "圆"), join="OR") == '"正方" OR "圆"'
+    assert cjk_tsquery(parse_query("roots -圆 -三角形")) == "!'圆' & !('三角' <-> '角形')"
 
 
 def test_tokens_are_characters_and_pairs_never_across_runs():
@@ -155,6 +157,9 @@ def test_mixed_with_tex(shapes):
 def test_exclusion(shapes):
     assert _titles("面积 -圆") == ["三角形的面积"]
     assert set(_titles("求 -三角形")) == {"形状", "Circle area"}
+    # Excluded runs beside words only.
+    assert _titles("roots -圆") == ["二次方程"]
+    assert _titles("roots -方程") == []
 
 
 def test_english_search_is_unchanged(shapes):
