@@ -453,20 +453,26 @@ def match_ids(req: SearchRequest, *, relevance: bool, kind: str = "",
         params = ([x for part in parts for x in part[3]] if relevance else []) + [
             *(x for part in parts for x in part[1]), *params, limit + 1]
     else:
-        # (FTS5 table, its MATCH expression, its bm25 with title and tags 10x) per index.
-        # bm25 is lower-is-better: negated so both engines sort the score descending.
-        parts = [(table, expr, f"-bm25({table}, 10.0, 1.0, 10.0)") for table, expr in
-                 ((FTS_TABLE, req.fts5), (CJK_TABLE, cjk_fts5(req.cjk))) if expr]
-
-        score = " + ".join(part[2] for part in parts) if relevance else "0"
-        first = parts[0][0]
-        joins = "".join(f" JOIN {table} ON {table}.rowid = p.id" for table, _, _ in parts[1:])
-        sql = (f"SELECT p.id, {score} FROM {first} JOIN {PROBLEM_TABLE} p "
-               f"ON p.id = {first}.rowid{joins} WHERE "
-               + " AND ".join(f"{table} MATCH %s" for table, _, _ in parts)
-               + f" AND {problem_visible('p')} {filters} "
+        # bm25 (title and tags 10x) is lower-is-better: negated so both engines sort the
+        # score descending.
+        table, expr = (FTS_TABLE, req.fts5) if req.fts5 else (CJK_TABLE, cjk_fts5(req.cjk))
+        score = f"-bm25({table}, 10.0, 1.0, 10.0)" if relevance else "0"
+        head, source = "", f"{table} JOIN {PROBLEM_TABLE} p ON p.id = {table}.rowid"
+        match, match_params = f"{table} MATCH %s AND ", [expr]
+        if req.fts5 and req.cjk:
+            # Words and CJK runs: each table's matches are read once, then joined (a join
+            # of the two tables runs the second MATCH again for every row of the first).
+            head = "WITH " + ", ".join(
+                f"{alias} AS MATERIALIZED (SELECT rowid AS id, -bm25({table}, 10.0, 1.0, 10.0) "
+                f"AS score FROM {table} WHERE {table} MATCH %s)"
+                for alias, table in (("w", FTS_TABLE), ("c", CJK_TABLE))) + " "
+            score = "w.score + c.score" if relevance else "0"
+            source = f"w JOIN c ON c.id = w.id JOIN {PROBLEM_TABLE} p ON p.id = w.id"
+            match, match_params = "", [req.fts5, cjk_fts5(req.cjk)]
+        sql = (f"{head}SELECT p.id, {score} FROM {source} WHERE {match}"
+               f"{problem_visible('p')} {filters} "
                "ORDER BY p.created_at DESC, p.id DESC LIMIT %s")
-        params = [*(expr for _, expr, _ in parts), *params, limit + 1]
+        params = [*match_params, *params, limit + 1]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
