@@ -489,8 +489,8 @@ def explain(targets: dict) -> None:
         total = next((line for line in plan if line.startswith("Execution Time")), "")
         scans = sorted({line.split(" on ")[-1].split()[0] for line in plan
                         if " Scan " in line and " on " in line})
-        indexes = sorted({line.split(" on ")[-1].split()[0] for line in plan
-                          if "Index Scan" in line and " on " in line})
+        indexes = sorted({line.split(" using ")[1].split()[0] for line in plan
+                          if " using " in line})
         print(f"  search ids, {label} '{word}' (capped ranking)   {total:28} "
               f"uses: {', '.join(scans)}; indexes: {', '.join(indexes) or '-'}")
 
