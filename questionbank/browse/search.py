@@ -18,13 +18,21 @@ One search box, two engines:
 The database objects are made by the migrations (frozen SQL); ``questionbank.db`` holds
 the visibility rule the raw queries use and SQLite's trigger re-creation.
 
-Scripts written without spaces (Chinese, Japanese, Korean, Thai) are not split into
-words by either tokenizer (a whole run of characters becomes one token), so a query
-containing such characters is answered by a substring match (``icontains``) on the
-title and statement instead, title matches first. This is a sequential scan on
-PostgreSQL, acceptable for the rare CJK query; Cyrillic, Greek and other space-separated
-scripts use the full-text index like English (English stemming rules only: other
-languages' words are matched as written).
+Chinese, Japanese and Korean are written without spaces, so neither tokenizer splits
+them into words; both databases index their characters and character pairs apart
+(``questionbank.db.cjk``, migration 0024: the ``cjk`` tsvector of the side table, the
+FTS5 table ``questionbank_problem_cjk``). Each run of CJK characters in a query must
+appear as written (one character, a pair, or a phrase of pairs: an exact substring);
+the rest of the query (English words, numbers, TeX) goes to the full-text index as
+above, and a problem must match both. ``or`` and quotes work between spaced words only;
+``-`` before a CJK run excludes it. Ranking adds the two scores; the CJK matches are
+highlighted in Python (they are exact substrings), the words by the database.
+
+Thai, Lao, Myanmar and Khmer (unspaced, with combining marks the tokenizers split) are
+answered by a substring match (``icontains``) on the title and statement, title matches
+first: a sequential scan, for the rare such query. Cyrillic, Greek and other
+space-separated scripts use the full-text index like English (English stemming rules
+only: other languages' words are matched as written).
 
 Highlights are built by asking the database to wrap matches in two control characters
 (never in HTML), then escaping every piece of text in Python and turning the markers
@@ -42,8 +50,9 @@ from django.db.models import Case, F, Func, IntegerField, Q, Value, When
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from questionbank.db.cjk import CJK_RUN
 from questionbank.db.published import PROBLEM_TABLE, problem_visible
-from questionbank.db.sqlite import FTS_TABLE
+from questionbank.db.sqlite import CJK_TABLE, FTS_TABLE
 from questionbank.models import Problem
 from questionbank.rendering import render_math
 
@@ -62,11 +71,9 @@ FRAGMENT = "\x1f"
 # pre-filter: the rows shown are re-read through it) and the tsvector with tag names.
 SIDE_TABLE = "questionbank_problem_search"
 
-# Han, kana, Hangul, Thai/Lao/Khmer/Myanmar: written without spaces between words.
-_UNSPACED = re.compile(
-    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf"
-    "\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f]"
-)
+# Thai/Lao/Myanmar/Khmer: written without spaces between words, and not indexed (CJK is:
+# questionbank.db.cjk).
+_UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 _WORD = re.compile(r"[^\W_]+")
 _CHUNK = re.compile(r'(-?)"([^"]*)"?|(-?)([^\s"]+)')
@@ -76,9 +83,14 @@ _CHUNK = re.compile(r'(-?)"([^"]*)"?|(-?)([^\s"]+)')
 class SearchRequest:
     """What the user typed, cleaned, and how it will be answered.
 
-    ``mode`` is "" (no search), "fts" (full-text index), "substring" (unspaced scripts)
-    or "empty" (nothing searchable typed: only punctuation). ``note`` is a sentence to
-    show beside the results when the input had to be changed.
+    ``mode`` is "" (no search), "fts" (full-text indexes), "substring" (Thai and other
+    unindexed unspaced scripts) or "empty" (nothing searchable typed: only punctuation).
+    ``note`` is a sentence to show beside the results when the input had to be changed.
+
+    In mode "fts", ``words`` is the text with its CJK runs taken out (what PostgreSQL's
+    websearch_to_tsquery reads; the whole text when it has none), ``fts5`` the same as
+    an FTS5 expression ("" when there are no words), ``cjk`` the CJK runs a problem
+    must contain and ``cjk_not`` those it must not.
     """
 
     text: str = ""
@@ -86,6 +98,9 @@ class SearchRequest:
     terms: tuple[str, ...] = ()
     fts5: str = ""
     note: str = ""
+    words: str = ""
+    cjk: tuple[str, ...] = ()
+    cjk_not: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict, compare=False)
 
     def __bool__(self) -> bool:
@@ -105,14 +120,62 @@ def parse_query(raw: str | None) -> SearchRequest:
     if _UNSPACED.search(text):
         terms = tuple(t for t in (w.strip('"') for w in text.split()) if t)[:MAX_TERMS]
         return SearchRequest(text=text, mode="substring", terms=terms, note=note)
-    fts5 = fts5_expression(text)
-    if not fts5:
+    cjk, cjk_not, words = _cjk_runs(text)
+    fts5 = fts5_expression(words)
+    if not fts5 and not cjk:
         return SearchRequest(
             text=text, mode="empty",
             note=note or "Type a word or a number to search for; punctuation alone finds nothing.",
         )
-    terms = tuple(_WORD.findall(text.lower()))[:MAX_TERMS]
-    return SearchRequest(text=text, mode="fts", terms=terms, fts5=fts5, note=note)
+    terms = tuple(_WORD.findall(words.lower()))[:MAX_TERMS]
+    return SearchRequest(text=text, mode="fts", terms=terms, fts5=fts5, note=note, words=words,
+                         cjk=cjk, cjk_not=cjk_not)
+
+
+def _cjk_runs(text: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+    """The CJK runs of ``text`` to find and to exclude (a run in a chunk that starts with
+    "-"), each once, at most MAX_TERMS in all; and ``text`` with every run replaced by a
+    space (unchanged when it has none)."""
+    wanted: dict[str, None] = {}
+    unwanted: dict[str, None] = {}
+    for match in _CHUNK.finditer(text):
+        neg_q, phrase, neg_w, chunk = match.groups()
+        for run in CJK_RUN.findall(phrase if phrase is not None else chunk):
+            if len(wanted) + len(unwanted) < MAX_TERMS:
+                (unwanted if neg_q or neg_w else wanted)[run] = None
+    if not wanted and not unwanted:
+        return (), (), text
+    return tuple(wanted), tuple(unwanted), CJK_RUN.sub(" ", text)
+
+
+def cjk_tsquery(req: SearchRequest) -> str:
+    """PostgreSQL: a tsquery (text) for ``req``'s CJK runs against ``qb_cjk_vector``:
+    one character or pair is a lexeme, a longer run the phrase of its pairs. The runs
+    hold CJK characters only, so no quoting is needed beyond the quotes."""
+
+    def one(run: str) -> str:
+        if len(run) <= 2:
+            return f"'{run}'"
+        return "(" + " <-> ".join(f"'{run[i:i + 2]}'" for i in range(len(run) - 1)) + ")"
+
+    return " & ".join([*(one(run) for run in req.cjk), *(f"!{one(run)}" for run in req.cjk_not)])
+
+
+def cjk_fts5(runs: tuple[str, ...], *, join: str = "AND") -> str:
+    """SQLite: an FTS5 expression for CJK ``runs`` (all of them, or any with ``join``
+    "OR") against the token text of ``questionbank.db.cjk.cjk_tokens`` ("三 三角 角 角形
+    形"): one character or pair is a token, a longer run the phrase of its pairs with the
+    characters between them."""
+
+    def one(run: str) -> str:
+        if len(run) <= 2:
+            return f'"{run}"'
+        tokens = [run[:2]]
+        for i in range(1, len(run) - 1):
+            tokens += [run[i], run[i:i + 2]]
+        return '"' + " ".join(tokens) + '"'
+
+    return f" {join} ".join(one(run) for run in runs)
 
 
 def fts5_expression(text: str) -> str:
@@ -358,23 +421,58 @@ def match_ids(req: SearchRequest, *, relevance: bool, kind: str = "",
         where.append("EXISTS (SELECT 1 FROM questionbank_problem_tags t "
                      f"WHERE t.problem_id = {pid} AND t.tag_id = %s)")
         params.append(tag_id)
+    if req.cjk_not and connection.vendor != "postgresql":
+        # Excluded CJK runs: PostgreSQL's tsquery says "not" itself (cjk_tsquery); an
+        # FTS5 expression cannot be "not" alone (when there is nothing else to find).
+        where.append(f"p.id NOT IN (SELECT rowid FROM {CJK_TABLE} WHERE {CJK_TABLE} MATCH %s)")
+        params.append(cjk_fts5(req.cjk_not, join="OR"))
     filters = "".join(" AND " + w for w in where)
     if connection.vendor == "postgresql":
         join = f"JOIN {PROBLEM_TABLE} p ON p.id = s.problem_id" if kind or difficulty else ""
-        score = ("ts_rank(s.vector, websearch_to_tsquery('english'::regconfig, %s), 1)"
-                 if relevance else "0")
+        # (condition, its params, score, its params) for the words and for the CJK runs.
+        parts = []
+        if req.fts5:
+            words = "websearch_to_tsquery('english'::regconfig, %s)"
+            if req.cjk:
+                # Words that are all stop words ("the") make an empty query, which would
+                # match nothing: then only the CJK runs count. The database folds the
+                # test to a constant, so the plan is the one without it.
+                parts.append((f"(numnode({words}) = 0 OR s.vector @@ {words})",
+                              [req.words] * 2, f"ts_rank(s.vector, {words}, 1)", [req.words]))
+            else:
+                parts.append((f"s.vector @@ {words}", [req.words],
+                              f"ts_rank(s.vector, {words}, 1)", [req.words]))
+        if req.cjk or req.cjk_not:
+            query = cjk_tsquery(req)
+            parts.append(("s.cjk @@ %s::tsquery", [query], "ts_rank(s.cjk, %s::tsquery, 1)",
+                          [query]))
+        score = " + ".join(part[2] for part in parts) if relevance else "0"
         sql = (f"SELECT s.problem_id, {score} FROM {SIDE_TABLE} s {join} "
-               "WHERE s.visible AND s.vector @@ websearch_to_tsquery('english'::regconfig, %s) "
+               f"WHERE s.visible AND {' AND '.join(part[0] for part in parts)} "
                f"{filters} ORDER BY s.created_at DESC, s.problem_id DESC LIMIT %s")
-        params = ([req.text] if relevance else []) + [req.text, *params, limit + 1]
+        params = ([x for part in parts for x in part[3]] if relevance else []) + [
+            *(x for part in parts for x in part[1]), *params, limit + 1]
     else:
-        # bm25 is lower-is-better: negated so both engines sort the score descending.
-        score = f"-bm25({FTS_TABLE}, 10.0, 1.0, 10.0)" if relevance else "0"
-        sql = (f"SELECT p.id, {score} FROM {FTS_TABLE} JOIN {PROBLEM_TABLE} p "
-               f"ON p.id = {FTS_TABLE}.rowid WHERE {FTS_TABLE} MATCH %s "
-               f"AND {problem_visible('p')} {filters} "
+        # bm25 (title and tags 10x) is lower-is-better: negated so both engines sort the
+        # score descending.
+        table, expr = (FTS_TABLE, req.fts5) if req.fts5 else (CJK_TABLE, cjk_fts5(req.cjk))
+        score = f"-bm25({table}, 10.0, 1.0, 10.0)" if relevance else "0"
+        head, source = "", f"{table} JOIN {PROBLEM_TABLE} p ON p.id = {table}.rowid"
+        match, match_params = f"{table} MATCH %s AND ", [expr]
+        if req.fts5 and req.cjk:
+            # Words and CJK runs: each table's matches are read once, then joined (a join
+            # of the two tables runs the second MATCH again for every row of the first).
+            head = "WITH " + ", ".join(
+                f"{alias} AS MATERIALIZED (SELECT rowid AS id, -bm25({table}, 10.0, 1.0, 10.0) "
+                f"AS score FROM {table} WHERE {table} MATCH %s)"
+                for alias, table in (("w", FTS_TABLE), ("c", CJK_TABLE))) + " "
+            score = "w.score + c.score" if relevance else "0"
+            source = f"w JOIN c ON c.id = w.id JOIN {PROBLEM_TABLE} p ON p.id = w.id"
+            match, match_params = "", [req.fts5, cjk_fts5(req.cjk)]
+        sql = (f"{head}SELECT p.id, {score} FROM {source} WHERE {match}"
+               f"{problem_visible('p')} {filters} "
                "ORDER BY p.created_at DESC, p.id DESC LIMIT %s")
-        params = [req.fts5, *params, limit + 1]
+        params = [*match_params, *params, limit + 1]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -419,7 +517,12 @@ def filter_and_rank(qs, req: SearchRequest, *, relevance: bool, kind: str = "",
 
 
 def pg_query(req: SearchRequest):
-    return SearchQuery(req.text, search_type="websearch", config="english")
+    return SearchQuery(req.words, search_type="websearch", config="english")
+
+
+def _pg_clean(name):
+    # The markers must come only from ts_headline, never from stored text.
+    return Func(F(name), Value(SENTINELS + FRAGMENT), Value(""), function="translate")
 
 
 def highlights(req: SearchRequest, ids: list[int]) -> dict[int, tuple[SafeString, SafeString]]:
@@ -435,17 +538,15 @@ def highlights(req: SearchRequest, ids: list[int]) -> dict[int, tuple[SafeString
         return {pk: (substring_highlight(title, req.terms),
                      snippet_html(statement, _substring_marks(statement, req.terms, width=220)))
                 for pk, title, statement in rows}
+    if req.cjk:
+        return _cjk_highlights(req, ids)
     if connection.vendor == "postgresql":
         query = pg_query(req)
 
-        def clean(name):
-            # The markers must come only from ts_headline, never from stored text.
-            return Func(F(name), Value(SENTINELS + FRAGMENT), Value(""), function="translate")
-
         rows = Problem.objects.filter(pk__in=ids).annotate(
-            title_hl=SearchHeadline(clean("title"), query, config="english", start_sel=START,
+            title_hl=SearchHeadline(_pg_clean("title"), query, config="english", start_sel=START,
                                     stop_sel=STOP, highlight_all=True),
-            snippet_hl=SearchHeadline(clean("statement"), query, config="english",
+            snippet_hl=SearchHeadline(_pg_clean("statement"), query, config="english",
                                       start_sel=START, stop_sel=STOP, max_words=35,
                                       min_words=15, max_fragments=2,
                                       fragment_delimiter=FRAGMENT),
@@ -461,3 +562,73 @@ def highlights(req: SearchRequest, ids: list[int]) -> dict[int, tuple[SafeString
         )
         return {pk: (marked(t), snippet_html(statement, s))
                 for pk, t, s, statement in cursor.fetchall()}
+
+
+def _cjk_highlights(req: SearchRequest, ids: list[int]) -> dict[int, tuple[SafeString, SafeString]]:
+    """:func:`highlights` for a query with CJK runs: the words' matches marked by the
+    database in the whole title and statement (ts_headline, FTS5 highlight()), the runs'
+    (exact substrings) found in Python; the snippet is a window around the first match."""
+    if not req.fts5:
+        rows = Problem.objects.filter(pk__in=ids).values_list("pk", "title", "statement")
+    elif connection.vendor == "postgresql":
+        query = pg_query(req)
+        rows = Problem.objects.filter(pk__in=ids).annotate(
+            title_hl=SearchHeadline(_pg_clean("title"), query, config="english",
+                                    start_sel=START, stop_sel=STOP, highlight_all=True),
+            statement_hl=SearchHeadline(_pg_clean("statement"), query, config="english",
+                                        start_sel=START, stop_sel=STOP, highlight_all=True),
+        ).values_list("pk", "title_hl", "statement_hl")
+    else:
+        placeholders = ", ".join(["%s"] * len(ids))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT rowid, highlight({FTS_TABLE}, 0, char(2), char(3)), "
+                f"highlight({FTS_TABLE}, 1, char(2), char(3)) FROM {FTS_TABLE} "
+                f"WHERE {FTS_TABLE} MATCH %s AND rowid IN ({placeholders})",
+                [req.fts5, *ids])
+            rows = cursor.fetchall()
+    out = {}
+    for pk, title, statement in rows:
+        title, title_marks = _with_runs(title, req.cjk)
+        statement, marks = _with_runs(statement, req.cjk)
+        out[pk] = (marked(_mark(title, title_marks)),
+                   snippet_html(statement, _mark(statement, marks, width=220)))
+    return out
+
+
+def _with_runs(text: str | None, runs: tuple[str, ...]) -> tuple[str, list[tuple[int, int]]]:
+    """``text`` (which may hold the database's START/STOP markers) without its markers,
+    and the ranges to mark in it: the markers' and every occurrence of ``runs``."""
+    text = (text or "").replace(FRAGMENT, "")
+    ranges = _mark_ranges(text)
+    text = text.replace(START, "").replace(STOP, "")
+    for run in runs:
+        at = text.find(run)
+        while at >= 0:
+            ranges.append((at, at + len(run)))
+            at = text.find(run, at + len(run))
+    return text, ranges
+
+
+def _mark(text: str, ranges: list[tuple[int, int]], *, width: int | None = None) -> str:
+    """``text`` with START/STOP around ``ranges`` (overlapping ones merged); with
+    ``width``, only a window of that many characters around the first one."""
+    merged: list[list[int]] = []
+    for a, b in sorted(ranges):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    start, end = 0, len(text)
+    if width:
+        start = max(0, (merged[0][0] if merged else 0) - width // 3)
+        end = start + width
+    out, pos = [], start
+    for a, b in merged:
+        a, b = max(a, start), min(b, end)
+        if a >= b:
+            continue
+        out += [text[pos:a], START, text[a:b], STOP]
+        pos = b
+    out.append(text[pos:end])
+    return "".join(out)

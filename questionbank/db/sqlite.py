@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from django.db import connections
 
+from questionbank.db.cjk import CJK_RANGES
 from questionbank.db.published import PROBLEM_TABLE, SOLUTION_TABLE, solution_published
 from questionbank.models import Problem, SolutionRevision, Tag
 
@@ -72,6 +73,78 @@ FTS_TRIGGERS = {
         f"(SELECT problem_id FROM {PROBLEM_TAGS_TABLE} WHERE tag_id = new.id); END"),
 }
 
+# Chinese, Japanese and Korean text (questionbank.db.cjk): a second FTS5 table holding each
+# problem's CJK characters and character pairs as tokens, "三 三角 角 角形 形", in the
+# same three columns; other text is left out (the table above indexes it).
+CJK_TABLE = "questionbank_problem_cjk"
+# The GLOB bracket expression of questionbank.db.cjk's ranges, "[a-b...]", spelt with char()
+# so the SQL stays ASCII (45 is "-", 91 "[" and 93 "]").
+_CJK_GLOB = ("char(91, " + ", ".join(f"0x{a:04x}, 45, 0x{b:04x}" for a, b in CJK_RANGES)
+             + ", 93)")
+
+
+def cjk_tokens_sql(expr: str) -> str:
+    """SQL: the CJK tokens of the text ``expr`` ('' if it has none), as
+    questionbank.db.cjk.cjk_tokens makes them in Python.
+
+    Triggers cannot use a recursive WITH, so the characters' offsets come from
+    json_each over an array of length(text) + 1 zeros (hex(zeroblob(n)) is n "00"s);
+    group_concat joins the tokens in that order. Text without any CJK character is
+    skipped by the GLOB before any of it. substr() walks UTF-8 from the start: the work
+    grows with the square of a statement's length (about 50 ms at 5,000 characters).
+    """
+    char = "substr(d.x, j.key + 1, 1)"
+    return (
+        f"CASE WHEN {expr} GLOB '*' || {_CJK_GLOB} || '*' THEN (SELECT group_concat({char} || "
+        f"CASE WHEN substr(d.x, j.key + 2, 1) GLOB {_CJK_GLOB} "
+        f"THEN ' ' || substr(d.x, j.key + 1, 2) ELSE '' END, ' ') "
+        f"FROM (SELECT {expr} AS x) AS d, "
+        f"json_each('[' || replace(hex(zeroblob(length(d.x))), '00', '0,') || '0]') AS j "
+        f"WHERE {char} GLOB {_CJK_GLOB}) ELSE '' END")
+
+
+def _cjk_retag(problem_id: str) -> str:
+    return (f"UPDATE {CJK_TABLE} SET tags = {cjk_tokens_sql(tag_names(problem_id))} "
+            f"WHERE rowid = {problem_id}")
+
+
+CJK_TABLE_SQL = (f"CREATE VIRTUAL TABLE {CJK_TABLE} USING fts5(title, statement, tags, "
+                 "tokenize='unicode61')")
+CJK_FILL = [
+    f"DELETE FROM {CJK_TABLE}",
+    f"INSERT INTO {CJK_TABLE}(rowid, title, statement, tags) "
+    f"SELECT p.id, {cjk_tokens_sql('p.title')}, {cjk_tokens_sql('p.statement')}, "
+    f"{cjk_tokens_sql(tag_names('p.id'))} FROM {PROBLEM_TABLE} p",
+]
+CJK_TRIGGERS = {
+    "qb_problem_cjk_ai": (
+        f"CREATE TRIGGER qb_problem_cjk_ai AFTER INSERT ON {PROBLEM_TABLE} BEGIN "
+        f"INSERT INTO {CJK_TABLE}(rowid, title, statement, tags) "
+        f"VALUES (new.id, {cjk_tokens_sql('new.title')}, {cjk_tokens_sql('new.statement')}, "
+        f"{cjk_tokens_sql(tag_names('new.id'))}); END"),
+    "qb_problem_cjk_ad": (
+        f"CREATE TRIGGER qb_problem_cjk_ad AFTER DELETE ON {PROBLEM_TABLE} BEGIN "
+        f"DELETE FROM {CJK_TABLE} WHERE rowid = old.id; END"),
+    "qb_problem_cjk_au": (
+        f"CREATE TRIGGER qb_problem_cjk_au AFTER UPDATE OF title, statement ON "
+        f"{PROBLEM_TABLE} BEGIN UPDATE {CJK_TABLE} SET title = {cjk_tokens_sql('new.title')}, "
+        f"statement = {cjk_tokens_sql('new.statement')} WHERE rowid = new.id; END"),
+    "qb_problem_tags_cjk_ai": (
+        f"CREATE TRIGGER qb_problem_tags_cjk_ai AFTER INSERT ON {PROBLEM_TAGS_TABLE} "
+        f"BEGIN {_cjk_retag('new.problem_id')}; END"),
+    "qb_problem_tags_cjk_ad": (
+        f"CREATE TRIGGER qb_problem_tags_cjk_ad AFTER DELETE ON {PROBLEM_TAGS_TABLE} "
+        f"BEGIN {_cjk_retag('old.problem_id')}; END"),
+    "qb_problem_tags_cjk_au": (
+        f"CREATE TRIGGER qb_problem_tags_cjk_au AFTER UPDATE ON {PROBLEM_TAGS_TABLE} "
+        f"BEGIN {_cjk_retag('old.problem_id')}; {_cjk_retag('new.problem_id')}; END"),
+    "qb_tag_cjk_au": (
+        f"CREATE TRIGGER qb_tag_cjk_au AFTER UPDATE OF name ON {TAG_TABLE} BEGIN "
+        f"UPDATE {CJK_TABLE} SET tags = {cjk_tokens_sql(tag_names(f'{CJK_TABLE}.rowid'))} "
+        f"WHERE rowid IN (SELECT problem_id FROM {PROBLEM_TAGS_TABLE} WHERE tag_id = new.id); "
+        "END"),
+}
+
 # The browse generation (questionbank.browse.cache): bumped by any write students see.
 _BUMP = f"UPDATE {GENERATION_TABLE} SET n = n + 1 WHERE id = 1"
 
@@ -116,6 +189,13 @@ def recreate_triggers(sender, using: str = "default", **kwargs) -> None:
                 cursor.execute(sql)
             if missing:
                 for sql in FTS_FILL:
+                    cursor.execute(sql)
+        if CJK_TABLE in present:  # the CJK index (migration 0024) exists
+            missing = [sql for name, sql in CJK_TRIGGERS.items() if name not in present]
+            for sql in missing:
+                cursor.execute(sql)
+            if missing:
+                for sql in CJK_FILL:
                     cursor.execute(sql)
         if GENERATION_TABLE in present:
             missing = [sql for name, sql in GENERATION_TRIGGERS.items()

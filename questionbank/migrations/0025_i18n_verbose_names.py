@@ -14,7 +14,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('questionbank', '0023_clean_prompt_texts'),
+        ('questionbank', '0024_search_cjk'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -57,10 +57,14 @@ def test_punctuation_only_is_an_empty_search_with_a_hint():
         assert "Type a word" in req.note
 
 
-def test_unspaced_scripts_use_substring_search():
-    assert parse_query("二次方程").mode == "substring"
-    assert parse_query("二次 方程").terms == ("二次", "方程")
-    assert parse_query("ひらがな").mode == "substring"
+def test_cjk_runs_use_their_own_index_and_other_unspaced_scripts_a_substring_search():
+    req = parse_query("二次方程")
+    assert (req.mode, req.cjk, req.fts5) == ("fts", ("二次方程",), "")
+    assert parse_query("二次 方程").cjk == ("二次", "方程")
+    assert parse_query("ひらがな").cjk == ("ひらがな",)
+    assert parse_query("한국어").cjk == ("한국어",)
+    thai = parse_query("สมการ กำลังสอง")
+    assert (thai.mode, thai.terms) == ("substring", ("สมการ", "กำลังสอง"))
     assert parse_query("Квадратное уравнение").mode == "fts"
 
 
@@ -176,7 +180,7 @@ def test_cyrillic_and_accents():
 
 
 @pytest.mark.django_db
-def test_chinese_finds_by_substring_title_first():
+def test_chinese_finds_title_matches_first():
     published_problem(title="Roots", statement="解二次方程 x^2 - 5x + 6 = 0 的根。")
     published_problem(title="二次方程", statement="Solve it.")
     published_problem(title="Other", statement="三角形的面积")

@@ -34,6 +34,10 @@ def test_frozen_sql_is_the_sql_made_again():
     frozen = [sql.replace(" IF NOT EXISTS", "") for sql in generation.SQLITE
               if sql.startswith("CREATE TRIGGER")] + [tags.SQLITE_REVISION_BUMP]
     assert frozen == list(sqlite.GENERATION_TRIGGERS.values())
+    cjk = _migration("search_cjk")
+    assert cjk.SQLITE_CJK_TABLE == sqlite.CJK_TABLE_SQL
+    assert list(sqlite.CJK_TRIGGERS.values()) == cjk.SQLITE_CJK_TRIGGERS
+    assert cjk.SQLITE_CJK_FILL == sqlite.CJK_FILL
 
 
 def test_hook_puts_back_dropped_triggers_and_catches_up():
@@ -46,19 +50,22 @@ def test_hook_puts_back_dropped_triggers_and_catches_up():
         assert match_ids(parse_query("plain"), relevance=True).ids == (problem.pk,)
         return
     with connection.cursor() as cursor:
-        for name in [*sqlite.FTS_TRIGGERS, *sqlite.GENERATION_TRIGGERS]:
+        for name in [*sqlite.FTS_TRIGGERS, *sqlite.CJK_TRIGGERS, *sqlite.GENERATION_TRIGGERS]:
             cursor.execute(f"DROP TRIGGER {name}")
         # Written while the triggers were gone (as during a table rebuild).
-        cursor.execute("UPDATE questionbank_problem SET title = 'Hyperbola' WHERE id = %s",
+        cursor.execute("UPDATE questionbank_problem SET title = 'Hyperbola 双曲线' WHERE id = %s",
                        [problem.pk])
     before = current_generation()
     assert match_ids(parse_query("hyperbola"), relevance=True).ids == ()
+    assert match_ids(parse_query("双曲"), relevance=True).ids == ()
     sqlite.recreate_triggers(sender=QuestionbankConfig, using="default")
     assert match_ids(parse_query("hyperbola"), relevance=True).ids == (problem.pk,)
+    assert match_ids(parse_query("双曲"), relevance=True).ids == (problem.pk,)
     assert current_generation() != before
     with connection.cursor() as cursor:
         cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
         present = {row[0] for row in cursor.fetchall()}
-    assert {*sqlite.FTS_TRIGGERS, *sqlite.GENERATION_TRIGGERS} <= present
-    problem.tags.create(name="Integrals", slug="integrals")
+    assert {*sqlite.FTS_TRIGGERS, *sqlite.CJK_TRIGGERS, *sqlite.GENERATION_TRIGGERS} <= present
+    problem.tags.create(name="Integrals 积分", slug="integrals")
     assert match_ids(parse_query("integral"), relevance=True).ids == (problem.pk,)
+    assert match_ids(parse_query("积分"), relevance=True).ids == (problem.pk,)

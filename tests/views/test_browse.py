@@ -257,6 +257,27 @@ def test_search_page_highlights_and_sorts(client):
 
 
 @pytest.mark.django_db
+def test_chinese_search_page_highlights_sorts_and_steps(client):
+    first = published_problem(title="三角形", statement="求面积。")
+    published_problem(title="面积", statement="直角三角形的面积。")
+    published_problem(title="สมการ", statement="กำลังสอง")
+    response = client.get(LIST, {"q": "三角形"})
+    assert result_titles(response) == ["三角形", "面积"]
+    html = response.content.decode()
+    assert "<mark>三角形</mark>" in html and "直角<mark>三角形</mark>的面积" in html
+    assert "Searching for the exact characters" not in html
+    assert result_titles(client.get(LIST, {"q": "三角形", "sort": "newest"})) == ["面积", "三角形"]
+    # The ranked ids give the problem page its neighbours, as for English searches.
+    links = re.findall(r'<h2 class="result-title"><a href="([^"]*)"', html)
+    path, query = links[0].replace("&amp;", "&").split("?")
+    assert path == detail(first)
+    assert _step(client, f"{path}next/?{query}") == links[1].replace("&amp;", "&")
+    assert "No problems match" in client.get(LIST, {"q": "鼠"}).content.decode()
+    thai = client.get(LIST, {"q": "สมการ"}).content.decode()
+    assert "Searching for the exact characters" in thai and "<mark>สมการ</mark>" in thai
+
+
+@pytest.mark.django_db
 # A NUL is refused for every page in one place (a 400 with a sentence):
 # tests/views/test_bad_input.py.
 @pytest.mark.parametrize("q", ['"', "&", ":*", "'", "\\", "x" * 3000, "二次", "уравнение",

@@ -1,0 +1,52 @@
+"""Chinese, Japanese and Korean text in the search index: which characters, as a class.
+
+Han, kana, bopomofo and Hangul are written without spaces between words, so neither
+full-text tokenizer (PostgreSQL 'english', SQLite unicode61) can split them into words:
+a whole run of characters becomes one token. The search indexes them apart, as
+characters and character pairs (bigrams), and finds a query of any length:
+
+- one character: the character itself;
+- two characters: the pair;
+- three or more: the pairs in a row (a phrase), so "三角形" is "三角" then "角形".
+
+A pair never spans two runs (a space, a punctuation mark or a Latin letter between two
+characters breaks it), so a match is exactly a substring of the text.
+
+PostgreSQL stores the characters and pairs as a tsvector (``qb_cjk_vector``, each at its
+character's position); SQLite as text in an FTS5 table, "三 三角 角 角形 形" (the pairs
+between the characters they join, so a phrase of pairs and characters is consecutive).
+Both are made by SQL (migration ``0024_search_cjk``, and ``questionbank.db.sqlite`` for
+SQLite's triggers); the code-point ranges below are the one definition.
+
+Thai, Lao, Myanmar and Khmer are unspaced too, but their combining vowel and tone marks
+are separators to SQLite's tokenizer: they are still searched by substring (unindexed).
+"""
+
+from __future__ import annotations
+
+import re
+
+# Kana, bopomofo, CJK extension A, CJK unified ideographs, Hangul syllables, CJK
+# compatibility ideographs, half-width katakana.
+CJK_RANGES = (
+    (0x3040, 0x30FF), (0x3100, 0x312F), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
+    (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0xFF66, 0xFF9F),
+)
+
+# The same set as a bracket expression: Python's re and SQLite's GLOB (literal
+# characters), PostgreSQL's regular expressions (\\uXXXX escapes).
+CJK_CLASS = "[" + "".join(f"{chr(a)}-{chr(b)}" for a, b in CJK_RANGES) + "]"
+CJK_CLASS_PG = "[" + "".join(f"\\u{a:04x}-\\u{b:04x}" for a, b in CJK_RANGES) + "]"
+CJK_RUN = re.compile(CJK_CLASS + "+")
+
+
+def cjk_tokens(text: str) -> str:
+    """The token text SQLite's index holds for ``text`` (what the triggers' SQL makes):
+    every CJK character, each followed by the pair it starts when the next one is CJK."""
+    out = []
+    for run in CJK_RUN.findall(text or ""):
+        for i, ch in enumerate(run):
+            out.append(ch)
+            if i + 1 < len(run):
+                out.append(run[i:i + 2])
+    return " ".join(out)
