@@ -21,7 +21,7 @@ from __future__ import annotations
 import unicodedata
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 _FIELDS = {
     "title": gettext_lazy("the title"),
@@ -131,10 +131,11 @@ def describe_field(report: dict, name: str | None = None, *, minor: bool = True)
         return ""
     where = _field_label(name or str(report.get("field", "")))
     clauses = []
+    comma = pgettext("between items of a list", ", ")
     removed = _removed_counts(report)
     total = sum(removed.values())
     if total:
-        detail = ", ".join(f"{label} ×{n}" for label, n in removed.items())
+        detail = comma.join(f"{label} ×{n}" for label, n in removed.items())
         clauses.append(ngettext(
             "removed %(count)d hidden character (%(detail)s) from %(field)s",
             "removed %(count)d hidden characters (%(detail)s) from %(field)s", total,
@@ -145,7 +146,7 @@ def describe_field(report: dict, name: str | None = None, *, minor: bool = True)
         clauses.append(ngettext(
             "neutralised %(count)d chat-control token (%(tokens)s) in %(field)s",
             "neutralised %(count)d chat-control tokens (%(tokens)s) in %(field)s", n,
-        ) % {"count": n, "tokens": ", ".join(sorted(tokens)), "field": where})
+        ) % {"count": n, "tokens": comma.join(sorted(tokens)), "field": where})
     endings = (report.get("line_endings_normalised") or 0) if minor else 0
     if endings:
         clauses.append(ngettext(
@@ -156,8 +157,9 @@ def describe_field(report: dict, name: str | None = None, *, minor: bool = True)
         clauses.append(_("composed accents (Unicode NFC) in %(field)s") % {"field": where})
     if not clauses:
         return ""
-    sentence = "; ".join(clauses)
-    return sentence[0].upper() + sentence[1:] + "."
+    sentence = pgettext("between clauses of a sentence", "; ").join(clauses)
+    return (sentence[0].upper() + sentence[1:]
+            + pgettext("full stop at the end of a sentence", "."))
 
 
 def describe_report(report, *, minor: bool = True) -> list[str]:
