@@ -35,9 +35,13 @@ def test_the_frozen_cleaner_matches_the_sanitizer(text):
 @pytest.mark.parametrize("text", HOSTILE)
 def test_the_cleaned_html_matches_rendering_the_cleaned_text(text):
     cleaned = sanitize_text(text, field="s", max_length=None).text
-    if "\u200b+" in text:  # inside maths the renderer had kept it as an empty <mi>
-        pytest.skip("maths keeps an empty <mi></mi> where the character was")
-    assert step.clean_html(render_markdown(text)) == render_markdown(cleaned)
+    html = step.clean_html(render_markdown(text))
+    if "\u200b+" in text:
+        # Inside maths the renderer had kept the character as an empty <mi>, which the
+        # frozen cleaner leaves (harmless, invisible); the next save renders it again.
+        assert "<mi></mi>" in html
+        html = html.replace("<mi></mi>", "")
+    assert html == render_markdown(cleaned)
 
 
 def test_rows_are_cleaned_without_a_new_version():
