@@ -406,12 +406,11 @@ def test_a_retry_runs_when_its_backoff_ends_in_the_same_run(pipeline, fault_serv
                 .values_list("attempt", "outcome")) == [(1, "error"), (2, "success")]
 
 
+@pytest.mark.postgresql
 def test_terminated_database_connections_lose_no_reply(pipeline, pipeline_standins, db):
     """Issue 14, defect 5: the worker's PostgreSQL backends are terminated again and again
     mid-batch. The runner reconnects and writes up every reply it received: one call per
     job, each in the call log with its real request and reply, none lost as WorkerLost."""
-    if connection.vendor != "postgresql":
-        pytest.skip("terminates PostgreSQL backends")
     pipeline.QB_PARTIAL_SAVE_SECONDS = 0.5  # a lease renewal every half second
     url = pipeline_standins["wide"]
     endpoint = make_endpoint(name="blip", base_url=url, max_concurrency=4, stream=False)
