@@ -353,8 +353,8 @@ def test_statistics_figures_and_chart(admin_client, teacher):
     assert (a.calls, a.errors) == (4, 2)
     assert a.error_rate == 0.5
     assert a.by_class == [("TimedOut", 2, 0.5)]
-    assert a.p50_ms == pytest.approx(250)
-    assert a.p95_ms == pytest.approx(385)
+    assert a.p50_ms == pytest.approx(250, rel=0.01)
+    assert a.p95_ms == pytest.approx(385, rel=0.01)
     assert a.tokens_per_second == pytest.approx(100 / 0.3)
     assert by_name["gpu-b"].tokens_per_second == pytest.approx(100)
     assert stats["total"].calls == 5
