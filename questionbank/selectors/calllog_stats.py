@@ -25,6 +25,7 @@ from questionbank.models import (
 from questionbank.services.calllog_stats import (
     DAY,
     HOUR,
+    STAT_VALUES,
     Tally,
     bucket_value,
     calllog_rows_tally,
@@ -120,9 +121,9 @@ def _grouped(window: Q, head: dict, dimension: str) -> dict:
     """``{key: Tally}`` of one dimension over the window, plus the rows of the first
     part-hour (``head``: tallies of those rows)."""
     groups: dict = {}
-    for stat in CallLogStat.objects.filter(window, dimension=dimension).only(
-            "key", "calls", "errors", "tokens", "generation_ms", "latencies", "error_classes"):
-        groups.setdefault(stat.key, Tally()).merge(stat)
+    for key, *values in CallLogStat.objects.filter(window, dimension=dimension).values_list(
+            "key", *STAT_VALUES):
+        groups.setdefault(key, Tally()).merge_values(*values)
     for (_span, _start, dim, key), tally in head.items():
         if dim == dimension:
             groups.setdefault(key, Tally()).merge(tally)
@@ -171,16 +172,18 @@ def calllog_stats(*, period: str = "day", now=None) -> dict:
     while moment <= now:
         tallies.append(Tally())
         moment += width
-    hourly = [(s.start, s) for s in CallLogStat.objects.filter(
-        span=HOUR, dimension="all", start__gte=whole_from, start__lte=now)]
-    hourly += [(key[1], t) for key, t in head.items() if key[2] == "all"]
-    for moment, tally in hourly:
+    hourly = list(CallLogStat.objects.filter(
+        span=HOUR, dimension="all", start__gte=whole_from, start__lte=now).values_list(
+        "start", *STAT_VALUES))
+    hourly += [(key[1], *(getattr(t, name) for name in STAT_VALUES))
+               for key, t in head.items() if key[2] == "all"]
+    for moment, *values in hourly:
         local = timezone.localtime(moment, tz)
         if trunc == "day":
             local = local.replace(hour=0, minute=0)
         index = int((local.replace(tzinfo=None) - start.replace(tzinfo=None)) // width)
         if 0 <= index < len(tallies):
-            tallies[index].merge(tally)
+            tallies[index].merge_values(*values)
     buckets = []
     for index, tally in enumerate(tallies):
         p50, p95 = histogram_percentiles(tally.latencies)

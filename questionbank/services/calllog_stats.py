@@ -73,12 +73,22 @@ class Tally:
 
     def merge(self, other) -> None:
         """Add a ``Tally`` or a ``CallLogStat`` row to this one."""
-        self.calls += other.calls
-        self.errors += other.errors
-        self.tokens += other.tokens
-        self.generation_ms += other.generation_ms
-        self.latencies.update(other.latencies)
-        self.error_classes.update(other.error_classes)
+        self.merge_values(other.calls, other.errors, other.tokens, other.generation_ms,
+                          other.latencies, other.error_classes)
+
+    def merge_values(self, calls, errors, tokens, generation_ms, latencies,
+                     error_classes) -> None:
+        """Add figures in ``STAT_VALUES`` order."""
+        self.calls += calls
+        self.errors += errors
+        self.tokens += tokens
+        self.generation_ms += generation_ms
+        self.latencies.update(latencies)
+        self.error_classes.update(error_classes)
+
+
+# A CallLogStat row's figures, in the order merge_values takes them.
+STAT_VALUES = ("calls", "errors", "tokens", "generation_ms", "latencies", "error_classes")
 
 
 def stat_keys(endpoint_name: str, template_id) -> tuple[tuple[str, str], ...]:

@@ -373,6 +373,19 @@ class ChainBroken(Exception):
         self.report = report
 
 
+def _write_hashes(rows) -> None:
+    """One UPDATE for a chunk of rows' new hashes (``bulk_update``'s CASE per row was
+    1.4 ms a row at 20,000 rows)."""
+    table = CallLog._meta.db_table
+    values = ", ".join(["(%s, %s, %s)"] * len(rows))
+    params = [v for row in rows for v in (row.pk, row.prev_hash, row.row_hash)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH v(id, p, h) AS (VALUES {values}) "
+            f"UPDATE {table} SET prev_hash = v.p, row_hash = v.h FROM v "
+            f"WHERE {table}.id = v.id", params)
+
+
 def calllog_rekey(*, accept_broken: bool = False, chunk_size: int = 2000) -> RekeyResult:
     """Re-chain every kept row, the checkpoints and the head with the newest key.
 
@@ -412,7 +425,7 @@ def calllog_rekey(*, accept_broken: bool = False, chunk_size: int = 2000) -> Rek
                 row.prev_hash = new_prev
                 row.row_hash = new_prev = row_hash(row)
                 count += 1
-            CallLog.objects.bulk_update(rows, ["prev_hash", "row_hash"])
+            _write_hashes(rows)
             last_id = rows[-1].pk
         if head.last_id and head.last_hash != old_prev and broken is None:
             broken = _broken(count, head.last_id, "truncated")
