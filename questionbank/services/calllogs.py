@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -585,7 +586,12 @@ def _copy_sql(fmt: str) -> str:
 
 def _export_copy(queryset, fmt: str, tally: dict):
     query = queryset.order_by().values_list(*EXPORT_FIELDS)
-    sql, params = query.query.sql_with_params()
+    try:
+        sql, params = query.query.sql_with_params()
+    except EmptyResultSet:  # a filter that matches nothing (e.g. ``.none()``)
+        if fmt == "csv":
+            yield ",".join(EXPORT_FIELDS) + "\n"
+        return
     pending, size = [], 0
     with connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg's own cursor: Django's wrapper has no copy()
