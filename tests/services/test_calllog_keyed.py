@@ -379,3 +379,40 @@ def test_statistics_buckets_follow_every_insert(db):
     assert calllog_stats_rebuild() == len(incremental) == 2 * (1 + 2 + 2)
     assert _buckets() == incremental
     assert len(calllog_rows_tally(CallLog.objects.all(), spans=("hour",))) == 5
+
+
+@pytest.mark.parametrize("period,days", [("day", 1), ("week", 7), ("month", 30)])
+def test_statistics_of_a_period_count_exactly_the_rows_in_it(db, monkeypatch, period, days):
+    from questionbank.selectors import calllog_stats
+
+    now = timezone.now().replace(minute=20, second=0, microsecond=0)
+    since = now - timedelta(days=days)
+    moments = [since - timedelta(minutes=5),  # just before: not counted
+               since + timedelta(minutes=5),  # the part-hour at the start, from the rows
+               since + timedelta(minutes=50),  # the first whole hour
+               now - timedelta(days=days / 2), now - timedelta(hours=3),
+               now - timedelta(minutes=1)]  # the current hour
+    for index, moment in enumerate(moments):
+        monkeypatch.setattr(timezone, "now", lambda m=moment: m)
+        calllog_record(endpoint_name=f"gpu-{index % 2}", latency_ms=100 * (index + 1),
+                       outcome="error" if index % 3 == 0 else "success",
+                       error_class="TimedOut" if index % 3 == 0 else "")
+    monkeypatch.undo()
+    stats = calllog_stats(period=period, now=now)
+    inside = [i for i, m in enumerate(moments) if since <= m <= now]
+    assert stats["total"].calls == len(inside) == 5
+    assert stats["total"].errors == sum(1 for i in inside if i % 3 == 0) == 1
+    assert sum(b["calls"] for b in stats["series"]) == 5
+    by_name = {s.label: s.calls for s in stats["endpoints"]}
+    assert by_name == {"gpu-0": 2, "gpu-1": 3}
+    assert stats["total"].p50_ms == pytest.approx(400, rel=0.01)
+    assert stats["total"].by_class == [("TimedOut", 1, 0.2)]
+
+
+def test_start_up_warns_when_statistics_were_never_built(db):
+    _rows(1)
+    assert checks.call_log_key() == []
+    CallLogStat.objects.all().delete()
+    assert [w.id for w in checks.call_log_key()] == ["questionbank.W026"]
+    call_command("rebuild_call_log_stats", stdout=io.StringIO())
+    assert checks.call_log_key() == []
