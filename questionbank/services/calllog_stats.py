@@ -127,7 +127,6 @@ def calllog_stats_add(row: CallLog) -> None:
     for bucket, tally in tallies.items():
         stat = existing.get(bucket)
         if stat is None:
-            span, start, dimension, key = bucket
             created.append(_as_stat(bucket, tally))
             continue
         merged = Tally(stat.calls, stat.errors, stat.tokens, stat.generation_ms,

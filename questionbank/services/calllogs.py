@@ -9,6 +9,7 @@ database later (``verify_call_log --anchors``).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import hmac
@@ -34,6 +35,7 @@ from questionbank.models import (
     CallLogCheckpoint,
     CallLogVerification,
 )
+from questionbank.services.calllog_stats import calllog_stats_add
 
 anchor_logger = logging.getLogger("questionbank.calllog.anchor")
 
@@ -154,8 +156,6 @@ def calllog_record(
     so concurrent workers append in a single order. The pre-aggregated statistics
     (``CallLogStat``) are brought up to date in the same transaction.
     """
-    from questionbank.services.calllog_stats import calllog_stats_add
-
     if not isinstance(request_body, str):
         request_body = json.dumps(request_body, ensure_ascii=False, indent=None, default=str)
     response_body = _clean_text(response_body)
@@ -291,8 +291,10 @@ def parse_anchors(text: str) -> list[dict]:
         found.append(anchor)
     stripped = text.strip()
     if not found and stripped.startswith("{"):
-        found.append(json.loads(stripped))
-    return [a for a in found if isinstance(a.get("id"), int) and isinstance(a.get("hash"), str)]
+        with contextlib.suppress(ValueError):
+            found.append(json.loads(stripped))
+    return [a for a in found if isinstance(a, dict) and isinstance(a.get("id"), int)
+            and isinstance(a.get("hash"), str)]
 
 
 def _check_anchors(anchors, checked: int, floor: int) -> ChainReport | None:

@@ -237,17 +237,9 @@ def test_a_purge_checkpoint_is_authenticated(db):
 # --- The tamper check as a background task ------------------------------------------------
 
 
-def test_verification_task_stores_progress_and_result(db, settings,
+def test_verification_task_stores_progress_and_result(db, settings, monkeypatch,
                                                       django_capture_on_commit_callbacks):
     rows = _rows(5)
-    seen = []
-    original = CallLogVerification.objects.filter
-
-    def spy(*args, **kwargs):
-        query = original(*args, **kwargs)
-        seen.append(query)
-        return query
-
     settings.QB_TASKS_SYNC = True
     with django_capture_on_commit_callbacks(execute=True):
         started = calllogs.calllog_verification_start(requested_by="auditor")
@@ -257,23 +249,24 @@ def test_verification_task_stores_progress_and_result(db, settings,
     assert done.started_at <= done.finished_at and done.percent == 100
     CallLog.objects.filter(pk=rows[3].pk).update(response_body="x")
     again = CallLogVerification.objects.create()
-    progress = []
-    original_verify = calllogs.calllog_verify
+    stored_progress = []
+    real_verify = calllogs.calllog_verify
 
-    def recording_verify(**kwargs):
-        inner = kwargs["progress"]
-        kwargs["progress"] = lambda n: (progress.append(n), inner(n))
-        return original_verify(**kwargs)
+    def watched_verify(**kwargs):
+        save = kwargs["progress"]
 
-    calllogs.calllog_verify = recording_verify
-    try:
-        calllog_verification_run(verification_id=again.pk, chunk_size=2)
-    finally:
-        calllogs.calllog_verify = original_verify
+        def progress(checked):
+            save(checked)
+            stored_progress.append(CallLogVerification.objects.get(pk=again.pk).rows_checked)
+
+        return real_verify(**{**kwargs, "progress": progress})
+
+    monkeypatch.setattr(calllogs, "calllog_verify", watched_verify)
+    calllog_verification_run(verification_id=again.pk, chunk_size=2)
     again.refresh_from_db()
-    assert progress == [2] and again.rows_checked == 3
-    assert (again.status, again.problem, again.first_broken_id) == ("broken", "edited",
-                                                                    rows[3].pk)
+    assert stored_progress == [2]  # saved after the first chunk; the second one breaks
+    assert (again.status, again.rows_checked, again.problem, again.first_broken_id) == (
+        "broken", 3, "edited", rows[3].pk)
     assert again.message.startswith(f"The call log is broken at row {rows[3].pk}")
     # Delivered twice: the second run leaves the stored result alone.
     assert calllog_verification_run(verification_id=again.pk) == "nothing to do"
