@@ -273,6 +273,11 @@ class CallLogAdmin(admin.ModelAdmin):
                 "view": self.has_view_permission(request)}
 
     # The list.
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "last_verification":
+                         CallLogVerification.objects.order_by("-id").first()}
+        return super().changelist_view(request, extra_context)
+
     def get_changelist(self, request, **kwargs):
         return CallLogChangeList
 

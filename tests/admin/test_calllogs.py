@@ -336,6 +336,8 @@ def test_tamper_check_names_the_edited_row(admin_client, teacher, settings,
     factories.make_call_log(owner=teacher)
     html = _check_now(admin_client, settings, django_capture_on_commit_callbacks)
     assert "intact: 3 rows" in html and "3 rows checked; started by admin" in html
+    listing = admin_client.get(reverse("admin:questionbank_calllog_changelist"))
+    assert "Last tamper check: Intact," in listing.content.decode()
     CallLog.objects.filter(pk=victim.pk).update(latency_ms=1)
     html = _check_now(admin_client, settings, django_capture_on_commit_callbacks)
     assert f"broken at row {victim.pk}" in html and "Problem: edited." in html
