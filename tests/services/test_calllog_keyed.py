@@ -5,10 +5,12 @@ runs as a task with a stored result. Plus the audit's export and statistics tabl
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
 import io
 import json
 import logging
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -409,3 +411,101 @@ def test_start_up_warns_when_statistics_were_never_built(db):
     assert [w.id for w in checks.call_log_key()] == ["questionbank.W026"]
     call_command("rebuild_call_log_stats", stdout=io.StringIO())
     assert checks.call_log_key() == []
+
+
+# --- Known answers: what exactly each HMAC covers -----------------------------------------
+
+
+def _hmac(key: bytes, message: bytes) -> str:
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def test_the_row_hash_is_an_hmac_of_the_canonical_row(db, settings):
+    settings.QB_CALL_LOG_KEYS = (KEY_A, KEY_B)
+    row = calllog_record(endpoint_name="e", protocol="gradio", response_body="ü")
+    blob = calllogs._row_blob(row)
+    payload = json.loads(blob)
+    assert set(payload) == set(calllogs.HASHED_FIELDS)
+    assert payload["created_at"].endswith("+00:00") and payload["response_body"] == "ü"
+    assert blob == json.dumps(payload, sort_keys=True, ensure_ascii=False,
+                              separators=(",", ":")).encode("utf-8")
+    assert row.row_hash == row_hash(row) == _hmac(KEY_A, blob)
+    assert row_hash(row, KEY_B) == _hmac(KEY_B, blob) != row.row_hash
+    assert unkeyed_row_hash(row) == hashlib.sha256(blob).hexdigest()
+
+
+def test_the_head_and_checkpoint_macs_cover_every_field(db, settings):
+    settings.QB_CALL_LOG_KEYS = (KEY_A,)
+    assert calllogs.head_mac(7, "ab") == _hmac(KEY_A, b'["head","7","ab"]')
+    assert calllogs.head_mac(7, "ab", KEY_B) == _hmac(KEY_B, b'["head","7","ab"]')
+    moment = timezone.now().replace(year=2026, month=1, day=2, hour=3, minute=4, second=5,
+                                    microsecond=6)
+    checkpoint = CallLogCheckpoint(purged_through_id=9, last_hash="cd", rows_purged=4,
+                                   older_than=moment, created_by="me")
+    when = moment.astimezone(UTC).isoformat(timespec="microseconds")
+    expected = json.dumps(["checkpoint", "9", "cd", "4", when, "me"],
+                          separators=(",", ":")).encode()
+    assert calllogs.checkpoint_mac(checkpoint) == _hmac(KEY_A, expected)
+    assert calllogs.checkpoint_mac(checkpoint, KEY_B) == _hmac(KEY_B, expected)
+    rows = _rows(1)
+    head = CallLogChainHead.objects.get(id=1)
+    assert head.mac == _hmac(KEY_A, json.dumps(["head", str(rows[0].pk), rows[0].row_hash],
+                                               separators=(",", ":")).encode())
+    assert head.key_id == calllogs.key_id(KEY_A)
+
+
+@pytest.mark.parametrize("field,value", [
+    ("purged_through_id", 1), ("last_hash", "f" * 64), ("rows_purged", 99),
+    ("older_than", timezone.now() - timedelta(days=400)), ("created_by", "someone else"),
+])
+def test_each_checkpoint_field_is_authenticated(db, field, value):
+    _rows(2)
+    checkpoint = calllog_purge(older_than=timezone.now()).checkpoint
+    assert calllog_verify().ok
+    CallLogCheckpoint.objects.filter(pk=checkpoint.pk).update(**{field: value})
+    assert calllog_verify().problem == "forged_checkpoint"
+
+
+# --- Anchors: several, in any order, at the edges ---------------------------------------
+
+
+def test_anchors_are_checked_oldest_first_and_each_named(db):
+    rows = _rows(4)
+    anchors = [{"id": rows[3].pk, "hash": rows[3].row_hash, "at": "T3"},
+               {"id": 0, "hash": calllogs.GENESIS_HASH, "at": "T0"},
+               {"id": rows[1].pk, "hash": "0" * 64, "at": "T1"},
+               {"id": rows[2].pk, "hash": "1" * 64}]
+    report = calllog_verify(anchors=anchors)
+    assert (report.problem, report.first_broken_id, report.rows_checked) == (
+        "anchor_mismatch", rows[1].pk, 4)
+    assert "logged outside the database at T1 " in report.reason
+    report = calllog_verify(anchors=anchors[:2] + anchors[3:])  # the genesis anchor is skipped
+    assert (report.first_broken_id, report.problem) == (rows[2].pk, "anchor_mismatch")
+    assert "at ? " in report.reason
+    assert calllog_verify(anchors=anchors[:2]).ok
+
+
+def test_an_anchor_at_the_newest_checkpoint_is_not_missing_one_above_is(db):
+    rows = _rows(3)
+    first_anchor = {"id": rows[0].pk, "hash": rows[0].row_hash, "at": "A"}
+    calllog_purge(older_than=rows[1].created_at)  # removes rows[0] only
+    assert calllog_verify(anchors=[first_anchor]).ok
+    CallLog.objects.filter(pk=rows[2].pk).delete()
+    CallLogChainHead.objects.filter(id=1).update(
+        last_id=rows[1].pk, last_hash=rows[1].row_hash,
+        mac=calllogs.head_mac(rows[1].pk, rows[1].row_hash))
+    gone = {"id": rows[2].pk, "hash": rows[2].row_hash, "at": "B"}
+    report = calllog_verify(anchors=[first_anchor, gone])
+    assert (report.problem, report.first_broken_id) == ("anchor_missing", rows[2].pk)
+    assert "logged outside the database at B as the chain head" in report.reason
+
+
+def test_models_describe_themselves(db):
+    verification = CallLogVerification.objects.create(rows_total=0)
+    assert str(verification) == f"verification {verification.pk} (queued)"
+    assert (verification.done, verification.percent) == (False, 0)
+    verification.rows_total, verification.rows_checked = 3, 3
+    assert verification.percent == 99  # not done yet: never 100 %
+    _rows(1)
+    stat = CallLogStat.objects.filter(span="hour", dimension="endpoint").get()
+    assert str(stat) == f"hour {stat.start:%Y-%m-%d %H:%M} endpoint e"
