@@ -415,13 +415,21 @@ def calllog_rekey(*, accept_broken: bool = False, chunk_size: int = 2000) -> Rek
         head, _created = CallLogChainHead.objects.select_for_update().get_or_create(
             id=1, defaults={"last_hash": GENESIS_HASH})
         checkpoints = list(CallLogCheckpoint.objects.order_by("-purged_through_id"))
+        broken, count = None, 0
         for checkpoint in checkpoints:
+            # One from before migration 0022 has no MAC and is taken as it is (README.md);
+            # a MAC made with none of the keys is a forgery, not something to re-sign.
+            if checkpoint.mac and checkpoint.mac not in {checkpoint_mac(checkpoint, k)
+                                                         for k in keys} and broken is None:
+                broken = _broken(0, checkpoint.purged_through_id, "forged_checkpoint",
+                                 checkpoint=checkpoint.pk, through=checkpoint.purged_through_id)
+                if not accept_broken:
+                    raise ChainBroken(broken)
             checkpoint.mac = checkpoint_mac(checkpoint)
         CallLogCheckpoint.objects.bulk_update(checkpoints, ["mac"])
         start = checkpoints[0].last_hash if checkpoints else GENESIS_HASH
         last_id = checkpoints[0].purged_through_id if checkpoints else 0
         old_prev, new_prev = start, start
-        broken, count = None, 0
         while True:
             rows = list(CallLog.objects.filter(pk__gt=last_id).order_by("pk")[:chunk_size])
             if not rows:

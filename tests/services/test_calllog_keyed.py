@@ -218,6 +218,12 @@ def test_key_rotation(db, settings):
     settings.QB_CALL_LOG_KEYS = (KEY_B, KEY_A)
     assert [w.id for w in checks.call_log_key()] == ["questionbank.W023"]
     assert calllog_verify().problem == "old_key"
+    forged = CallLogCheckpoint.objects.create(
+        purged_through_id=0, last_hash="0" * 64, rows_purged=0, older_than=timezone.now(),
+        mac="e" * 64)
+    with pytest.raises(ChainBroken, match="is forged"):
+        calllog_rekey()  # re-keying never re-signs a forgery
+    forged.delete()
     calllog_rekey()
     settings.QB_CALL_LOG_KEYS = (KEY_B,)
     assert calllog_verify() == calllogs.ChainReport(True, 2)
