@@ -4,7 +4,7 @@
 A period [since, now] is read as: whole UTC days from the day buckets, the hours around
 them from the hour buckets, and the part-hour at the start from the rows themselves (at
 most an hour of rows), so the counts are exact; p50/p95 come from the latency histograms
-(within 1 %).
+(within 1 %), added up by the database. The month's chart has one bar per UTC day.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Q
+from django.db import connection
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -71,32 +72,27 @@ class CallStats:
         return self.completion_tokens / (self.generation_ms / 1000)
 
 
-def histogram_percentiles(latencies: dict, fractions=(0.5, 0.95)) -> list:
-    """Percentiles of a ``{bucket: count}`` histogram, interpolated linearly between the
+PERCENTS = (50, 95)
+
+
+def histogram_percentiles(latencies: dict) -> list:
+    """p50 and p95 of a ``{bucket: count}`` histogram, interpolated linearly between the
     buckets' values as PostgreSQL's percentile_cont does between rows."""
     items = sorted((int(k), n) for k, n in latencies.items() if n)
     total = sum(n for _k, n in items)
     if not total:
-        return [None for _f in fractions]
-    results = []
-    for fraction in fractions:
-        position = (total - 1) * fraction
-        low_index = int(position)
-        values = []
-        for wanted in (low_index, min(low_index + 1, total - 1)):
-            seen = 0
-            for bucket, count in items:
-                seen += count
-                if wanted < seen:
-                    values.append(bucket_value(bucket))
-                    break
-        low, high = values
-        results.append(low + (high - low) * (position - low_index))
-    return results
+        return [None for _p in PERCENTS]
+    ranges, upto = [], 0
+    for bucket, count in items:
+        ranges.append((upto, upto + count, bucket))
+        upto += count
+    return _percentiles_from_ranges(total, ranges)
 
 
 def _stats_of(key, tally: Tally) -> CallStats:
-    p50, p95 = histogram_percentiles(tally.latencies)
+    # Percentiles of the whole hours come from the database (``_grouped``); only the
+    # part-hour at the start is then left out of them. Otherwise from the histogram.
+    p50, p95 = getattr(tally, "percentiles", None) or histogram_percentiles(tally.latencies)
     by_class = [(cls or "unclassified", n, n / tally.calls if tally.calls else 0)
                 for cls, n in sorted(tally.error_classes.items(), key=lambda kv: -kv[1])]
     return CallStats(key=key, calls=tally.calls, errors=tally.errors, p50_ms=p50, p95_ms=p95,
@@ -117,13 +113,74 @@ def _window(lo, hi) -> Q:
             | Q(span=HOUR, start__gte=last_day, start__lte=hi))
 
 
+def _json_sums_sql(queryset, column: str) -> tuple[str, list]:
+    """SQL giving ``(key, name, total)``: the ``column`` JSON objects of ``queryset``'s
+    buckets added up per key by the database (json_each)."""
+    inner, params = queryset.annotate(k=F("key"), c=F(column)).values_list(
+        "k", "c").query.sql_with_params()
+    each = ("jsonb_each_text(q.c)" if connection.vendor == "postgresql" else "json_each(q.c)")
+    return (f"SELECT q.k AS k, j.key AS name, SUM(CAST(j.value AS bigint)) AS n "
+            f"FROM ({inner}) q, {each} j GROUP BY q.k, j.key"), list(params)
+
+
+def _summed_json(queryset, column: str) -> dict:
+    """``{key: {name: total}}`` for a small JSON column (the error classes)."""
+    sql, params = _json_sums_sql(queryset, column)
+    sums: dict = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for key, name, total in cursor.fetchall():
+            sums.setdefault(key, {})[name] = int(total)
+    return sums
+
+
+def _percentile_buckets(queryset) -> dict:
+    """``{key: {index: bucket}}``: for each key, the latency buckets holding the rows at
+    the indexes p50 and p95 interpolate between, found by the database with running sums
+    over the added-up histograms (a month of histograms never reaches Python)."""
+    sums, params = _json_sums_sql(queryset, "latencies")
+    wanted = " OR ".join(
+        f"(upto - n <= {index} AND {index} < upto)"
+        for percent in PERCENTS for index in (f"(total - 1) * {percent} / 100",
+                                              f"(total - 1) * {percent} / 100 + 1"))
+    sql = (f"WITH h AS ({sums}), c AS (SELECT k, CAST(name AS integer) AS b, n, "
+           "SUM(n) OVER (PARTITION BY k ORDER BY CAST(name AS integer)) AS upto, "
+           "SUM(n) OVER (PARTITION BY k) AS total FROM h) "
+           f"SELECT k, b, upto - n, upto, total FROM c WHERE {wanted}")
+    found: dict = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for key, bucket, before, upto, total in cursor.fetchall():
+            found.setdefault(key, {"total": int(total), "ranges": []})["ranges"].append(
+                (int(before), int(upto), bucket))
+    return found
+
+
+def _percentiles_from_ranges(total: int, ranges) -> list:
+    results = []
+    for percent in PERCENTS:
+        low_index, remainder = divmod((total - 1) * percent, 100)
+        values = []
+        for wanted in (low_index, min(low_index + 1, total - 1)):
+            values.append(next(bucket_value(b) for before, upto, b in ranges
+                               if before <= wanted < upto))
+        results.append(values[0] + (values[1] - values[0]) * remainder / 100)
+    return results
+
+
 def _grouped(window: Q, head: dict, dimension: str) -> dict:
     """``{key: Tally}`` of one dimension over the window, plus the rows of the first
     part-hour (``head``: tallies of those rows)."""
+    buckets = CallLogStat.objects.filter(window, dimension=dimension)
     groups: dict = {}
-    for key, *values in CallLogStat.objects.filter(window, dimension=dimension).values_list(
-            "key", *STAT_VALUES):
-        groups.setdefault(key, Tally()).merge_values(*values)
+    for key, calls, errors, tokens, generation_ms in buckets.values("key").annotate(
+            n=Sum("calls"), e=Sum("errors"), t=Sum("tokens"), g=Sum("generation_ms")
+    ).values_list("key", "n", "e", "t", "g").order_by():
+        groups[key] = Tally(calls, errors, tokens, generation_ms)
+    for key, sums in _summed_json(buckets, "error_classes").items():
+        groups[key].error_classes.update(sums)
+    for key, found in _percentile_buckets(buckets).items():
+        groups[key].percentiles = _percentiles_from_ranges(found["total"], found["ranges"])
     for (_span, _start, dim, key), tally in head.items():
         if dim == dimension:
             groups.setdefault(key, Tally()).merge(tally)
@@ -161,27 +218,31 @@ def calllog_stats(*, period: str = "day", now=None) -> dict:
     for pk, stats in templates.items():
         stats.label = names.get(pk, _("(no template)") if pk is None else f"template {pk}")
 
-    # The chart: one bucket per local hour or day, from the hour buckets of all calls.
+    # The chart: one bucket per hour (from the hour buckets), or per UTC day for a month
+    # (from the day buckets, and the hours at either end), of all calls.
     tz = timezone.get_current_timezone()
-    width = timedelta(hours=step) if trunc == "hour" else timedelta(days=step)
-    start = timezone.localtime(since, tz).replace(minute=0, second=0, microsecond=0)
     if trunc == "day":
-        start = start.replace(hour=0)
+        width, start = timedelta(days=step), span_start(since, DAY)
+        chart = CallLogStat.objects.filter(window, dimension="all")
+    else:
+        width = timedelta(hours=step)
+        start = timezone.localtime(since, tz).replace(minute=0, second=0, microsecond=0)
+        chart = CallLogStat.objects.filter(span=HOUR, dimension="all", start__gte=whole_from,
+                                           start__lte=now)
     tallies = []
     moment = start
     while moment <= now:
         tallies.append(Tally())
         moment += width
-    hourly = list(CallLogStat.objects.filter(
-        span=HOUR, dimension="all", start__gte=whole_from, start__lte=now).values_list(
-        "start", *STAT_VALUES))
-    hourly += [(key[1], *(getattr(t, name) for name in STAT_VALUES))
-               for key, t in head.items() if key[2] == "all"]
-    for moment, *values in hourly:
-        local = timezone.localtime(moment, tz)
+    rows = list(chart.values_list("start", *STAT_VALUES))
+    rows += [(key[1], *(getattr(t, name) for name in STAT_VALUES))
+             for key, t in head.items() if key[2] == "all"]
+    for moment, *values in rows:
         if trunc == "day":
-            local = local.replace(hour=0, minute=0)
-        index = int((local.replace(tzinfo=None) - start.replace(tzinfo=None)) // width)
+            index = (span_start(moment, DAY) - start) // width
+        else:
+            local = timezone.localtime(moment, tz)
+            index = int((local.replace(tzinfo=None) - start.replace(tzinfo=None)) // width)
         if 0 <= index < len(tallies):
             tallies[index].merge_values(*values)
     buckets = []
