@@ -491,6 +491,8 @@ def test_anchors_are_checked_oldest_first_and_each_named(db):
     assert (report.first_broken_id, report.problem) == (rows[2].pk, "anchor_mismatch")
     assert "at ? " in report.reason
     assert calllog_verify(anchors=anchors[:2]).ok
+    # Only the genesis anchor (id 0) is skipped: one naming the first id is checked.
+    assert not calllog_verify(anchors=[{"id": 1, "hash": "x"}]).ok
 
 
 def test_an_anchor_at_the_newest_checkpoint_is_not_missing_one_above_is(db):
@@ -514,6 +516,8 @@ def test_models_describe_themselves(db):
     assert (verification.done, verification.percent) == (False, 0)
     verification.rows_total, verification.rows_checked = 3, 3
     assert verification.percent == 99  # not done yet: never 100 %
-    _rows(1)
+    row = _rows(1)[0]
+    assert row.get_absolute_url() == f"/admin/questionbank/calllog/{row.pk}/change/"
+    assert str(row) == f"Call {row.pk} to e (success)"
     stat = CallLogStat.objects.filter(span="hour", dimension="endpoint").get()
     assert str(stat) == f"hour {stat.start:%Y-%m-%d %H:%M} endpoint e"
