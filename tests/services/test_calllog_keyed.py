@@ -74,8 +74,8 @@ def test_a_deleted_row_hidden_behind_a_hand_made_checkpoint_is_named(db):
         purged_through_id=rows[1].pk, last_hash=rows[1].row_hash, rows_purged=1,
         older_than=timezone.now(), created_by="purge_call_logs (root)")
     report = calllog_verify()
-    assert (report.ok, report.problem, report.first_broken_id) == (
-        False, "forged_checkpoint", rows[1].pk)
+    assert (report.ok, report.problem, report.first_broken_id, report.rows_checked) == (
+        False, "forged_checkpoint", rows[1].pk, 0)
     assert str(report) == (
         f"The call log is broken at row {rows[1].pk}: purge checkpoint {forged.pk} is forged: "
         "its MAC does not match, so no purge wrote it (rows up to "
@@ -506,8 +506,11 @@ def test_an_anchor_at_the_newest_checkpoint_is_not_missing_one_above_is(db):
         mac=calllogs.head_mac(rows[1].pk, rows[1].row_hash))
     gone = {"id": rows[2].pk, "hash": rows[2].row_hash, "at": "B"}
     report = calllog_verify(anchors=[first_anchor, gone])
-    assert (report.problem, report.first_broken_id) == ("anchor_missing", rows[2].pk)
+    assert (report.problem, report.first_broken_id, report.rows_checked) == (
+        "anchor_missing", rows[2].pk, 1)
     assert "logged outside the database at B as the chain head" in report.reason
+    del gone["at"]
+    assert "logged outside the database at ? as" in calllog_verify(anchors=[gone]).reason
 
 
 def test_models_describe_themselves(db):
