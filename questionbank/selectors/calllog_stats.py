@@ -101,16 +101,17 @@ def _stats_of(key, tally: Tally) -> CallStats:
 
 
 def _window(lo, hi) -> Q:
-    """Buckets covering [lo, hi]: ``lo`` on an hour; whole days from day buckets."""
+    """Buckets covering [lo, hi]: ``lo`` on an hour; whole days, and the current day up to
+    ``hi`` (nothing is logged in the future), from day buckets; the hours before the first
+    midnight from hour buckets."""
     first_day = span_start(lo, DAY)
     if first_day < lo:
         first_day += timedelta(days=1)
-    last_day = span_start(hi, DAY)  # the current day: from its hours
-    if first_day >= last_day:
+    last_day = span_start(hi, DAY)
+    if first_day > last_day:  # lo and hi on the same day, lo after its midnight
         return Q(span=HOUR, start__gte=lo, start__lte=hi)
-    return (Q(span=DAY, start__gte=first_day, start__lt=last_day)
-            | Q(span=HOUR, start__gte=lo, start__lt=first_day)
-            | Q(span=HOUR, start__gte=last_day, start__lte=hi))
+    return (Q(span=DAY, start__gte=first_day, start__lte=last_day)
+            | Q(span=HOUR, start__gte=lo, start__lt=first_day))
 
 
 def _json_sums_sql(queryset, column: str) -> tuple[str, list]:
