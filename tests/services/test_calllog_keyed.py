@@ -111,8 +111,8 @@ def test_moving_the_head_back_over_removed_rows_is_named(db):
     CallLog.objects.filter(pk=rows[2].pk).delete()
     CallLogChainHead.objects.filter(id=1).update(last_id=rows[1].pk, last_hash=rows[1].row_hash)
     report = calllog_verify()
-    assert (report.ok, report.problem, report.first_broken_id) == (
-        False, "forged_head", rows[1].pk)
+    assert (report.ok, report.problem, report.first_broken_id, report.rows_checked) == (
+        False, "forged_head", rows[1].pk, 2)
     assert "moved by hand" in str(report)
 
 
