@@ -1,11 +1,18 @@
 """Benchmark the call-log admin at 1,000,000 rows on PostgreSQL, in one run.
 
-    .venv/bin/python bench/call_log.py [--rows 1000000] [--reps 5] [--keep]
+    .venv/bin/python bench/call_log.py [--rows 1000000] [--reps 5] [--refill] [--audit-only]
 
-Uses its own database (qb_bench_calllog on BENCH_PG, default postgres://postgres@127.0.0.1:5432):
-migrates it, fills it with SQL (INSERT ... SELECT generate_series: a few minutes, reused on
-the next run when the row count matches, unless --refill). The rows' hashes are fake (they do
-not verify); the tamper check is therefore not timed here.
+Uses its own database (BENCH_DB, default qb_bench_calllog, on BENCH_PG, default
+postgres://postgres@127.0.0.1:5432): migrates it, fills it with SQL (INSERT ... SELECT
+generate_series, reused on the next run when the row count matches, unless --refill), then
+makes the chain valid with ``rekey_call_log --accept-broken`` (the SQL writes fake hashes)
+and builds the statistics buckets with ``rebuild_call_log_stats``; each step is timed.
+
+The audit (issue 14), each figure beside its goal and beside PostgreSQL's own
+``COPY ... TO STDOUT`` of the same rows in the same run: the export of every row (CSV,
+through the admin's streamed response; speed at least 0.25 x COPY's, with flat memory),
+the statistics for a month (under 300 ms), and the tamper check as the background task
+runs it (rows per second).
 
 Then, as a logged-in superuser through Django's test client, it times the call-log
 changelist with no filter, each filter, a search and a deep page (median and max of
@@ -19,6 +26,7 @@ Goal: every list page under 500 ms.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import resource
 import statistics
@@ -30,7 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DB_NAME = "qb_bench_calllog"
+DB_NAME = os.environ.get("BENCH_DB", "qb_bench_calllog")
 BASE = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 os.environ["DATABASE_URL"] = f"{BASE}/{DB_NAME}"
 os.environ.setdefault("QB_DEBUG", "1")  # dev static storage; DEBUG itself is turned off below
@@ -159,8 +167,8 @@ def fill_call_log(rows: int) -> None:
         c.execute("SELECT max(id), max(row_hash) FROM questionbank_calllog")
         last_id, last_hash = c.fetchone()
         c.execute("DELETE FROM questionbank_calllogchainhead")
-        c.execute("INSERT INTO questionbank_calllogchainhead (id, last_id, last_hash) "
-                  "VALUES (1, %s, %s)", [last_id, last_hash])
+        c.execute("INSERT INTO questionbank_calllogchainhead (id, last_id, last_hash, mac, "
+                  "key_id) VALUES (1, %s, %s, '', '')", [last_id, last_hash])
     with connection.cursor() as c:
         c.execute("VACUUM ANALYZE questionbank_calllog")
 
@@ -208,6 +216,9 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--refill", action="store_true")
     parser.add_argument("--skip-export", action="store_true")
+    parser.add_argument("--audit-only", action="store_true",
+                        help="Only the audit figures (export vs COPY, statistics, tamper "
+                             "check), not the list pages.")
     args = parser.parse_args()
 
     call_command("migrate", verbosity=0)
@@ -217,12 +228,23 @@ def main() -> None:
         print(f"Filling {args.rows:,} call-log rows with SQL ...", flush=True)
         fill_call_log(args.rows)
         print(f"  filled in {time.perf_counter() - start:.0f} s", flush=True)
+        for command, options in (("rekey_call_log", {"accept_broken": True}),
+                                 ("rebuild_call_log_stats", {})):
+            step = time.perf_counter()
+            call_command(command, stdout=io.StringIO(), **options)
+            print(f"  {command}: {time.perf_counter() - step:.0f} s", flush=True)
+        with connection.cursor() as c:
+            c.execute("VACUUM ANALYZE questionbank_calllog")
+        print(f"  generation in all: {time.perf_counter() - start:.0f} s", flush=True)
     with connection.cursor() as c:
         c.execute("SELECT pg_size_pretty(pg_total_relation_size('questionbank_calllog'))")
         size = c.fetchone()[0]
     install_anchor_site()
     client = Client()
     client.force_login(get_user_model().objects.get(username="bench-admin"))
+    if args.audit_only:
+        audit(client, args.reps, export=not args.skip_export)
+        return
 
     some = CallLog.objects.filter(job__isnull=False).order_by("-id").only(
         "id", "endpoint_id", "template_id", "batch_id", "user_id", "problem_id", "job_id").first()
@@ -307,6 +329,92 @@ def main() -> None:
     tracemalloc.stop()
     print(f"  admin export of the last 12 days (~{rows:,} lines) under tracemalloc: "
           f"peak Python allocations {peak / 1e6:.1f} MB")
+
+
+def copy_anchor() -> tuple[float, int]:
+    """PostgreSQL's own COPY ... TO STDOUT of the export's columns, every row, as CSV."""
+    from questionbank.services.calllogs import EXPORT_FIELDS
+
+    columns = ", ".join(EXPORT_FIELDS)
+    size = 0
+    start = time.perf_counter()
+    sql = (f"COPY (SELECT {columns} FROM questionbank_calllog ORDER BY id) "
+           "TO STDOUT WITH (FORMAT csv, HEADER)")
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for data in copy:
+            size += len(data)
+    return time.perf_counter() - start, size
+
+
+def audit(client: Client, reps: int, export: bool = True) -> None:
+
+    rows = CallLog.objects.order_by().count()
+    print(f"\nAudit at {rows:,} rows (PostgreSQL), goals and COPY beside each figure:")
+    if export:
+        audit_export(client, rows)
+    audit_stats_and_check(client, reps)
+
+
+def audit_export(client: Client, rows: int) -> None:
+    copy_seconds, copy_bytes = copy_anchor()
+    print(f"  COPY ... TO STDOUT (CSV, same columns): {copy_seconds:.1f} s, "
+          f"{copy_bytes / 1e9:.2f} GB, {rows / copy_seconds:,.0f} rows/s", flush=True)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    response = client.get("/admin/questionbank/calllog/export/csv/")
+    size = chunks = 0
+    for chunk in response.streaming_content:
+        size += len(chunk)
+        chunks += 1
+    seconds = time.perf_counter() - start
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    ratio = copy_seconds / seconds
+    print(f"  admin export, CSV, streamed ({chunks:,} pieces): {seconds:.1f} s, "
+          f"{size / 1e9:.2f} GB, {rows / seconds:,.0f} rows/s = {ratio:.2f} x COPY's speed "
+          f"(goal >= 0.25); peak RSS {rss_before / 1024:.0f} MB before, "
+          f"{rss_after / 1024:.0f} MB after", flush=True)
+    start = time.perf_counter()
+    response = client.get("/admin/questionbank/calllog/export/jsonl/")
+    size = sum(len(chunk) for chunk in response.streaming_content)
+    seconds = time.perf_counter() - start
+    print(f"  admin export, JSON Lines: {seconds:.1f} s, {size / 1e9:.2f} GB = "
+          f"{copy_seconds / seconds:.2f} x COPY's speed", flush=True)
+
+
+
+def audit_stats_and_check(client: Client, reps: int) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from questionbank.models import CallLogVerification
+    from questionbank.selectors import calllog_stats
+    from questionbank.services.calllogs import calllog_verification_run
+
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        stats = calllog_stats(period="month")
+        times.append((time.perf_counter() - start) * 1000)
+    start = time.perf_counter()
+    counted = CallLog.objects.filter(created_at__gte=timezone.now() - timedelta(days=30)).count()
+    count_ms = (time.perf_counter() - start) * 1000
+    print(f"  statistics for a month ({stats['total'].calls:,} calls; {counted:,} by COUNT): "
+          f"median {statistics.median(times):.0f} ms, max {max(times):.0f} ms of {reps} "
+          f"(goal < 300 ms); anchor: SELECT count(*) of the month's rows {count_ms:.0f} ms",
+          flush=True)
+    median, high, status = timed(client, "/admin/questionbank/calllog/statistics/?period=month",
+                                 reps)
+    print(f"  statistics page, month: median {median:.0f} ms, max {high:.0f} ms ({status})")
+
+    verification = CallLogVerification.objects.create(requested_by="bench")
+    start = time.perf_counter()
+    result = calllog_verification_run(verification_id=verification.pk)
+    seconds = time.perf_counter() - start
+    verification.refresh_from_db()
+    print(f"  tamper check (the background task's work): {seconds:.1f} s, "
+          f"{verification.rows_checked / seconds:,.0f} rows/s, stored result: "
+          f"{verification.status}: {result}", flush=True)
 
 
 def _days_ago(days: int) -> str:

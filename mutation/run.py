@@ -150,9 +150,19 @@ MODULES: dict[str, Module] = {
     ),
     "calllogs": Module(
         files=(_C, "questionbank/models/calllogs.py"),
-        tests=("tests/services/test_calllogs.py", "tests/services/test_calllog_chain.py"),
-        # Export and purge are covered by their own tests; the chain is what auditors need.
+        tests=("tests/services/test_calllogs.py", "tests/services/test_calllog_chain.py",
+               "tests/services/test_calllog_keyed.py"),
+        # Export and purge are covered by their own tests; the chain is what auditors need:
+        # the keyed hash, the MACs of the head and of checkpoints, and the named forgeries.
         only=("questionbank.services.calllogs.x_row_hash__*",
+              "questionbank.services.calllogs.x__row_blob__*",
+              "questionbank.services.calllogs.x_unkeyed_row_hash__*",
+              "questionbank.services.calllogs.x__mac__*",
+              "questionbank.services.calllogs.x_head_mac__*",
+              "questionbank.services.calllogs.x_checkpoint_mac__*",
+              "questionbank.services.calllogs.x__set_head__*",
+              "questionbank.services.calllogs.x__hash_problem__*",
+              "questionbank.services.calllogs.x__check_anchors__*",
               "questionbank.services.calllogs.x_calllog_record__*",
               "questionbank.services.calllogs.x_calllog_verify__*",
               "questionbank.services.calllogs.x_redact_headers__*",

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.utils.translation import gettext_lazy
 
-from questionbank import encryption
+from questionbank import calllog_keys, encryption
 from questionbank.config import (
     SettingsError,
     database_from_url,
@@ -41,6 +41,9 @@ QB_REDIS_URL = env_str("QB_REDIS_URL")
 # first (README.md, "Secrets at rest"). Under QB_DEBUG=1 without it, a key derived from
 # SECRET_KEY is used.
 _SECRETS_KEYS = env_list("QB_SECRETS_KEY", [])
+# The call log's HMAC chain key(s), comma-separated, newest first; without it a key derived
+# from SECRET_KEY (questionbank/calllog_keys.py; README.md, "Tamper-evident call log").
+_CALL_LOG_KEYS = env_list("QB_CALL_LOG_KEY", [])
 # Login throttling (django-axes): failures before a lock-out, and how long it lasts.
 QB_LOGIN_FAILURE_LIMIT = env_int("QB_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 QB_LOGIN_LOCKOUT_MINUTES = env_int("QB_LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
@@ -129,6 +132,16 @@ for _index, _key in enumerate(_SECRETS_KEYS, start=1):
 QB_SECRETS_KEYS = tuple(_SECRETS_KEYS) or (
     (encryption.dev_key(SECRET_KEY),) if DEBUG else ()
 )
+for _index, _key in enumerate(_CALL_LOG_KEYS, start=1):
+    try:
+        calllog_keys.check_key(_key)
+    except ValueError as exc:
+        raise SettingsError(f"QB_CALL_LOG_KEY: key {_index} {exc}.") from None
+# Bytes, newest first. QB_CALL_LOG_KEY_SET tells the start-up check whether it was given.
+QB_CALL_LOG_KEYS = tuple(k.encode("utf-8") for k in _CALL_LOG_KEYS) or (
+    calllog_keys.derived_key(SECRET_KEY),
+)
+QB_CALL_LOG_KEY_SET = bool(_CALL_LOG_KEYS)
 if TIME_ZONE:
     try:
         ZoneInfo(TIME_ZONE)

@@ -8,7 +8,11 @@ the source of truth and the sweep recovers what a lost task would have done.
 from __future__ import annotations
 
 from questionbank.services import generation, judge
-from questionbank.services.calllogs import calllog_purge_due
+from questionbank.services.calllogs import (
+    calllog_anchor_log,
+    calllog_purge_due,
+    calllog_verification_run,
+)
 
 
 def run_endpoint(endpoint_id: int) -> int:
@@ -39,3 +43,13 @@ def judge_sweep() -> dict:
 def purge_call_logs() -> str:
     """Daily retention purge of the call log (schedule made by migration 0006)."""
     return str(calllog_purge_due(created_by="schedule"))
+
+
+def anchor_call_log() -> dict:
+    """Hourly: write the call-log chain head to the application log (migration 0022)."""
+    return calllog_anchor_log()
+
+
+def verify_call_log(verification_id: int) -> str:
+    """The tamper check, started from the admin; progress and result in the database."""
+    return calllog_verification_run(verification_id=verification_id)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import PAGE_VAR, ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -26,9 +26,13 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from questionbank import selectors
-from questionbank.models import CallLog
+from questionbank.models import CallLog, CallLogVerification
 from questionbank.permissions import can_audit_calls
-from questionbank.services.calllogs import calllog_export, calllog_verify
+from questionbank.services.calllogs import (
+    calllog_anchor,
+    calllog_export,
+    calllog_verification_start,
+)
 from questionbank.validation import parse_int, parse_moment
 from questionbank.views import calllogs as views
 
@@ -269,6 +273,11 @@ class CallLogAdmin(admin.ModelAdmin):
                 "view": self.has_view_permission(request)}
 
     # The list.
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "last_verification":
+                         CallLogVerification.objects.order_by("-id").first()}
+        return super().changelist_view(request, extra_context)
+
     def get_changelist(self, request, **kwargs):
         return CallLogChangeList
 
@@ -325,6 +334,8 @@ class CallLogAdmin(admin.ModelAdmin):
         return [
             path("statistics/", wrap(self.statistics_view), name="questionbank_calllog_stats"),
             path("verify/", wrap(self.verify_view), name="questionbank_calllog_verify"),
+            path("verify/anchor.json", wrap(self.anchor_view),
+                 name="questionbank_calllog_anchor"),
             path("export/<str:fmt>/", wrap(self.export_view), name="questionbank_calllog_export"),
             path("<path:object_id>/raw/<str:part>/", wrap(self.raw_view),
                  name="questionbank_calllog_raw"),
@@ -354,19 +365,33 @@ class CallLogAdmin(admin.ModelAdmin):
         return views.statistics(request, context=self._context(request, _("Call statistics")))
 
     def verify_view(self, request):
-        """Walks the whole chain when asked (POST), and shows the first broken row."""
+        """The last tamper check (run as a background task), its progress and result;
+        POST starts one. Also the chain head to keep outside the database."""
         self._require_view(request)
-        context = self._context(request, _("Tamper check"))
         if request.method == "POST":
-            started = timezone.now()
-            report = calllog_verify()
-            context.update(report=report, seconds=(timezone.now() - started).total_seconds())
-            broken = report.first_broken_id
-            if broken and CallLog.objects.filter(pk=broken).exists():
-                context["broken_url"] = reverse("admin:questionbank_calllog_change",
-                                                args=[report.first_broken_id])
-        context["checkpoints"] = views.recent_checkpoints()
+            calllog_verification_start(requested_by=request.user.get_username())
+            messages.info(request, _("The tamper check has started; this page follows it."))
+            return redirect("admin:questionbank_calllog_verify")
+        context = self._context(request, _("Tamper check"))
+        last = CallLogVerification.objects.order_by("-id").first()
+        context.update(verification=last, anchor=calllog_anchor(),
+                       checkpoints=views.recent_checkpoints())
+        if last is not None and last.first_broken_id and CallLog.objects.filter(
+                pk=last.first_broken_id).exists():
+            context["broken_url"] = reverse("admin:questionbank_calllog_change",
+                                            args=[last.first_broken_id])
         return TemplateResponse(request, "admin/questionbank/calllog/verify.html", context)
+
+    def anchor_view(self, request):
+        """The chain head as a JSON file, for an auditor to keep and compare later
+        (``verify_call_log --anchors FILE``)."""
+        self._require_view(request)
+        anchor = calllog_anchor()
+        response = JsonResponse(anchor, json_dumps_params={"sort_keys": True})
+        response["Content-Disposition"] = (
+            f'attachment; filename="call-log-anchor-{anchor["id"]}.json"')
+        response["Cache-Control"] = "no-store"
+        return response
 
     def raw_view(self, request, object_id, part: str):
         """One body as plain text, whole (the detail page shows a capped, pretty copy)."""

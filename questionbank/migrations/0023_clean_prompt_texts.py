@@ -106,7 +106,7 @@ def clean_rows(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("questionbank", "0021_sampling_policy"),
+        ("questionbank", "0022_calllog_keyed_chain_stats"),
     ]
 
     operations = [

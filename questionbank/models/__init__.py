@@ -5,6 +5,8 @@ from .api import ApiToken as ApiToken
 from .calllogs import CallLog as CallLog
 from .calllogs import CallLogChainHead as CallLogChainHead
 from .calllogs import CallLogCheckpoint as CallLogCheckpoint
+from .calllogs import CallLogStat as CallLogStat
+from .calllogs import CallLogVerification as CallLogVerification
 from .endpoints import ModelEndpoint as ModelEndpoint
 from .jobs import GenerationBatch as GenerationBatch
 from .jobs import GenerationJob as GenerationJob

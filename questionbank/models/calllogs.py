@@ -13,8 +13,10 @@ class CallLog(models.Model):
     """One attempt at calling a model server, whatever its outcome.
 
     Rows are written once by ``services.calllogs.calllog_record`` and never updated.
-    ``row_hash`` covers the row's content and ``prev_hash``, the previous row's hash, so
-    an edited or deleted row breaks the chain (``manage.py verify_call_log``).
+    ``row_hash`` is an HMAC, keyed with a key kept outside the database
+    (``questionbank/calllog_keys.py``), over the row's content and ``prev_hash``, the
+    previous row's hash, so an edited or deleted row breaks the chain and nobody without the
+    key can mend it (``manage.py verify_call_log``).
     """
 
     class Outcome(models.TextChoices):
@@ -115,11 +117,18 @@ class CallLog(models.Model):
 
 
 class CallLogChainHead(models.Model):
-    """A single row holding the newest hash; writers lock it to extend the chain in order."""
+    """A single row holding the newest hash; writers lock it to extend the chain in order.
+
+    ``mac`` authenticates ``(last_id, last_hash)`` with the chain key, so removing the
+    newest rows and moving the head back to an earlier row is caught too; ``key_id`` names
+    the key the chain was made with.
+    """
 
     id = models.PositiveSmallIntegerField(_("id"), primary_key=True, default=1, editable=False)
     last_id = models.BigIntegerField(_("last id"), default=0)
     last_hash = models.CharField(_("last hash"), max_length=64)
+    mac = models.CharField(_("MAC"), max_length=64, blank=True)
+    key_id = models.CharField(_("key id"), max_length=16, blank=True)
 
     class Meta:
         verbose_name = _("call-log chain head")
@@ -130,7 +139,11 @@ class CallLogChainHead(models.Model):
 
 
 class CallLogCheckpoint(models.Model):
-    """Written by a purge: the hash of the last removed row, so the chain still verifies."""
+    """Written by a purge: the hash of the last removed row, so the chain still verifies.
+
+    ``mac`` authenticates the checkpoint with the chain key: a checkpoint inserted by hand
+    to hide a deleted row is named as forged by the tamper check.
+    """
 
     purged_through_id = models.BigIntegerField(_("purged through id"))
     last_hash = models.CharField(_("last hash"), max_length=64)
@@ -138,6 +151,7 @@ class CallLogCheckpoint(models.Model):
     older_than = models.DateTimeField(_("older than"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     created_by = models.CharField(_("created by"), max_length=150, blank=True)
+    mac = models.CharField(_("MAC"), max_length=64, blank=True)
 
     class Meta:
         ordering = ["-purged_through_id"]
@@ -146,3 +160,73 @@ class CallLogCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"purged through {self.purged_through_id}"
+
+
+class CallLogVerification(models.Model):
+    """One run of the tamper check (a django-q2 task): its progress and its result."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        INTACT = "intact", _("Intact")
+        BROKEN = "broken", _("Broken")
+        FAILED = "failed", _("Failed")
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    requested_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows_total = models.PositiveBigIntegerField(default=0)
+    rows_checked = models.PositiveBigIntegerField(default=0)
+    first_broken_id = models.BigIntegerField(null=True, blank=True)
+    problem = models.CharField(max_length=30, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("call-log verification")
+
+    def __str__(self) -> str:
+        return f"verification {self.pk} ({self.status})"
+
+    @property
+    def done(self) -> bool:
+        return self.status in {self.Status.INTACT, self.Status.BROKEN, self.Status.FAILED}
+
+    @property
+    def percent(self) -> int:
+        if self.done:
+            return 100
+        return min(99, int(100 * self.rows_checked / self.rows_total)) if self.rows_total else 0
+
+
+class CallLogStat(models.Model):
+    """Call-log figures pre-aggregated per hour and per day (UTC), kept current by
+    ``calllog_record`` in the transaction that writes the row, for the statistics page.
+
+    One row per (span, start, dimension, key): ``dimension`` "all" (key ""), "endpoint"
+    (the endpoint name) or "template" (the template id, "" for none). ``latencies`` is a
+    histogram ``{bucket: count}`` (``services.calllog_stats.latency_bucket``),
+    ``error_classes`` counts errors per class.
+    """
+
+    span = models.CharField(max_length=4)
+    start = models.DateTimeField()
+    dimension = models.CharField(max_length=8)
+    key = models.CharField(max_length=100, blank=True)
+    calls = models.PositiveBigIntegerField(default=0)
+    errors = models.PositiveBigIntegerField(default=0)
+    tokens = models.PositiveBigIntegerField(default=0)
+    generation_ms = models.PositiveBigIntegerField(default=0)
+    latencies = models.JSONField(default=dict)
+    error_classes = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["span", "dimension", "start", "key"],
+                                    name="calllogstat_bucket"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.span} {self.start:%Y-%m-%d %H:%M} {self.dimension} {self.key}"

@@ -225,5 +225,6 @@ def test_stats_percentiles_match_on_every_database(db):
     for latency in (100, 200, 300, 400, 1000):
         factories.make_call_log(linked=False, latency_ms=latency)
     total = selectors.calllog_stats(period="week")["total"]
-    assert total.p50_ms == pytest.approx(300)
-    assert total.p95_ms == pytest.approx(880)
+    # From the pre-aggregated histogram: within 1 % of percentile_cont over the rows.
+    assert total.p50_ms == pytest.approx(300, rel=0.01)
+    assert total.p95_ms == pytest.approx(880, rel=0.01)

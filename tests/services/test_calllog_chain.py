@@ -80,7 +80,8 @@ def test_each_column_tampered_alone_breaks_the_chain_at_that_row(db, name):
     CallLog.objects.filter(pk=victim.pk).update(**{name: _tampered(name, original)})
     report = calllog_verify()
     assert report == ChainReport(
-        False, 1, victim.pk, "its content does not match its hash (the row was edited).")
+        False, 1, victim.pk, "its content does not match its hash (the row was edited).",
+        "edited")
     assert str(report) == (f"The call log is broken at row {victim.pk}: its content does not "
                            "match its hash (the row was edited).")
     assert before.pk < victim.pk < after.pk
@@ -126,7 +127,7 @@ def test_deleting_the_newest_rows_is_caught(db, deleted):
     report = calllog_verify()
     assert report == ChainReport(
         False, 4 - deleted, rows[-1].pk,
-        "the newest rows were removed (the chain head points past them).")
+        "the newest rows were removed (the chain head points past them).", "truncated")
 
 
 def test_deleting_every_row_is_caught(db):
