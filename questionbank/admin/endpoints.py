@@ -233,8 +233,8 @@ class ModelEndpointAdmin(admin.ModelAdmin):
             return format_html('<span class="qb-health qb-health-{}">{}</span>', status.level,
                                status.text)
         return format_html('<span class="qb-health qb-health-{}" title="{}">{}</span><br>'
-                           '<small>{} {}</small>', status.level, status.detail, _("Last error:"),
-                           status.text, status.detail[:120] + ("…" if len(status.detail) > 120
+                           '<small>{} {}</small>', status.level, status.detail, status.text,
+                           _("Last error:"), status.detail[:120] + ("…" if len(status.detail) > 120
                                                                 else ""))
 
     def save_model(self, request, obj, form, change):

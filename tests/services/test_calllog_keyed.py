@@ -334,7 +334,7 @@ def test_export_streams_in_pieces(db, monkeypatch):
     assert len(list(csv.reader(io.StringIO("".join(pieces))))) == 7
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+@pytest.mark.postgresql  # COPY is PostgreSQL's
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_copy_export_writes_exactly_what_the_python_export_writes(db, fmt, monkeypatch):
     _stored_with_credentials()
@@ -521,6 +521,6 @@ def test_models_describe_themselves(db):
     assert verification.percent == 99  # not done yet: never 100 %
     row = _rows(1)[0]
     assert row.get_absolute_url() == f"/admin/questionbank/calllog/{row.pk}/change/"
-    assert str(row) == f"Call {row.pk} to e (success)"
+    assert str(row) == f"Call {row.pk} to e (Success)"
     stat = CallLogStat.objects.filter(span="hour", dimension="endpoint").get()
     assert str(stat) == f"hour {stat.start:%Y-%m-%d %H:%M} endpoint e"

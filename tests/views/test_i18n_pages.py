@@ -37,7 +37,8 @@ ALLOWED = re.compile(r"""
   | JavaScript | CJK | \ben\b | \d{3}\s+OK | ```\w+ | \\[a-zA-Z]+ | \{\w+\}
   | \b(statement|title|reference_answer|solution|tags|difficulty|kind|source|language
        |external_id|input|output|tolerance)\b(?=["\s]*(列|:|”|"))
-  | UTC | Control | Command | Mac | https?://\S+ | \w+_\w+ | /\w+ | \{[^{}]*\} | \[[^\[\]]*\]
+  | UTC | Control | Command | Mac | H?MAC
+  | https?://\S+ | \w+_\w+ | /\w+ | \{[^{}]*\} | \[[^\[\]]*\]
   | \((gradio|openai)\)
   | laoshi | xuesheng | guanliyuan | \b[a-z]\b
 """, re.VERBOSE)
