@@ -56,6 +56,10 @@ X = "<mrow><mi>x</mi></mrow>"
     ("Text\n\\[x\\]", "<p>Text</p>\n" + block(X, "x")),  # it ends the paragraph above
     ("- a\n\n  \\[\n  x\n  \\]", "<ul>\n<li>\n<p>a</p>\n" + block(X, "x") + "</li>\n</ul>\n"),
     ("> \\[\n> x\n> \\]", "<blockquote>\n" + block(X, "x") + "</blockquote>\n"),
+    ("> a\n\\[x\\]", "<blockquote>\n<p>a</p>\n</blockquote>\n" + block(X, "x")),  # ends it
+    ("[a]:\n\\[x\\]", "<p>[a]:</p>\n" + block(X, "x")),  # ends a link reference
+    # Indented four spaces, a lazy line continues the quoted paragraph.
+    ("> a\n    \\[x\\]", f"<blockquote>\n<p>a\n{in_paragraph(X, 'x')}</p>\n</blockquote>\n"),
     # Text after the closing \] makes it a paragraph; the first \] on a line closes it.
     ("\\[x\\] tail", f"<p>{in_paragraph(X, 'x')} tail</p>\n"),
     ("\\[\nx\n\\]y", f"<p>{in_paragraph(X, 'x')}y</p>\n"),
@@ -113,6 +117,21 @@ def test_a_formula_inside_link_text_ends_with_the_text():
 
 
 # --- The parser set-up --------------------------------------------------------------------------
+
+
+def test_the_maths_rules_are_registered_by_name_where_they_must_run():
+    # By name, so that md.disable("math_brackets") and the like keep working. \( must run
+    # before the backslash escape rule (which would eat it); \[ before fences and
+    # paragraphs; table alignment after the table is built.
+    inline = rendering._MARKDOWN.inline.ruler.get_all_rules()
+    assert inline.index("math_brackets") == inline.index("escape") - 1
+    block_rules = rendering._MARKDOWN.block.ruler.get_all_rules()
+    assert block_rules.index("math_brackets_block") == block_rules.index("fence") - 1
+    # ... and may end a paragraph, a link reference, a quote or a list without a blank line.
+    assert [rule.alt for rule in rendering._MARKDOWN.block.ruler.__rules__
+            if rule.name == "math_brackets_block"] == [
+        ["paragraph", "reference", "blockquote", "list"]]
+    assert rendering._MARKDOWN.core.ruler.get_all_rules()[-1] == "table_alignment_class"
 
 
 def test_parser_options_commonmark_no_raw_html_no_linkify_no_typographer():
