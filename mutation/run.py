@@ -165,7 +165,8 @@ MODULES: dict[str, Module] = {
     ),
     "answers": Module(
         files=("questionbank/answers.py",),
-        tests=("tests/test_answers.py", "tests/test_answers_properties.py"),
+        tests=("tests/test_answers.py", "tests/test_answers_properties.py",
+               "tests/test_answers_edges.py"),
     ),
     "interchange": Module(
         files=("questionbank/interchange/__init__.py", "questionbank/interchange/base.py",
