@@ -342,6 +342,7 @@ def main(argv=None) -> int:
     equivalents = _equivalents()
     table = []
     started = time.monotonic()
+    load_at_start = os.getloadavg()
     for name in names:
         module = MODULES[name]
         if args.baseline:
@@ -371,7 +372,10 @@ def main(argv=None) -> int:
     for name, killed, total, equivalent, score, seconds in table:
         print(f"{name:<12} {killed:>7} {total:>5} {equivalent:>6} {score:>7.1%} "
               f"{seconds:>5.0f}s")
-    print(f"total time {time.monotonic() - started:.0f} s")
+    # The times mean little without the machine's load: print it beside them.
+    print(f"total time {time.monotonic() - started:.0f} s; load average at the start "
+          f"{load_at_start[0]:.1f}, at the end {os.getloadavg()[0]:.1f} "
+          f"({os.cpu_count()} cores)")
     return 0 if all(row[4] >= GOAL for row in table) else 1
 
 
