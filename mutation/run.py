@@ -172,7 +172,7 @@ MODULES: dict[str, Module] = {
         files=("questionbank/interchange/__init__.py", "questionbank/interchange/base.py",
                "questionbank/interchange/moodle_xml.py"),
         tests=("tests/interchange/test_files.py", "tests/interchange/test_moodle_xml.py",
-               "tests/interchange/test_guards.py"),
+               "tests/interchange/test_guards.py", "tests/interchange/test_moodle_parse_edges.py"),
         only=("questionbank.interchange.x_parse_file__*",
               "questionbank.interchange.base.x_check_size__*",
               "questionbank.interchange.base.x__size__*",
