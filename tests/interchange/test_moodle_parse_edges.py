@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from questionbank.interchange import FileRefused, moodle_xml
+from questionbank.interchange import FileRefused, moodle_xml, parse_file
 
 QUESTION = ('<question type="essay"><name><text>{name}</text></name>'
             '<questiontext format="html"><text>S</text></questiontext></question>')
@@ -59,3 +59,32 @@ def test_multi_language_names_and_texts_keep_the_chosen_language():
     (problem,) = moodle_xml.parse(quiz(question), language="fr").problems
     assert problem.title == "Bonjour" and "Bonjour" in problem.statement
     assert "Hello" not in problem.statement
+
+
+def _bilingual(languages=("en", "fr")) -> bytes:
+    words = {"en": "Hello", "fr": "Bonjour", "de": "Hallo"}
+    spans = "".join(f'<span lang="{code}" class="multilang">{words[code]}</span>'
+                    for code in languages)
+    question = QUESTION.format(name="N").replace("<text>S</text>",
+                                                 f"<text><![CDATA[{spans}]]></text>")
+    return quiz(question).encode()
+
+
+@pytest.mark.parametrize(("options", "kept"), [
+    ({}, "en"), ({"site_language": "fr"}, "fr"), ({"language": "fr"}, "fr"),
+    ({"language": "fr", "site_language": "en"}, "fr"),
+])  # fmt: skip
+def test_parse_file_keeps_one_language_and_says_which(options, kept):
+    result = parse_file(_bilingual(), filename="q.xml", max_bytes=10_000, **options)
+    (problem,) = result.problems
+    assert (result.languages, result.language, problem.language) == (["en", "fr"], kept, kept)
+    assert problem.statement == {"en": "Hello", "fr": "Bonjour"}[kept]
+    assert result.notes == [
+        f"The file has text in several languages (en, fr); only “{kept}” was kept (where a "
+        "text is not translated into it, the text's first language is kept). Choose another "
+        "language to import the others instead."]
+
+
+def test_a_file_in_one_language_gets_no_note():
+    result = parse_file(_bilingual(("fr",)), filename="q.xml", max_bytes=10_000)
+    assert (result.languages, result.language, result.notes) == (["fr"], "fr", [])
