@@ -88,3 +88,22 @@ def test_parse_file_keeps_one_language_and_says_which(options, kept):
 def test_a_file_in_one_language_gets_no_note():
     result = parse_file(_bilingual(("fr",)), filename="q.xml", max_bytes=10_000)
     assert (result.languages, result.language, result.notes) == (["fr"], "fr", [])
+
+
+def test_a_row_keeps_its_own_language_and_the_others_get_the_kept_one():
+    data = (b'[{"title": "T", "statement": "{mlang en}Hello{mlang}{mlang fr}Bonjour{mlang}", '
+            b'"language": "de"}, {"title": "U", "statement": '
+            b'"{mlang en}Hi{mlang}{mlang fr}Salut{mlang}"}]')
+    result = parse_file(data, filename="x.json", max_bytes=10_000)
+    assert [(p.language, p.statement) for p in result.problems] == [("de", "Hello"),
+                                                                     ("en", "Hi")]
+
+
+def test_text_no_database_can_store_refuses_the_file_naming_the_row():
+    with pytest.raises(FileRefused) as info:
+        parse_file(b'[{"title": "T\\ud800x", "statement": "S"}]', filename="x.json",
+                   max_bytes=1000)
+    assert str(info.value) == (
+        "Item 1 at title contains a broken character (half of an emoji or other symbol, a "
+        "“lone surrogate”); retype that part of the text. Fix it in the file and upload it "
+        "again.")
