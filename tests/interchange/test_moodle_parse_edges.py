@@ -85,6 +85,11 @@ def test_parse_file_keeps_one_language_and_says_which(options, kept):
         "language to import the others instead."]
 
 
+def test_the_site_language_defaults_to_english_even_when_it_comes_second():
+    result = parse_file(_bilingual(("fr", "en")), filename="q.xml", max_bytes=10_000)
+    assert (result.languages, result.language) == (["fr", "en"], "en")
+
+
 def test_a_file_in_one_language_gets_no_note():
     result = parse_file(_bilingual(("fr",)), filename="q.xml", max_bytes=10_000)
     assert (result.languages, result.language, result.notes) == (["fr"], "fr", [])
