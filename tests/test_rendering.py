@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.template import Context, Template
 
+from questionbank import rendering
 from questionbank.rendering import (
     pygments_css,
     render_answer,
@@ -21,6 +22,13 @@ from questionbank.rendering import (
 )
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def fresh_parser(monkeypatch):
+    """Each test renders with a parser built for it: the set-up in ``_build_markdown`` runs
+    under test instead of once at import."""
+    monkeypatch.setattr(rendering, "_MARKDOWN", rendering._build_markdown())
 
 
 class _Collector(HTMLParser):

@@ -167,6 +167,26 @@ def test_only_listed_classes_survive(tag, kept, dropped):
     assert attributes_of(tag, out).get("class") == kept
 
 
+def test_the_class_allowlist_is_exactly_the_expected_one():
+    # Spelled out like the tags: a class allowed anywhere else must fail here first.
+    pygments = rendering._PYGMENTS_CLASSES
+    assert {"k", "nf", "mi", "s2"} <= pygments and all(c.isalnum() for c in pygments)
+    expected = {
+        "span": pygments | {"math", "math-display"}, "div": {"math", "math-display"},
+        "pre": {"highlight"}, "code": {"math-error"},
+        "th": {"align-left", "align-center", "align-right"},
+        "td": {"align-left", "align-center", "align-right"},
+        "mrow": {"qb-boxed"}, "merror": {"math-unknown"},
+    }
+    assert expected == rendering._ALLOWED_CLASSES
+
+
+@pytest.mark.parametrize("tag", TAGS)
+def test_a_class_listed_for_no_tag_is_dropped_from_every_tag(tag):
+    out = sanitize_html(raw(tag, 'class="overlay fixed evil"'))
+    assert attributes_of(tag, out).get("class", "") == ""  # nh3 may leave class=""
+
+
 @pytest.mark.parametrize("tag", ["p", "a", "img", "table", "li", "mi", "math"])
 def test_classes_are_dropped_where_none_are_listed(tag):
     out = sanitize_html(raw(tag, 'class="math highlight"'))

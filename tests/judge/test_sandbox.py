@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -66,11 +65,12 @@ def test_infinite_loop_is_a_time_limit():
 
 
 def test_sleeping_past_the_wall_clock_is_a_time_limit():
-    started = time.monotonic()
-    report, result = run("import time\ntime.sleep(60)")
+    marker = "543.219"
+    report, result = run(f"import subprocess\nsubprocess.run(['sleep', '{marker}'])")
+    # This message is written only when the sandbox killed the run for its wall clock.
     assert result.verdict == judge.TIME_LIMIT
-    assert "wall-clock" in result.message
-    assert time.monotonic() - started < 10
+    assert result.message.startswith("Still running after 2 s of wall-clock time")
+    assert survivors(marker) == []
 
 
 def test_waiting_for_input_that_never_comes_ends_at_the_wall_clock():
@@ -108,12 +108,12 @@ def test_growing_a_list_until_memory_runs_out_is_a_memory_limit():
 
 
 def test_a_gigabyte_to_stdout_is_an_output_limit():
-    started = time.monotonic()
     report, result = run("import sys\nchunk = 'x' * 65536\nfor _ in range(16384):\n"
                          "    sys.stdout.write(chunk)")
+    # Stopped for its output, not for the 2 s wall clock.
     assert result.verdict == judge.OUTPUT_LIMIT, result
+    assert result.message.endswith(" to stdout and was stopped.")
     assert len(result.got) < 1000  # only an excerpt is kept
-    assert time.monotonic() - started < 10
 
 
 def test_a_gigabyte_to_a_file_is_an_output_limit():
@@ -190,10 +190,9 @@ def test_a_background_process_holding_stdout_is_killed_with_the_sandbox():
     marker = "876.543"
     code = ("import subprocess\nsubprocess.Popen(['sleep', '" + marker + "'], "
             "start_new_session=True)\nprint('ok')")
-    started = time.monotonic()
     report, result = run(code)
+    # Waiting for the sleeper to close stdout would have ended at the wall clock instead.
     assert result.verdict == judge.PASSED, result
-    assert time.monotonic() - started < 2
     assert survivors(marker) == []
 
 
