@@ -40,7 +40,7 @@ test: $(VENV)/.dev-deps
 		(apt-get update -qq && apt-get install -y -qq chromium bubblewrap gettext >/dev/null) || \
 		{ echo "Could not install chromium, bubblewrap and gettext (needs root and Debian's package lists)."; exit 1; }; }
 	$(VENV)/bin/ruff check .
-	QB_DEBUG=1 $(VENV)/bin/pytest -n 2 --dist loadfile
+	QB_DEBUG=1 bash tests/run-in-two.sh
 
 ## make test-compat: the model-server client's contract tests against real Gradio 3.50.2
 ## and 4.44.1 (WEBUI-shaped stand-ins), each release in its own virtualenv under
