@@ -333,7 +333,7 @@ def main() -> None:
 
 def copy_anchor() -> tuple[float, int]:
     """PostgreSQL's own COPY ... TO STDOUT of the export's columns, every row, as CSV."""
-    from questionbank.services.calllogs import EXPORT_FIELDS
+    from questionbank.services.calllog_export import EXPORT_FIELDS
 
     columns = ", ".join(EXPORT_FIELDS)
     size = 0

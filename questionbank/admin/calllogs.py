@@ -28,11 +28,8 @@ from django.utils.translation import gettext_lazy as _
 from questionbank import selectors
 from questionbank.models import CallLog, CallLogVerification
 from questionbank.permissions import can_audit_calls
-from questionbank.services.calllogs import (
-    calllog_anchor,
-    calllog_export,
-    calllog_verification_start,
-)
+from questionbank.services.calllog_export import calllog_export
+from questionbank.services.calllogs import calllog_anchor, calllog_verification_start
 from questionbank.validation import parse_int, parse_moment
 from questionbank.views import calllogs as views
 

@@ -42,7 +42,8 @@ from questionbank.models import (
 )
 from questionbank.permissions import can_audit_calls, is_admin, is_student, is_teacher
 from questionbank.services import generation, interchange
-from questionbank.services.calllogs import EXPORT_FORMATS, calllog_export, calllog_verify
+from questionbank.services.calllog_export import EXPORT_FORMATS, calllog_export
+from questionbank.services.calllogs import calllog_verify
 from questionbank.services.problems import problem_create, problem_update, problems_set_status
 from questionbank.services.solutions import solution_add_revision, solution_transition
 from questionbank.services.templates import template_create, template_update

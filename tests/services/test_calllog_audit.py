@@ -12,13 +12,10 @@ from django.utils import timezone
 
 from questionbank import selectors
 from questionbank.models import CallLog, CallLogCheckpoint, Solution
+from questionbank.services import calllog_export as export_module
 from questionbank.services import calllogs
-from questionbank.services.calllogs import (
-    EXPORT_FIELDS,
-    calllog_export,
-    calllog_purge,
-    calllog_verify,
-)
+from questionbank.services.calllog_export import EXPORT_FIELDS, calllog_export
+from questionbank.services.calllogs import calllog_purge, calllog_verify
 from tests import factories
 
 AWKWARD = 'He said "no", then\nleft;\r\nnext line\rcarriage, tab\t, ünïcödé ✓ 数学 🙂 =1+1'
@@ -86,7 +83,7 @@ def test_jsonl_round_trip(awkward_rows):
 def test_export_streams_in_pieces_and_counts(monkeypatch, db):
     for _ in range(30):
         factories.make_call_log(linked=False, response_body="y" * 5000)
-    monkeypatch.setattr(calllogs, "_EXPORT_BUFFER_CHARS", 20_000)
+    monkeypatch.setattr(export_module, "_EXPORT_BUFFER_CHARS", 20_000)
     tally = {}
     chunks = list(calllog_export(queryset=CallLog.objects.all(), fmt="csv", chunk_size=7,
                                  tally=tally))

@@ -26,13 +26,13 @@ from questionbank.models import (
     CallLogStat,
     CallLogVerification,
 )
+from questionbank.services import calllog_export as calllog_export_module
 from questionbank.services import calllogs
+from questionbank.services.calllog_export import EXPORT_FIELDS, calllog_export
 from questionbank.services.calllog_stats import calllog_rows_tally, calllog_stats_rebuild
 from questionbank.services.calllogs import (
-    EXPORT_FIELDS,
     ChainBroken,
     calllog_anchor_log,
-    calllog_export,
     calllog_purge,
     calllog_record,
     calllog_rekey,
@@ -326,7 +326,7 @@ def test_export_redacts_and_keeps_every_column(db, fmt):
 
 
 def test_export_streams_in_pieces(db, monkeypatch):
-    monkeypatch.setattr(calllogs, "_EXPORT_BUFFER_CHARS", 300)
+    monkeypatch.setattr(calllog_export_module, "_EXPORT_BUFFER_CHARS", 300)
     _rows(6)
     tally: dict = {}
     pieces = list(calllog_export(queryset=CallLog.objects.all(), fmt="csv", tally=tally))

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from questionbank import selectors
 from questionbank.models import CallLog
-from questionbank.services.calllogs import EXPORT_FORMATS, calllog_export
+from questionbank.services.calllog_export import EXPORT_FORMATS, calllog_export
 
 from ._calllog_args import parse_moment
 
