@@ -25,6 +25,14 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """Tests make users by the thousand and log them in: PBKDF2's deliberate slowness (about
+    half a second a hash here) is not what they test, so they hash with MD5 (Django's own
+    advice for test settings). Production keeps PBKDF2."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _default_language_after_each_test():
     """A request in Chinese leaves Chinese active in this thread (LocaleMiddleware sets the
     language per request and does not unset it); the next test starts in the default."""

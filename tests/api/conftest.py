@@ -31,12 +31,6 @@ ROLES = ("anonymous", "student", "teacher", "other_teacher", "auditor", "admin")
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """Users are made by the dozen here; hashing their passwords slowly proves nothing."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _fresh_rate_limits():
     """Rate-limit counters live in a cache; each test starts with none."""
     caches["api-throttle"].clear()
