@@ -28,8 +28,10 @@ def pytest_collection_modifyitems(config, items):
 def _fast_passwords(settings):
     """Tests make users by the thousand and log them in: PBKDF2's deliberate slowness (about
     half a second a hash here) is not what they test, so they hash with MD5 (Django's own
-    advice for test settings). Production keeps PBKDF2."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    advice for test settings). PBKDF2 stays listed, so a user a wider-scoped fixture made
+    before this one ran still logs in. Production keeps PBKDF2 alone."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher",
+                                 "django.contrib.auth.hashers.PBKDF2PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
