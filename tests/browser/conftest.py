@@ -144,3 +144,10 @@ def browser(monkeypatch):
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def _fast_passwords():
+    """Overrides the suite's MD5 hashing: the site runs in its own process with the
+    project's settings (PBKDF2 only), so the users these tests log in with need hashes it
+    can check."""
