@@ -352,7 +352,9 @@ class Runner:
                                                 hold_problem_ids=sorted(deciding)))
         if endpoint is not None:
             self.endpoint = endpoint
-        self.deferred = bool(deciding) and len(claims) < room  # fill again once decided
+        # A slot the hold may have left free: fill again once the answer is decided.
+        calling = len(self.flights) - len(self.returned) + len(claims)
+        self.deferred = bool(deciding) and calling < self.endpoint.max_concurrency
         self._start(claims)
 
     def _start(self, claims: list[Claim]) -> None:
