@@ -88,6 +88,20 @@ def test_claims_in_bulk_take_a_whole_round_first(pipeline, db):
     assert indexes == [0, 0, 0, 0, 0, 1, 1]
 
 
+def test_a_claim_skips_the_problems_held_back(pipeline, db):
+    # The runner holds back an adaptive problem whose answer is being written up.
+    endpoint = make_endpoint(max_concurrency=8)
+    held, other = make_problem(title="held"), make_problem(title="other")
+    queued(problems=[held, other], template=adaptive_template(), endpoints=[endpoint],
+           samples=3)
+    _, claims = claims_mod.claim_jobs(endpoint_id=endpoint.pk, limit=8,
+                                      hold_problem_ids=[held.pk])
+    jobs = GenerationJob.objects.filter(pk__in=[c.job_id for c in claims])
+    assert sorted(jobs.values_list("problem_id", "sample_index")) == [
+        (other.pk, 0), (other.pk, 1), (other.pk, 2)]
+    assert GenerationJob.objects.filter(problem=held, status=Status.QUEUED).count() == 3
+
+
 # --- Fixed and adaptive batches end to end ----------------------------------------------
 
 
