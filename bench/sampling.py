@@ -1,7 +1,8 @@
 """Benchmark adaptive sampling against fixed sampling through the whole pipeline, in one run.
 
     .venv/bin/python bench/sampling.py [--problems 200] [--samples 8] [--concurrency 4]
-        [--seconds-per-call 0.2] [--milestone-seconds-per-call 0.2] [--seed 17] [--db NAME]
+        [--seconds-per-call 0.2] [--milestone-seconds-per-call 0.5] [--seed 17] [--db NAME]
+        [--offline]
 
 The model server is the local OpenAI-compatible test server (tests/servers/
 openai_server.py) driven by a simulated model instead of the stand-in's canned text:
@@ -25,12 +26,16 @@ its own copy of the problems, so votes never mix. Runs:
 2. with reference answers: fixed, then adaptive;
 3. breadth-first milestone: a batch at C = 1 (``--milestone-policy``, adaptive by
    default; without reference answers no problem stops in the first round, so the order
-   is the same as fixed); the time until every problem has one
-   answer, against the floor (the server time of each problem's first call, problems x
-   S) and, as the anchor, the depth-first job order's time computed from the same
-   durations.
+   is the same as fixed); the time until every problem has one answer, against the
+   floor (problems x S, S the mean server-side time of each problem's first call,
+   measured by the server in the same run, so the ratio is order plus the pipeline's
+   overhead) and, as the anchor, the depth-first job order's time computed from the
+   same durations.
 
-Prints the issue's table with each figure beside its goal, and the run's wall time.
+Prints the issue's table with each figure beside its goal, and the run's wall time; the
+pipeline's calls beside what the stopping rule alone spends on the same draws (the
+difference: samples run past a stop); and the stopping rules side by side, replayed
+offline (bench/sampling_rules.py; ``--offline`` prints only these, in seconds).
 """
 
 from __future__ import annotations
