@@ -1,7 +1,8 @@
 """Benchmark adaptive sampling against fixed sampling through the whole pipeline, in one run.
 
     .venv/bin/python bench/sampling.py [--problems 200] [--samples 8] [--concurrency 4]
-        [--seconds-per-call 0.2] [--milestone-seconds-per-call 0.2] [--seed 17] [--db NAME]
+        [--seconds-per-call 0.2] [--milestone-seconds-per-call 0.5] [--seed 17] [--db NAME]
+        [--offline]
 
 The model server is the local OpenAI-compatible test server (tests/servers/
 openai_server.py) driven by a simulated model instead of the stand-in's canned text:
@@ -25,12 +26,16 @@ its own copy of the problems, so votes never mix. Runs:
 2. with reference answers: fixed, then adaptive;
 3. breadth-first milestone: a batch at C = 1 (``--milestone-policy``, adaptive by
    default; without reference answers no problem stops in the first round, so the order
-   is the same as fixed); the time until every problem has one
-   answer, against the floor (the server time of each problem's first call, problems x
-   S) and, as the anchor, the depth-first job order's time computed from the same
-   durations.
+   is the same as fixed); the time until every problem has one answer, against the
+   floor (problems x S, S the mean server-side time of each problem's first call,
+   measured by the server in the same run, so the ratio is order plus the pipeline's
+   overhead) and, as the anchor, the depth-first job order's time computed from the
+   same durations.
 
-Prints the issue's table with each figure beside its goal, and the run's wall time.
+Prints the issue's table with each figure beside its goal, and the run's wall time; the
+pipeline's calls beside what the stopping rule alone spends on the same draws (the
+difference: samples run past a stop); and the stopping rules side by side, replayed
+offline (bench/sampling_rules.py; ``--offline`` prints only these, in seconds).
 """
 
 from __future__ import annotations
@@ -80,6 +85,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db.models import Count, Min, Q  # noqa: E402
 
+from bench.sampling_rules import evaluate, ours, rule_tables  # noqa: E402
 from questionbank.models import (  # noqa: E402
     CallLog,
     GenerationBatch,
@@ -144,14 +150,18 @@ class SimulatedModel:
         self.calls: dict[int, int] = {}
         self.served: list[tuple[int, int, float]] = []  # (problem, k, seconds slept)
         self.starts: list[float] = []  # time.time() as each call began
+        self.server_seconds: dict[tuple[int, int], float] = {}  # (problem, k): measured
+        self.ends: list[float] = []  # time.time() as each reply was written
 
     def reset(self) -> None:
         with self.lock:
             self.calls.clear()
             self.served.clear()
             self.starts.clear()
+            self.server_seconds.clear()
+            self.ends.clear()
 
-    def next(self, index: int) -> tuple[str, float]:
+    def next(self, index: int) -> tuple[int, str, float]:
         with self.lock:
             k = self.calls.get(index, 0)
             self.calls[index] = k + 1
@@ -160,7 +170,14 @@ class SimulatedModel:
         with self.lock:
             self.served.append((index, k, profile.durations[k]))
             self.starts.append(time.time())
-        return profile.answers[k], profile.durations[k]
+        return k, profile.answers[k], profile.durations[k]
+
+    def record_server_time(self, index: int, k: int, seconds: float) -> None:
+        """The server's own time for a problem's k-th call: from its request read to its
+        reply written (the drawn duration, the sleep's overshoot and the reply)."""
+        with self.lock:
+            self.server_seconds[(index, k)] = seconds
+            self.ends.append(time.time())
 
 
 MODEL: SimulatedModel | None = None
@@ -171,7 +188,9 @@ class SimulatedHandler(Handler):
         user = next((m["content"] for m in reversed(body.get("messages") or [])
                      if m.get("role") == "user"), "")
         found = TAG.search(user)
-        value, seconds = MODEL.next(int(found.group(1))) if found else ("0", 0.0)
+        began = time.perf_counter()
+        index = int(found.group(1)) if found else None
+        k, value, seconds = MODEL.next(index) if found else (0, "0", 0.0)
         text = (f"<think>\nSimulated reasoning for {found.group(0) if found else '?'}.\n"
                 f"</think>\n\nWorking omitted.\n\nTherefore the final answer is "
                 f"$\\boxed{{{value}}}$.")
@@ -183,6 +202,8 @@ class SimulatedHandler(Handler):
             "usage": {"prompt_tokens": 10, "completion_tokens": len(text.split()),
                       "total_tokens": 10 + len(text.split())},
         })
+        if found:
+            MODEL.record_server_time(index, k, time.perf_counter() - began)
 
 
 # --- The pipeline -----------------------------------------------------------------------
@@ -275,12 +296,38 @@ def run_batch(label: str, profiles, template, endpoint, *, reference: bool,
     return run
 
 
-def milestone_run(profiles, template, endpoint, samples: int) -> tuple[float, float, float]:
+def warm_up(template, endpoint) -> None:
+    """One untagged call (an instant reply) through the cluster before the milestone's
+    clock starts: a cluster still starting (``--only-milestone``) is not the pipeline's
+    per-call cost."""
+    problem = problem_create(title="warm-up", statement="Warm up.", status="ready",
+                             source="bench-sampling")
+    wait_finished(batch_create(problems=[problem], template=template, endpoints=[endpoint],
+                               samples=1), 600)
+
+
+def cluster_cpu_seconds(cluster: subprocess.Popen) -> float:
+    """CPU seconds (user + system) used so far by the qcluster's processes (its session):
+    what the pipeline costs per call, much less inflated by load than wall time."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == cluster.pid:  # the session id: start_new_session=True
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def milestone_run(profiles, template, endpoint, samples: int, cluster: subprocess.Popen
+                  ) -> tuple[float, float, float]:
     """A batch at C = 1 until every problem has an answer: (measured seconds, floor
     seconds = the server time of each problem's first call, depth-first seconds). Prints
     where the rest went: before the first call, and between calls."""
     problems = make_problems(profiles, "milestone", reference=False)
     MODEL.reset()
+    cpu = cluster_cpu_seconds(cluster)
     batch = batch_create(problems=problems, template=template, endpoints=[endpoint],
                          samples=samples)
     n = len(problems)
@@ -291,18 +338,23 @@ def milestone_run(profiles, template, endpoint, samples: int) -> tuple[float, fl
         if answered == n:
             break
         time.sleep(0.2)
+    cpu = cluster_cpu_seconds(cluster) - cpu
+    calls = len(MODEL.starts)
     batch_cancel(batch=batch)
     firsts = (batch.jobs.filter(status=Status.SUCCEEDED).values("problem_id")
               .annotate(t=Min("finished_at")))
     measured = (max(r["t"] for r in firsts) - batch.created_at).total_seconds()
-    served, starts = list(MODEL.served), list(MODEL.starts)
-    floor = sum(s for _, k, s in served if k == 0)
-    first = [i for i, (_, k, _) in enumerate(served) if k == 0]
-    gaps = [starts[i + 1] - starts[i] - served[i][2] for i in first if i + 1 < len(starts)]
+    # S: the server's own measured time for each problem's first call, in this run.
+    floor = sum(t for (_, k), t in MODEL.server_seconds.items() if k == 0)
+    starts, ends = list(MODEL.starts), list(MODEL.ends)  # C = 1: one call at a time
+    gaps = sorted(b - a for a, b in zip(ends, starts[1:], strict=False))
     print(f"  milestone: first call {starts[0] - batch.created_at.timestamp():.2f} s after "
-          f"the batch was created; gap between calls: mean "
-          f"{1000 * sum(gaps) / max(1, len(gaps)):.0f} ms, median "
-          f"{1000 * sorted(gaps)[len(gaps) // 2]:.0f} ms; load average "
+          f"the batch was created; pipeline time between one reply and the next request: "
+          f"mean {1000 * sum(gaps) / max(1, len(gaps)):.1f} ms, median "
+          f"{1000 * gaps[len(gaps) // 2]:.1f} ms, 90th percentile "
+          f"{1000 * gaps[9 * len(gaps) // 10]:.1f} ms; server time per first call "
+          f"{floor / n:.3f} s (drawn {sum(p.durations[0] for p in profiles) / n:.3f} s); "
+          f"the cluster's CPU {1000 * cpu / calls:.1f} ms per call; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     # The old order (job id: each problem's samples one after another) reaches the last
     # problem's first sample after every sample of the others.
@@ -324,6 +376,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--db", default="qb_bench_sampling")
     parser.add_argument("--skip-milestone", action="store_true")
+    parser.add_argument("--offline", action="store_true",
+                        help="only replay the stopping rules on the draws (no pipeline)")
     parser.add_argument("--only-milestone", action="store_true")
     parser.add_argument("--milestone-policy", choices=["adaptive", "fixed"], default="adaptive",
                         help="the milestone batch's policy (no reference answers, so no "
@@ -334,6 +388,10 @@ def main() -> None:
 
     global MODEL
     began = time.perf_counter()
+    if args.offline:
+        profiles = make_profiles(args.problems, args.samples, args.seconds_per_call, args.seed)
+        print("\n".join(rule_tables(*draws(profiles))))
+        return
     call_command("migrate", verbosity=0)
     clean()
     profiles = make_profiles(args.problems, args.samples, args.seconds_per_call, args.seed)
@@ -343,7 +401,7 @@ def main() -> None:
                                user_prompt="{statement}", samples=args.samples,
                                sampling_policy="adaptive")
     MODEL = SimulatedModel(profiles)
-    server, url = start_server(concurrency=args.concurrency)
+    server, url = start_server(concurrency=args.concurrency, port=8171)
     server.RequestHandlerClass = SimulatedHandler
     cluster = start_cluster(args.workers)
     try:
@@ -365,12 +423,13 @@ def main() -> None:
                                  args.milestone_seconds_per_call, args.seed)
             MODEL = SimulatedModel(slow)
             server.stop()
-            server, url = start_server(concurrency=1)
+            server, url = start_server(concurrency=1, port=8172)
             server.RequestHandlerClass = SimulatedHandler
             endpoint = endpoint_create(name="bench sampling C=1", protocol="openai",
                                        base_url=url, max_concurrency=1, stream=False)
+            warm_up(fixed, endpoint)
             milestone = milestone_run(slow, adaptive if args.milestone_policy == "adaptive"
-                                      else fixed, endpoint, args.samples)
+                                      else fixed, endpoint, args.samples, cluster)
     finally:
         server.stop()
         stop_cluster(cluster)
@@ -380,6 +439,25 @@ def main() -> None:
     print(f"\n(jobs marked not needed in all runs: {stats['not_needed']})")
     clean()
     print(f"bench wall time: {time.perf_counter() - began:.0f} s")
+
+
+def draws(profiles):
+    """The answer sequences, reference answers and easy flags the offline rules replay."""
+    return ([p.answers for p in profiles], [p.correct for p in profiles],
+            [p.accuracy >= 0.9 for p in profiles])
+
+
+def rule_vs_pipeline(run: Run, profiles, reference: bool) -> str:
+    """The pipeline's calls beside what the rule alone (questionbank.sampling, the issue's
+    defaults, one sample at a time) would use on the same draws: the difference is
+    samples that ran past a stop."""
+    sequences, references, _ = draws(profiles)
+    alone = evaluate(ours(), sequences, references if reference else None)
+    past = sum(max(0, run.per_problem.get(i, 0) - used) for i, used in enumerate(alone.used))
+    short = sum(max(0, used - run.per_problem.get(i, 0)) for i, used in enumerate(alone.used))
+    return (f"  {run.label}: pipeline {run.calls} calls ({run.calls / alone.maximum:.3f} x "
+            f"fixed), the rule alone {alone.calls} ({alone.ratio:.3f}): {past} samples past "
+            f"the rule's stop, {short} fewer than it")
 
 
 def report(args, runs, milestone, profiles) -> None:
@@ -431,12 +509,14 @@ def report(args, runs, milestone, profiles) -> None:
                      "<= 1.05", measured / floor <= 1.05))
         rows.append(("  anchor: depth-first job order (computed from the same durations)",
                      f"{depth_first / floor:.2f}", "-", None))
+    print("\nThe pipeline against the stopping rule alone on the same draws:")
+    print(rule_vs_pipeline(an, profiles, reference=False))
+    print(rule_vs_pipeline(ar, profiles, reference=True))
     print("\n| figure | measured | goal | met |\n|---|---|---|---|")
     for name, value, goal, met in rows:
         print(f"| {name} | {value} | {goal} | {'-' if met is None else 'yes' if met else 'NO'} |")
-    floor_ratio = min(args.samples, 3) / args.samples
-    print(f"\nNote: with the default minimum of 3 answers, adaptive cannot go below "
-          f"{floor_ratio:.3f} x fixed without a reference.")
+    print()
+    print("\n".join(rule_tables(*draws(profiles))))
     print(f"Problems: {len(easy)} easy (90-99 %), {len(hard)} hard (30-50 %); mean accuracy "
           f"{sum(p.accuracy for p in profiles) / n:.3f}.")
 

@@ -51,14 +51,17 @@ def busy(endpoint_id: int, now, exclude_ids=()) -> int:
     )
 
 
-def claim_jobs(*, endpoint_id: int, limit: int, exclude_ids=(), job_id: int | None = None
-               ) -> tuple[ModelEndpoint | None, list[Claim]]:
+def claim_jobs(*, endpoint_id: int, limit: int, exclude_ids=(), job_id: int | None = None,
+               hold_problem_ids=()) -> tuple[ModelEndpoint | None, list[Claim]]:
     """Claim up to ``limit`` waiting jobs for one endpoint, within its free slots.
 
     The endpoint row is locked (SELECT ... FOR UPDATE; on SQLite the IMMEDIATE
     transaction serializes writers), so concurrent claimers anywhere count slots one at
     a time. ``exclude_ids`` are this runner's jobs whose calls have already returned but
-    are not yet written up: their slots are free on the server. When the breaker is open
+    are not yet written up: their slots are free on the server. ``hold_problem_ids``:
+    problems whose next sample must wait (an adaptive problem's answer is being written
+    up, and the stopping rule may cancel the rest); other problems' jobs are claimed
+    instead. When the breaker is open
     nothing is claimed; after the cool-down exactly one job is claimed as the probe, and
     the breaker (its state on the locked row) keeps the others out one more cool-down.
 
@@ -87,7 +90,8 @@ def claim_jobs(*, endpoint_id: int, limit: int, exclude_ids=(), job_id: int | No
         if probe:
             limit = 1
         token = f"{worker_id()}/{uuid.uuid4().hex[:12]}"
-        rows = _claim_update(endpoint, now, limit, token, exclude_ids, job_id)
+        rows = _claim_update(endpoint, now, limit, token, exclude_ids, job_id,
+                             hold_problem_ids)
         if not rows:
             transaction.set_rollback(True)  # no probe went out: the breaker stays as it was
             return endpoint, []
@@ -110,7 +114,7 @@ def _lock_endpoint(endpoint_id: int) -> ModelEndpoint | None:
 
 
 def _claim_update(endpoint: ModelEndpoint, now, limit: int, token: str, exclude_ids,
-                  job_id: int | None) -> list[tuple]:
+                  job_id: int | None, hold_problem_ids=()) -> list[tuple]:
     """Claim waiting jobs within the endpoint's free slots (its row must be locked);
     returns their ids in order."""
     qn, ops = connection.ops.quote_name, connection.ops
@@ -129,6 +133,9 @@ def _claim_update(endpoint: ModelEndpoint, now, limit: int, token: str, exclude_
     not_mine = (f" AND b.id NOT IN ({', '.join(['%s'] * len(exclude_ids))})"
                 if exclude_ids else "")
     only = " AND j.id = %s" if job_id is not None else ""
+    held = list(hold_problem_ids)
+    if held:
+        only += f" AND j.problem_id NOT IN ({', '.join(['%s'] * len(held))})"
     skip = " FOR UPDATE OF j SKIP LOCKED" if connection.features.has_select_for_update_skip_locked \
         else ""
     # The pick is a MATERIALIZED CTE so it runs once: as an IN (subquery) PostgreSQL may
@@ -147,7 +154,7 @@ def _claim_update(endpoint: ModelEndpoint, now, limit: int, token: str, exclude_
         f"next_attempt_at = NULL, partial_text = '', partial_updated_at = NULL "
         f"WHERE status = %s AND id IN (SELECT id FROM picked) RETURNING id"
     )
-    params = [queued, at, endpoint.pk, *([job_id] if job_id is not None else []), limit,
+    params = [queued, at, endpoint.pk, *([job_id] if job_id is not None else []), *held, limit,
               endpoint.max_concurrency, endpoint.pk, running, at, *exclude_ids,
               running, endpoint.pk, token, lease, at, queued]
     with connection.cursor() as cursor:

@@ -2,7 +2,10 @@
 
 Each call runs in a call thread that only does HTTP. When a call returns, the runner
 claims a replacement at once, so the server starts its next call within milliseconds,
-and hands the ended call to a writer thread (``QB_RUNNER_WRITERS``, one database
+(not the same problem's next sample when its template is adaptive: that waits until the
+answer is written up and the stopping rule has decided, so no sample runs past a settled
+stop; another problem's sample takes the slot meanwhile), and hands the ended call to a
+writer thread (``QB_RUNNER_WRITERS``, one database
 connection each) that logs it, updates the breaker, finishes the job and creates the
 solution (outcomes.py). The runner's own thread renews leases, saves streamed partial
 text and runs the answer checks of problems that got new candidates. No transaction is
@@ -149,6 +152,7 @@ class Runner:
         self.flights: dict[int, Flight] = {}  # claimed and not yet written up
         self.returned: set[int] = set()  # their calls have ended
         self.held_back = False
+        self.deferred = False  # a claim left a slot free while an adaptive answer was decided
         self.events: queue.SimpleQueue = queue.SimpleQueue()
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()  # calls to make
         self.writeups: queue.SimpleQueue = queue.SimpleQueue()  # returned calls to write up
@@ -257,7 +261,8 @@ class Runner:
         finished = [f for kind, f in events if kind == "finished"]
         for flight in finished:
             self._done(flight)
-        if finished and (self.held_back or any(f.server_failed for f in finished)):
+        if finished and (self.held_back or self.deferred
+                         or any(f.server_failed for f in finished)):
             self._fill()
         if time.monotonic() >= self.next_beat:
             self._beat()
@@ -338,11 +343,18 @@ class Runner:
         calls_room = self.cap - (len(self.flights) - len(self.returned))
         room = min(calls_room, 2 * self.cap - len(self.flights))
         self.held_back = room < calls_room  # fill again as write-ups finish
+        # An adaptive problem whose answer is not written up yet may be about to stop.
+        deciding = {self.flights[pk].job.problem_id for pk in self.returned
+                    if self.flights[pk].job.template.is_adaptive}
         endpoint, claims = with_reconnect(
             "claiming jobs", lambda: claim_jobs(endpoint_id=self.endpoint.pk, limit=room,
-                                                exclude_ids=list(self.returned)))
+                                                exclude_ids=list(self.returned),
+                                                hold_problem_ids=sorted(deciding)))
         if endpoint is not None:
             self.endpoint = endpoint
+        # A slot the hold may have left free: fill again once the answer is decided.
+        calling = len(self.flights) - len(self.returned) + len(claims)
+        self.deferred = bool(deciding) and calling < self.endpoint.max_concurrency
         self._start(claims)
 
     def _start(self, claims: list[Claim]) -> None:
