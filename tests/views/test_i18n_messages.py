@@ -131,6 +131,9 @@ def test_the_reply_cut_note_is_shown_in_chinese(settings):
         page = chinese.get(url).content.decode()
         assert "在此处被截去" in page, url
         assert not english_left(page), (url, english_left(page))
+    # The editor's live preview of the same text.
+    preview = chinese.post(reverse("teacher:preview"), {"text": body}).content.decode()
+    assert "在此处被截去" in preview and "were cut here" not in preview
     english_page = client_for(teacher, ENGLISH).get(
         reverse("teacher:solution-review", args=[solution.pk])).content.decode()
     assert "characters of the model&#x27;s reply were cut here" in english_page or \
