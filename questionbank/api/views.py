@@ -209,10 +209,15 @@ def _import_payload(plan, *, dry_run: bool, result=None) -> dict:
              "warnings": list(r.warnings)} for r in plan.rows]
     if result is None:
         counts = plan.counts
-        summary = (f"Importing would create {counts['create']} problem(s), update "
-                   f"{counts['update']}, leave {counts['skip']} unchanged"
-                   + (f" and skip {counts['error']} row(s) with errors." if counts["error"]
-                      else "."))
+        values = {"create": counts["create"], "update": counts["update"],
+                  "skip": counts["skip"], "error": counts["error"]}
+        if counts["error"]:
+            summary = gettext("Importing would create %(create)s problem(s), update %(update)s, "
+                              "leave %(skip)s unchanged and skip %(error)s row(s) with "
+                              "errors.") % values
+        else:
+            summary = gettext("Importing would create %(create)s problem(s), update %(update)s, "
+                              "leave %(skip)s unchanged.") % values
     else:
         summary = result.summary()
     return s.ImportResultSerializer({
