@@ -4,6 +4,7 @@ JavaScript uses DRF's SessionAuthentication (with Django's CSRF check on writes)
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
@@ -27,24 +28,29 @@ class TokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(header) != 2 or not header[1].startswith(TOKEN_PREFIX):
             raise exceptions.AuthenticationFailed(
-                "The Authorization header must be “Bearer ” followed by your token (qb_...).",
+                gettext("The Authorization header must be “Bearer ” followed by your token "
+                        "(qb_...)."),
                 code="invalid_token")
         token = (ApiToken.objects.select_related("user").filter(key_hash=token_hash(header[1]))
                  .first())
         if token is None:
             raise exceptions.AuthenticationFailed(
-                "This token is not known; check that it was copied whole, or make a new one "
-                "on your account page.", code="invalid_token")
+                gettext("This token is not known; check that it was copied whole, or make a "
+                        "new one on your account page."), code="invalid_token")
         now = timezone.now()
         if token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
             token_note_refused(token=token, now=now)
-            state = "revoked" if token.revoked_at is not None else "expired"
-            raise exceptions.AuthenticationFailed(
-                f"This token was {state}; make a new one on your account page.",
-                code=f"token_{state}")
+            if token.revoked_at is not None:
+                state, message = "revoked", gettext(
+                    "This token was revoked; make a new one on your account page.")
+            else:
+                state, message = "expired", gettext(
+                    "This token expired; make a new one on your account page.")
+            raise exceptions.AuthenticationFailed(message, code=f"token_{state}")
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed(
-                "The account this token belongs to is disabled.", code="account_disabled")
+                gettext("The account this token belongs to is disabled."),
+                code="account_disabled")
         token_touch(token=token, now=now)
         return token.user, token
 

@@ -7,11 +7,13 @@ the same sentence the site shows where the site has one.
 from __future__ import annotations
 
 import logging
+import re
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -37,10 +39,12 @@ class ApiError(exceptions.APIException):
 class RequestTooLarge(ApiError):
     def __init__(self, cap: int):
         super().__init__(
-            f"The request body is larger than {cap // 1024} KB; send less in one request.",
+            gettext("The request body is larger than %(kb)s KB; send less in one request.")
+            % {"kb": cap // 1024},
             code="request_too_large", status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
 
 
+_NO_MATCH = re.compile(r"No \w* ?matches the given query\.")
 _STATUS_CODES = {
     400: "invalid_request",
     401: "not_authenticated",
@@ -81,8 +85,9 @@ def exception_handler(exc, context):
     if isinstance(exc, PublishNeedsConfirmation):
         return Response(_body(
             "needs_confirmation",
-            "Publishing needs confirmation: " + " ".join(c.message for c in exc.concerns)
-            + " Send the codes of the concerns you accept in “confirm” to publish anyway.",
+            gettext("Publishing needs confirmation: %(concerns)s Send the codes of the concerns "
+                    "you accept in “confirm” to publish anyway.")
+            % {"concerns": " ".join(str(c.message) for c in exc.concerns)},
             concerns=[{"code": c.code, "message": c.message} for c in exc.concerns],
         ), status=status.HTTP_409_CONFLICT)
     if isinstance(exc, IllegalTransition):
@@ -90,8 +95,9 @@ def exception_handler(exc, context):
     if isinstance(exc, EditConflict):
         return Response(_body(
             "edit_conflict",
-            f"Revision {exc.current.number} was saved since you started editing; read it "
-            "and send your change again with its number as base_revision."), status=409)
+            gettext("Revision %(number)s was saved since you started editing; read it and send "
+                    "your change again with its number as base_revision.")
+            % {"number": exc.current.number}), status=409)
     if isinstance(exc, FileRefused):
         return Response(_body("file_refused", str(exc)), status=400)
     if isinstance(exc, DjangoValidationError):
@@ -108,8 +114,9 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("Unexpected error in the API", exc_info=exc)
-        return Response(_body("server_error", "Something went wrong on the server; the "
-                              "error was logged. Try again, and tell an admin if it persists."),
+        return Response(_body("server_error", gettext(
+            "Something went wrong on the server; the error was logged. Try again, and tell an "
+            "admin if it persists.")),
                         status=500)
     if isinstance(exc, ApiError):
         response.data = _body(exc.code, str(exc.detail), **exc.extra)
@@ -119,8 +126,9 @@ def exception_handler(exc, context):
         fields = exc.detail if isinstance(exc.detail, dict) else None
         text = " ".join(messages)
         if fields:
-            text = f"Check these fields: {text}"
-        response.data = _body("invalid", text or "The request is not valid.", fields=fields)
+            text = gettext("Check these fields: %(errors)s") % {"errors": text}
+        response.data = _body("invalid", text or gettext("The request is not valid."),
+                              fields=fields)
         return response
     message = _message(exc, response)
     code = _STATUS_CODES.get(response.status_code, "error")
@@ -137,23 +145,30 @@ def exception_handler(exc, context):
 def _message(exc, response) -> str:
     if isinstance(exc, exceptions.ParseError):
         detail = str(exc.detail).removeprefix("JSON parse error - ")
-        return f"The request body could not be read ({detail}); send a JSON object."
+        return gettext("The request body could not be read (%(error)s); send a JSON object.") % {
+            "error": detail}
     if isinstance(exc, exceptions.Throttled):
         wait = int(exc.wait or 1)
-        return (f"Too many requests from this token; wait {wait} second"
-                f"{'s' if wait != 1 else ''} and try again (see Retry-After).")
+        return ngettext(
+            "Too many requests from this token; wait %(n)d second and try again (see "
+            "Retry-After).",
+            "Too many requests from this token; wait %(n)d seconds and try again (see "
+            "Retry-After).", wait) % {"n": wait}
     if isinstance(exc, exceptions.NotAuthenticated):
-        return ("Log in, or send a personal token in the Authorization header "
-                "(Bearer qb_...); make one on your account page.")
+        return gettext("Log in, or send a personal token in the Authorization header "
+                       "(Bearer qb_...); make one on your account page.")
     if isinstance(exc, exceptions.PermissionDenied):
         detail = str(exc.detail)
-        return detail if detail != exceptions.PermissionDenied.default_detail else (
-            "Your account may not do this.")
+        return detail if detail != str(exceptions.PermissionDenied.default_detail) else (
+            gettext("Your account may not do this."))
     if isinstance(exc, Http404 | exceptions.NotFound):
         detail = str(getattr(exc, "detail", "") or "")
-        if detail and detail not in ("Not found.", "No  matches the given query."):
+        # Django's get_object_or_404 says "No Problem matches the given query." (English,
+        # naming a model class): the API's own sentence replaces it in every language.
+        if detail and detail not in (str(exceptions.NotFound.default_detail), "Not found.") \
+                and not _NO_MATCH.fullmatch(detail):
             return detail
-        return "There is nothing here with that number, or you may not see it."
+        return gettext("There is nothing here with that number, or you may not see it.")
     if isinstance(exc, exceptions.APIException):
         return str(exc.detail)
     return str(exc)
@@ -162,5 +177,6 @@ def _message(exc, response) -> str:
 @csrf_exempt  # a JSON 404 for any method; it changes nothing, so needs no CSRF check
 def not_found(request, *args, **kwargs):
     """Unknown URLs under /api/v1/: JSON, like every other API error."""
-    return JsonResponse(_body("not_found", "There is no API endpoint at this address; see "
-                              "/api/v1/docs/ for the ones there are."), status=404)
+    return JsonResponse(_body("not_found", gettext(
+        "There is no API endpoint at this address; see /api/v1/docs/ for the ones there are.")),
+        status=404)

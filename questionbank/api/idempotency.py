@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from rest_framework.response import Response
 
 from questionbank.api.errors import ApiError
@@ -43,8 +44,9 @@ def idempotent(request, operation: str, work) -> Response:
     if not key:
         return work()
     if len(key) > MAX_KEY_CHARS:
-        raise ApiError(f"The Idempotency-Key header is longer than {MAX_KEY_CHARS} "
-                       "characters; use a UUID.", code="invalid_idempotency_key")
+        raise ApiError(gettext("The Idempotency-Key header is longer than %(n)s characters; "
+                               "use a UUID.") % {"n": MAX_KEY_CHARS},
+                       code="invalid_idempotency_key")
     fingerprint = _request_hash(request)
     cutoff = timezone.now() - timedelta(hours=settings.QB_API_IDEMPOTENCY_HOURS)
     ApiIdempotencyKey.objects.filter(user=request.user, key=key, created_at__lt=cutoff).delete()
@@ -68,8 +70,9 @@ def idempotent(request, operation: str, work) -> Response:
             if existing is None:
                 raise
     if existing.operation != operation or existing.request_hash != fingerprint:
-        raise ApiError("This Idempotency-Key was already used for a different request; use a "
-                       "new key for new work.", code="idempotency_key_reused", status_code=422)
+        raise ApiError(gettext("This Idempotency-Key was already used for a different request; "
+                               "use a new key for new work."),
+                       code="idempotency_key_reused", status_code=422)
     response = Response(existing.response_body, status=existing.response_status)
     response["Idempotent-Replayed"] = "true"
     return response

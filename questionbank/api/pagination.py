@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.translation import gettext
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -48,8 +49,8 @@ class NoCountPagination(Pagination):
         except ValueError:
             self.number = 1
         if self.number > self.max_page:
-            raise NotFound(f"Pages go up to {self.max_page:,}; narrow the filters to see "
-                           "further.")
+            raise NotFound(gettext("Pages go up to %(n)s; narrow the filters to see further.")
+                           % {"n": f"{self.max_page:,}"})
         offset = (self.number - 1) * size
         items = (rows(queryset, offset, size + 1) if rows
                  else list(queryset[offset:offset + size + 1]))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
 from questionbank import permissions as roles
 
 
 class _Role(BasePermission):
-    message = "Your account may not do this."
+    message = _("Your account may not do this.")
 
     def has_permission(self, request, view) -> bool:
         user = request.user
@@ -23,7 +24,7 @@ class _Role(BasePermission):
 class IsTeacher(_Role):
     """Teachers and admins: problems, templates, generation, review."""
 
-    message = "This is for teachers; your account is not a teacher's."
+    message = _("This is for teachers; your account is not a teacher's.")
 
     def allows(self, user) -> bool:
         return roles.is_teacher(user)
@@ -32,7 +33,7 @@ class IsTeacher(_Role):
 class CanAuditCalls(_Role):
     """Holders of "Can audit model call logs" (and admins)."""
 
-    message = "The call log is for auditors; your account may not read it."
+    message = _("The call log is for auditors; your account may not read it.")
 
     def allows(self, user) -> bool:
         return roles.can_audit_calls(user)
@@ -41,14 +42,14 @@ class CanAuditCalls(_Role):
 class IsTeacherOrAuditor(_Role):
     """A job's calls: its teacher's (the view checks whose job it is), or an auditor's."""
 
-    message = "This is for teachers and auditors."
+    message = _("This is for teachers and auditors.")
 
     def allows(self, user) -> bool:
         return roles.is_teacher(user) or roles.can_audit_calls(user)
 
 
 class IsAuthenticated(_Role):
-    message = "Log in first."
+    message = _("Log in first.")
 
     def allows(self, user) -> bool:
         return True
@@ -57,7 +58,7 @@ class IsAuthenticated(_Role):
 class CanBrowse(BasePermission):
     """Published problems: anyone when QB_PUBLIC_BROWSING, else any logged-in user."""
 
-    message = "Log in to read the published explanations."
+    message = _("Log in to read the published explanations.")
 
     def has_permission(self, request, view) -> bool:
         return roles.can_browse(request.user)

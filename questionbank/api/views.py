@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import Http404, StreamingHttpResponse
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -208,10 +209,15 @@ def _import_payload(plan, *, dry_run: bool, result=None) -> dict:
              "warnings": list(r.warnings)} for r in plan.rows]
     if result is None:
         counts = plan.counts
-        summary = (f"Importing would create {counts['create']} problem(s), update "
-                   f"{counts['update']}, leave {counts['skip']} unchanged"
-                   + (f" and skip {counts['error']} row(s) with errors." if counts["error"]
-                      else "."))
+        values = {"create": counts["create"], "update": counts["update"],
+                  "skip": counts["skip"], "error": counts["error"]}
+        if counts["error"]:
+            summary = gettext("Importing would create %(create)s problem(s), update %(update)s, "
+                              "leave %(skip)s unchanged and skip %(error)s row(s) with "
+                              "errors.") % values
+        else:
+            summary = gettext("Importing would create %(create)s problem(s), update %(update)s, "
+                              "leave %(skip)s unchanged.") % values
     else:
         summary = result.summary()
     return s.ImportResultSerializer({
@@ -305,18 +311,21 @@ class BatchListView(ApiView):
         problems = list(Problem.objects.filter(pk__in=problem_ids))
         missing = sorted(set(problem_ids) - {p.pk for p in problems})
         if missing:
-            raise ApiError(f"There is no problem {', '.join(map(str, missing[:10]))}; check the "
-                           "numbers.", code="unknown_problem")
+            raise ApiError(gettext("There is no problem %(numbers)s; check the numbers.")
+                           % {"numbers": ", ".join(map(str, missing[:10]))},
+                           code="unknown_problem")
         template = PromptTemplate.objects.filter(pk=data["template"]).first()
         if template is None:
-            raise ApiError(f"There is no prompt template {data['template']}.",
-                           code="unknown_template")
+            raise ApiError(gettext("There is no prompt template %(number)s.")
+                           % {"number": data["template"]}, code="unknown_template")
         endpoint_ids = list(dict.fromkeys(data["endpoints"]))
         endpoints = list(ModelEndpoint.objects.filter(pk__in=endpoint_ids))
         missing = sorted(set(endpoint_ids) - {e.pk for e in endpoints})
         if missing:
-            raise ApiError(f"There is no model server {', '.join(map(str, missing[:10]))}; "
-                           "GET /api/v1/endpoints/ lists them.", code="unknown_endpoint")
+            raise ApiError(gettext("There is no model server %(numbers)s; GET "
+                                   "/api/v1/endpoints/ lists them.")
+                           % {"numbers": ", ".join(map(str, missing[:10]))},
+                           code="unknown_endpoint")
 
         def work():
             batch = generation.batch_create(
@@ -386,7 +395,7 @@ class SolutionListView(ApiView):
     def get(self, request):
         raw = request.query_params.get("problem", "")
         if raw and not raw.isdigit():
-            raise ApiError("problem must be a problem's number.", code="invalid")
+            raise ApiError(gettext("problem must be a problem's number."), code="invalid")
         qs = queries.api_solution_list(problem=int(raw) if raw else None,
                                        status=request.query_params.get("status", ""))
         return self.page(qs, s.SolutionSerializer)
@@ -454,8 +463,8 @@ class PublishedListView(ApiView):
         if p.get("tag"):
             tag = Tag.objects.filter(slug=p["tag"][:120]).first()
             if tag is None:
-                raise ApiError(f"There is no tag “{p['tag'][:120]}”.", code="unknown_tag",
-                               status_code=404)
+                raise ApiError(gettext("There is no tag “%(tag)s”.") % {"tag": p["tag"][:120]},
+                               code="unknown_tag", status_code=404)
         paginator = self.paginator
         if search.mode == "fts":
             matches = selectors.browse_search_matches(search=search, kind=kind,
@@ -521,11 +530,13 @@ def _calls(request):
             try:
                 values[name] = field.to_internal_value(p[name])
             except serializers.ValidationError:
-                raise ApiError(f"{name} must be a date and time like 2026-01-31T09:00:00Z.",
+                raise ApiError(gettext("%(name)s must be a date and time like "
+                                       "2026-01-31T09:00:00Z.") % {"name": name},
                                code="invalid") from None
     for name in ("batch", "problem", "job"):
         if p.get(name) and not p[name].isdigit():
-            raise ApiError(f"{name} must be a number.", code="invalid")
+            raise ApiError(gettext("%(name)s must be a number.") % {"name": name},
+                           code="invalid")
     text = {name: p.get(name, "")[:200] for name in
             ("endpoint", "outcome", "error_class", "template", "batch", "user", "problem",
              "job", "search")}
@@ -579,7 +590,7 @@ class CallExportView(ApiView):
     def get(self, request):
         fmt = request.query_params.get("format", "csv")
         if fmt not in EXPORT_FORMATS:
-            raise ApiError("format must be csv or jsonl.", code="invalid")
+            raise ApiError(gettext("format must be csv or jsonl."), code="invalid")
         qs = _calls(request)
         media = CSVRenderer.media_type if fmt == "csv" else JSONLinesRenderer.media_type
         response = StreamingHttpResponse(calllog_export(queryset=qs, fmt=fmt),

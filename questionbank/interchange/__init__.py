@@ -114,11 +114,14 @@ def _mark_duplicates(result: ParseResult) -> None:
         earlier = (seen_ids.get(id_key) if problem.external_id else None) \
             or seen_text.get(key)
         if earlier is not None:
-            why = "external id" if problem.external_id and \
-                problem.external_id == earlier.external_id else "title and statement"
+            if problem.external_id and problem.external_id == earlier.external_id:
+                reason = gettext("duplicate of %(row)s (same external id); only the first is "
+                                 "imported")
+            else:
+                reason = gettext("duplicate of %(row)s (same title and statement); only the "
+                                 "first is imported")
             result.errors.append(RowError(
-                problem.number, problem.label,
-                f"duplicate of {earlier.label.lower()} (same {why}); only the first is imported",
+                problem.number, problem.label, reason % {"row": earlier.label.lower()},
                 problem.title,
             ))
             continue

@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 # Mirrors Problem.Kind / Problem.Difficulty (a test keeps them in step with the model).
 KINDS = ("maths", "programming")
@@ -229,7 +229,7 @@ def _detect(data: bytes) -> str:
 
     names = [m.encoding for m in from_bytes(data)]
     if not names:
-        raise FileRefused(_BINARY)
+        raise FileRefused(gettext(_BINARY))
     chosen = names[0]
     if chosen in _LATIN_SCRIPT:
         try:
@@ -267,7 +267,7 @@ def _size(n: int) -> str:
         return f"{n / (1024 * 1024):.1f} MB"
     if n >= 1024:
         return f"{n / 1024:.0f} KB"
-    return f"{n} bytes"
+    return ngettext("%(n)d byte", "%(n)d bytes", n) % {"n": n}
 
 
 # --- Cleaning and checking fields --------------------------------------------------------
@@ -290,7 +290,8 @@ def one_line(value) -> str:
 def parse_kind(value) -> str:
     key = one_line(value).lower()
     if key not in KIND_ALIASES:
-        raise ValueError(f"kind “{one_line(value)}” is not one of: maths, programming")
+        raise ValueError(gettext("kind “%(value)s” is not one of: maths, programming")
+                         % {"value": one_line(value)})
     return KIND_ALIASES[key]
 
 
@@ -301,14 +302,15 @@ def parse_difficulty(value) -> int:
     for number, name in DIFFICULTIES.items():
         if text == name:
             return number
-    raise ValueError(f"difficulty “{one_line(value)}” is not 1–5 or one of: "
-                     + ", ".join(DIFFICULTIES.values()))
+    raise ValueError(gettext("difficulty “%(value)s” is not 1–5 or one of: %(names)s")
+                     % {"value": one_line(value), "names": ", ".join(DIFFICULTIES.values())})
 
 
 def parse_status(value) -> str:
     text = one_line(value).lower()
     if text not in STATUSES:
-        raise ValueError(f"status “{one_line(value)}” is not one of: " + ", ".join(STATUSES))
+        raise ValueError(gettext("status “%(value)s” is not one of: %(names)s")
+                         % {"value": one_line(value), "names": ", ".join(STATUSES)})
     return text
 
 
@@ -321,12 +323,14 @@ def parse_test_cases(value) -> list:
         try:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"test_cases is not valid JSON ({exc.msg} at character "
-                             f"{exc.pos + 1})") from None
+            raise ValueError(gettext("test_cases is not valid JSON (%(error)s at character "
+                                     "%(position)s)")
+                             % {"error": exc.msg, "position": exc.pos + 1}) from None
     if not isinstance(value, list) or not all(
         isinstance(case, dict) and "input" in case and "output" in case for case in value
     ):
-        raise ValueError('test_cases must be a list of {"input": ..., "output": ...} objects')
+        raise ValueError(gettext('test_cases must be a list of {"input": ..., "output": ...} '
+                                 'objects'))
     return value
 
 
@@ -336,9 +340,9 @@ def parse_accepted(raw) -> list[str]:
         try:
             raw = json.loads(raw) if raw.strip() else []
         except json.JSONDecodeError:
-            raise ValueError("accepted answers are not a JSON list of texts") from None
+            raise ValueError(gettext("accepted answers are not a JSON list of texts")) from None
     if not isinstance(raw, list) or not all(isinstance(a, str) for a in raw):
-        raise ValueError('accepted answers must be a list of texts, e.g. ["4", "four"]')
+        raise ValueError(gettext('accepted answers must be a list of texts, e.g. ["4", "four"]'))
     return [a.strip() for a in raw if a.strip()]
 
 
@@ -380,13 +384,14 @@ def finish(problem: ProblemData) -> str | None:
         if getattr(problem, name) is not None:
             setattr(problem, name, one_line(getattr(problem, name)))
     if not problem.statement:
-        return "the statement is empty; every problem needs one"
+        return gettext("the statement is empty; every problem needs one")
     if not problem.title:
-        problem.title = title_from_statement(problem.statement) or "Untitled problem"
+        problem.title = title_from_statement(problem.statement) or gettext("Untitled problem")
     limits = (("title", MAX_TITLE), ("source", MAX_SOURCE), ("external_id", MAX_EXTERNAL_ID),
               ("language", MAX_LANGUAGE))
     for name, limit in limits:
         value = getattr(problem, name) or ""
         if len(value) > limit:
-            return f"{name} is {len(value)} characters long; the limit is {limit}"
+            return gettext("%(field)s is %(length)s characters long; the limit is %(limit)s") % {
+                "field": name, "length": len(value), "limit": limit}
     return None

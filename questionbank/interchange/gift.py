@@ -22,6 +22,8 @@ from __future__ import annotations
 import json
 import re
 
+from django.utils.translation import gettext
+
 from .base import (
     DIFFICULTIES,
     ParseResult,
@@ -174,7 +176,8 @@ def parse(text: str, *, language: str | None = None) -> ParseResult:
             if not lines:
                 continue
         number += 1
-        label = f"Question {number} (line {line_no})"
+        label = gettext("Question %(number)s (line %(line)s)") % {"number": number,
+                                                                  "line": line_no}
         block = "\n".join(lines)
         comments_here, pending_comments = pending_comments, []
         problem = ProblemData(number=number, label=label)
@@ -189,7 +192,7 @@ def parse(text: str, *, language: str | None = None) -> ParseResult:
             continue
         result.problems.append(problem)
     if number == 0:
-        result.notes.append("The file contains no questions.")
+        result.notes.append(gettext("The file contains no questions."))
     return result
 
 
@@ -200,7 +203,7 @@ def _parse_block(problem: ProblemData, block: str, category: str, comments: list
     if text.startswith("::"):
         end = _find(text, "::", 2)
         if end == -1:
-            raise ValueError("the title is opened with :: but never closed with ::")
+            raise ValueError(gettext("the title is opened with :: but never closed with ::"))
         problem.title = keep_language(unescape(text[2:end]).strip(), language)
         text = text[end + 2:].strip()
     tags = [category] if category else []
@@ -220,18 +223,18 @@ def _parse_block(problem: ProblemData, block: str, category: str, comments: list
     if open_at == -1:  # description
         problem.question_type = problem.question_type or "description"
         problem.statement = problem.statement or _rich(text, problem.warnings,
-                                                       "question text", language)
+                                                       gettext("question text"), language)
         return
     close_at = _find(text, "}", open_at + 1)
     if close_at == -1:
-        raise ValueError("the answer part is opened with { but never closed with }")
+        raise ValueError(gettext("the answer part is opened with { but never closed with }"))
     before, answer, after = text[:open_at], text[open_at + 1:close_at], text[close_at + 1:]
     statement = before.strip()
     if after.strip():
         statement = statement + f" {_BLANK} " + after.strip()
     extension_statement = problem.statement
-    problem.statement = _rich(statement, problem.warnings, "question text", language).replace(
-        _BLANK, "_____")
+    problem.statement = _rich(statement, problem.warnings, gettext("question text"),
+                              language).replace(_BLANK, "_____")
     if extension_statement:
         problem.statement = extension_statement
 
@@ -239,7 +242,7 @@ def _parse_block(problem: ProblemData, block: str, category: str, comments: list
     if feedback_at != -1:
         feedback = answer[feedback_at + 4:]
         answer = answer[:feedback_at]
-        solution = _rich(feedback, problem.warnings, "general feedback", language)
+        solution = _rich(feedback, problem.warnings, gettext("general feedback"), language)
         problem.solution = problem.solution or solution
     qtype, answers = _answer(keep_language(answer, language), problem.warnings)
     problem.question_type = problem.question_type or qtype
@@ -257,7 +260,7 @@ def _options(body: str, separators: str, warnings: list[str]) -> list[str]:
         feedback_at = _find(option, "#")
         if feedback_at != -1:
             if option[feedback_at + 1:].strip():
-                warnings.append("the feedback given for an answer was not imported.")
+                warnings.append(gettext("the feedback given for an answer was not imported."))
             option = option[:feedback_at]
         weight = 100.0
         match = re.match(r"^\s*%(-?\d+(?:\.\d+)?)%", option)
@@ -270,12 +273,14 @@ def _options(body: str, separators: str, warnings: list[str]) -> list[str]:
     if best <= 0:
         return []
     if best < 100:
-        warnings.append(f"the best answer, “{weighted[[w for w, _ in weighted].index(best)][1]}”,"
-                        f" is worth only {best:g} %; it was kept as the reference answer.")
+        warnings.append(gettext("the best answer, “%(answer)s”, is worth only %(percent)s %%; "
+                                "it was kept as the reference answer.")
+                        % {"answer": weighted[[w for w, _ in weighted].index(best)][1],
+                           "percent": f"{best:g}"})
     partial = [f"“{t}” ({w:g} %)" for w, t in weighted if 0 < w < best]
     if partial:
-        warnings.append("answers with partial credit were not kept: " + ", ".join(partial)
-                        + ".")
+        warnings.append(gettext("answers with partial credit were not kept: %(answers)s.")
+                        % {"answers": ", ".join(partial)})
     return list(dict.fromkeys(t for w, t in weighted if w == best))
 
 
@@ -287,20 +292,20 @@ def _answer(answer: str, warnings: list[str]) -> tuple[str, list[str]]:
         return "essay", []
     if body.upper() in ("T", "F", "TRUE", "FALSE") or re.match(r"^(T|F|TRUE|FALSE)\s*#", body,
                                                                re.IGNORECASE):
-        raise ValueError("true/false questions are not imported (supported: essay, "
-                         "short answer, numerical, description)")
+        raise ValueError(gettext("true/false questions are not imported (supported: essay, "
+                                 "short answer, numerical, description)"))
     if body.startswith("#"):
         return "numerical", _numerical(body[1:], warnings)
     if _find(body, "->") != -1:
-        raise ValueError("matching questions are not imported (supported: essay, short "
-                         "answer, numerical, description)")
+        raise ValueError(gettext("matching questions are not imported (supported: essay, "
+                                 "short answer, numerical, description)"))
     options = _split(body, "=~")
     if any(marker == "~" for marker, _ in options):
-        raise ValueError("multiple-choice questions are not imported (supported: essay, "
-                         "short answer, numerical, description)")
+        raise ValueError(gettext("multiple-choice questions are not imported (supported: "
+                                 "essay, short answer, numerical, description)"))
     answers = _options(body, "=~", warnings)
     if not answers:
-        raise ValueError("the answer braces hold no correct answer")
+        raise ValueError(gettext("the answer braces hold no correct answer"))
     return "shortanswer", answers
 
 
@@ -312,16 +317,18 @@ def _numerical(body: str, warnings: list[str]) -> list[str]:
     values = []
     for value in options:
         if ".." in value:
-            warnings.append(f"the numerical range {value} was not kept as the reference "
-                            "answer.")
+            warnings.append(gettext("the numerical range %(range)s was not kept as the "
+                                    "reference answer.") % {"range": value})
             continue
         if ":" in value:
             value, tolerance = value.split(":", 1)
             if tolerance.strip() not in ("", "0"):
-                warnings.append(f"numerical tolerance ±{tolerance.strip()} was not kept.")
+                warnings.append(gettext("numerical tolerance ±%(tolerance)s was not kept.")
+                                % {"tolerance": tolerance.strip()})
         value = value.strip()
         if not is_number(value):
-            raise ValueError(f"the numerical answer “{value}” is not a number")
+            raise ValueError(gettext("the numerical answer “%(value)s” is not a number")
+                             % {"value": value})
         values.append(value)
     return list(dict.fromkeys(values))
 
@@ -330,7 +337,7 @@ def _read_extension(problem: ProblemData, raw: str) -> None:
     try:
         data = json.loads(raw)
     except json.JSONDecodeError:
-        raise ValueError("the // [questionbank:...] line is not valid JSON") from None
+        raise ValueError(gettext("the // [questionbank:...] line is not valid JSON")) from None
     if "kind" in data:
         problem.kind = parse_kind(data["kind"])
     if "difficulty" in data:

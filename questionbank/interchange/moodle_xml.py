@@ -28,6 +28,7 @@ from xml.sax.saxutils import escape
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
+from django.utils.translation import gettext, ngettext
 
 from .base import (
     DIFFICULTIES,
@@ -81,11 +82,13 @@ def rich_html(raw: str, warnings: list[str], what: str) -> str:
     the conversion could not keep (a statement never shrinks silently)."""
     markdown, images = html_to_markdown(raw)
     for name in images:
-        warnings.append(f"{what}: image “{name}” was not imported (Moodle keeps the file; "
-                        "add it again by hand).")
+        warnings.append(gettext("%(what)s: image “%(name)s” was not imported (Moodle keeps "
+                                "the file; add it again by hand).")
+                        % {"what": what, "name": name})
     if text_lost(raw, markdown):
-        warnings.append(f"{what}: some of the text could not be converted from HTML; compare "
-                        "it with the original in Moodle and correct it after the import.")
+        warnings.append(gettext("%(what)s: some of the text could not be converted from HTML; "
+                                "compare it with the original in Moodle and correct it after "
+                                "the import.") % {"what": what})
     return markdown
 
 
@@ -105,20 +108,20 @@ def parse(text: str, *, language: str | None = None) -> ParseResult:
     try:
         root = fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
-        raise FileRefused(
+        raise FileRefused(gettext(
             "The XML file declares a DTD or entities, which this importer refuses for "
             "safety (they can expand to gigabytes or read files on the server). Export the "
             "questions from Moodle again, or remove the <!DOCTYPE ...> part."
-        ) from None
+        )) from None
     except ParseError as exc:
         line, column = getattr(exc, "position", (0, 0))
-        raise FileRefused(
-            f"The file is not well-formed XML (line {line}, column {column}: "
-            f"{str(exc).split(':')[0]}). Check that it is a complete Moodle XML export."
-        ) from None
+        raise FileRefused(gettext(
+            "The file is not well-formed XML (line %(line)s, column %(column)s: %(error)s). "
+            "Check that it is a complete Moodle XML export."
+        ) % {"line": line, "column": column, "error": str(exc).split(":")[0]}) from None
     if root.tag != "quiz":
-        raise FileRefused(f"The XML file's root element is <{root.tag}>, not <quiz>: it is "
-                          "not a Moodle XML question export.")
+        raise FileRefused(gettext("The XML file's root element is <%(tag)s>, not <quiz>: it "
+                                  "is not a Moodle XML question export.") % {"tag": root.tag})
     category = ""
     number = 0
     for question in root.iter("question"):
@@ -128,12 +131,12 @@ def parse(text: str, *, language: str | None = None) -> ParseResult:
             continue
         number += 1
         name = " ".join(keep_language(_text(question.find("name")), language).split())
-        label = f"Question {number}"
+        label = gettext("Question %(number)s") % {"number": number}
         if qtype not in SUPPORTED:
             result.errors.append(RowError(
                 number, label,
-                f"question type “{qtype or 'none'}” is not imported (supported: "
-                + ", ".join(SUPPORTED) + ")",
+                gettext("question type “%(type)s” is not imported (supported: %(supported)s)")
+                % {"type": qtype or "none", "supported": ", ".join(SUPPORTED)},
                 name,
             ))
             continue
@@ -149,7 +152,7 @@ def parse(text: str, *, language: str | None = None) -> ParseResult:
             continue
         result.problems.append(problem)
     if number == 0:
-        result.notes.append("The file contains no questions.")
+        result.notes.append(gettext("The file contains no questions."))
     return result
 
 
@@ -157,10 +160,10 @@ def _fill(problem: ProblemData, question: Element, qtype: str, category: str,
           language: str | None) -> None:
     warnings = problem.warnings
     problem.question_type = qtype
-    problem.statement = _rich(question.find("questiontext"), warnings, "question text",
-                              language)
-    problem.solution = _rich(question.find("generalfeedback"), warnings, "general feedback",
-                             language)
+    problem.statement = _rich(question.find("questiontext"), warnings,
+                              gettext("question text"), language)
+    problem.solution = _rich(question.find("generalfeedback"), warnings,
+                             gettext("general feedback"), language)
     problem.external_id = _text(question, "idnumber")
     problem.category = category
     tags = [category] if category else []
@@ -173,8 +176,10 @@ def _fill(problem: ProblemData, question: Element, qtype: str, category: str,
         _read_essay(problem, question, language)
     hints = [h for h in question.findall("hint") if _text(h).strip()]
     if hints:
-        warnings.append(f"{len(hints)} hint(s) were not imported (the bank has no place for "
-                        "hints).")
+        warnings.append(ngettext("%(n)d hint was not imported (the bank has no place for "
+                                 "hints).",
+                                 "%(n)d hints were not imported (the bank has no place for "
+                                 "hints).", len(hints)) % {"n": len(hints)})
     extension = question.find("questionbank")
     if extension is not None:
         _read_extension(problem, extension)
@@ -201,31 +206,35 @@ def _read_answers(problem: ProblemData, question: Element, qtype: str,
         answers.append((fraction, _answer_text(answer, language), answer))
     best = max((a[0] for a in answers), default=0)
     if best <= 0:
-        raise ValueError(f"the {qtype} question has no correct answer (fraction 100)")
+        raise ValueError(gettext("the %(type)s question has no correct answer (fraction 100)")
+                         % {"type": qtype})
     full = [text for fraction, text, _ in answers if fraction == best and text]
     if not full:
-        raise ValueError(f"the {qtype} question's correct answer is empty")
+        raise ValueError(gettext("the %(type)s question's correct answer is empty")
+                         % {"type": qtype})
     problem.reference_answer = full[0]
     problem.accepted_answers = list(dict.fromkeys(a for a in full[1:] if a != full[0]))
     if best < 100:
-        warnings.append(f"the best answer, “{full[0]}”, is worth only {best:g} %; it was "
-                        "kept as the reference answer.")
+        warnings.append(gettext("the best answer, “%(answer)s”, is worth only %(percent)s %%; "
+                                "it was kept as the reference answer.")
+                        % {"answer": full[0], "percent": f"{best:g}"})
     partial = [f"“{text}” ({fraction:g} %)" for fraction, text, _ in answers
                if 0 < fraction < best and text]
     if partial:
-        warnings.append("answers with partial credit were not kept: " + ", ".join(partial)
-                        + ".")
+        warnings.append(gettext("answers with partial credit were not kept: %(answers)s.")
+                        % {"answers": ", ".join(partial)})
     if any(_text(a, "feedback/text").strip() for _, _, a in answers):
-        warnings.append("the feedback given for each answer was not imported.")
+        warnings.append(gettext("the feedback given for each answer was not imported."))
     if qtype == "numerical":
         tolerances = {_text(a, "tolerance").strip() for f, _, a in answers if f == best}
         tolerances -= {"", "0", "0.0"}
         if tolerances:
-            warnings.append(f"numerical tolerance ±{', ±'.join(sorted(tolerances))} was not "
-                            "kept.")
+            warnings.append(gettext("numerical tolerance ±%(tolerance)s was not kept.")
+                            % {"tolerance": ", ±".join(sorted(tolerances))})
         units = [_text(u, "unit_name").strip() for u in question.findall("units/unit")]
         if any(units):
-            warnings.append("units were not kept: " + ", ".join(u for u in units if u) + ".")
+            warnings.append(gettext("units were not kept: %(units)s.")
+                            % {"units": ", ".join(u for u in units if u)})
 
 
 # Our own export writes the reference answer into the grader information in this form,
@@ -245,10 +254,11 @@ def _read_essay(problem: ProblemData, question: Element, language: str | None) -
                                         if a.strip()]
     elif info:
         excerpt = info if len(info) <= 80 else info[:79] + "…"
-        problem.warnings.append(f"the information for graders was not imported: “{excerpt}”")
+        problem.warnings.append(gettext("the information for graders was not imported: "
+                                        "“%(excerpt)s”") % {"excerpt": excerpt})
     template = html_to_text(_text(question.find("responsetemplate")))
     if template:
-        problem.warnings.append("the response template was not imported.")
+        problem.warnings.append(gettext("the response template was not imported."))
 
 
 def _read_extension(problem: ProblemData, ext: Element) -> None:

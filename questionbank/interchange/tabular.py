@@ -16,6 +16,8 @@ import csv
 import io
 import json
 
+from django.utils.translation import gettext
+
 from .base import (
     FileRefused,
     ParseResult,
@@ -69,7 +71,7 @@ def _problem_from_mapping(number: int, label: str, row: dict,
                 if name == "external_id" and isinstance(value, int):
                     value = str(value)
                 else:
-                    raise ValueError(f"{name} must be text")
+                    raise ValueError(gettext("%(field)s must be text") % {"field": name})
             setattr(problem, name, keep_language(value, language))
         elif name == "reference_answer":
             if not is_blank:
@@ -80,12 +82,12 @@ def _problem_from_mapping(number: int, label: str, row: dict,
                 problem.accepted_answers = _accepted(value)
         elif name in ("source", "language"):
             if not isinstance(value, str):
-                raise ValueError(f"{name} must be text")
+                raise ValueError(gettext("%(field)s must be text") % {"field": name})
             if not is_blank:
                 setattr(problem, name, value)
         elif name == "tags":
             if not isinstance(value, (str, list)):
-                raise ValueError("tags must be text separated by ; or a list")
+                raise ValueError(gettext("tags must be text separated by ; or a list"))
             problem.tags = split_tags(value)
         elif is_blank:
             continue
@@ -107,12 +109,17 @@ def _accepted(value) -> list[str]:
     return parse_accepted(value)
 
 
+def _line(number: int) -> str:
+    return gettext("Line %(number)s") % {"number": number}
+
+
 def parse_csv(text: str, *, language: str | None = None) -> ParseResult:
     result = ParseResult(format="csv")
     text = text.lstrip("\ufeff")
     if not text.strip():
-        raise FileRefused("The CSV file is empty. It needs a header row (for example "
-                          "title,statement,reference_answer) and one row per problem.")
+        raise FileRefused(gettext("The CSV file is empty. It needs a header row (for example "
+                                  "title,statement,reference_answer) and one row per "
+                                  "problem."))
     sample = text[:8192]
     try:
         delimiter = csv.Sniffer().sniff(sample.splitlines()[0], delimiters=",;\t").delimiter
@@ -123,21 +130,22 @@ def parse_csv(text: str, *, language: str | None = None) -> ParseResult:
     try:
         header = next(reader)
     except csv.Error as exc:
-        raise FileRefused(f"The CSV header row cannot be read ({exc}).") from None
+        raise FileRefused(gettext("The CSV header row cannot be read (%(error)s).")
+                          % {"error": exc}) from None
     columns = [_column(name) for name in header]
     if "statement" not in columns:
-        raise FileRefused(
-            "The CSV header has no statement column (found: "
-            + ", ".join(h.strip() or "(blank)" for h in header)
-            + "). Name the column holding the problem text “statement” (or “question”)."
-        )
+        raise FileRefused(gettext(
+            "The CSV header has no statement column (found: %(found)s). Name the column "
+            "holding the problem text “statement” (or “question”)."
+        ) % {"found": ", ".join(h.strip() or gettext("(blank)") for h in header)})
     # Only our own export guards formula-like cells with an apostrophe (see _defuse); in
     # any other file a leading apostrophe is the teacher's text and is kept.
     ours = tuple(h.strip() for h in header) in (COLUMNS, _OLD_EXPORT_HEADER)
     unknown = [h for h, c in zip(header, columns, strict=True) if c is None and h.strip()]
     if unknown:
-        result.notes.append("These columns were ignored: " + ", ".join(unknown)
-                            + ". Known columns: " + ", ".join(COLUMNS) + ".")
+        result.notes.append(gettext("These columns were ignored: %(ignored)s. Known columns: "
+                                    "%(known)s.") % {"ignored": ", ".join(unknown),
+                                                     "known": ", ".join(COLUMNS)})
     number = 0
     while True:
         start_line = reader.line_num + 1
@@ -147,23 +155,25 @@ def parse_csv(text: str, *, language: str | None = None) -> ParseResult:
             break
         except csv.Error as exc:
             number += 1
-            reason = f"the row cannot be read as CSV ({exc}); nothing after it was read"
+            reason = gettext("the row cannot be read as CSV (%(error)s); nothing after it was "
+                             "read") % {"error": exc}
             if "field larger than field limit" in str(exc):
-                reason = (f"a cell is longer than {csv.field_size_limit():,} characters; "
-                          "nothing after it was read")
-            result.errors.append(RowError(number, f"Line {start_line}", reason))
+                reason = gettext("a cell is longer than %(limit)s characters; nothing after it "
+                                 "was read") % {"limit": f"{csv.field_size_limit():,}"}
+            result.errors.append(RowError(number, _line(start_line), reason))
             break
         if not any(cell.strip() for cell in cells):
             continue
         number += 1
-        label = f"Line {start_line}"
+        label = _line(start_line)
         if len(cells) > len(header):
             extra = cells[len(header):]
             if any(cell.strip() for cell in extra):
                 result.errors.append(RowError(
                     number, label,
-                    f"the row has {len(cells)} cells but the header has {len(header)} "
-                    "columns; put text containing the delimiter in double quotes",
+                    gettext("the row has %(cells)s cells but the header has %(columns)s "
+                            "columns; put text containing the delimiter in double quotes")
+                    % {"cells": len(cells), "columns": len(header)},
                 ))
                 continue
         row = {}
@@ -172,7 +182,7 @@ def parse_csv(text: str, *, language: str | None = None) -> ParseResult:
                 row[column] = _undefuse(cell) if ours else cell
         _add(result, number, label, row, language)
     if number == 0:
-        result.notes.append("The file has a header row but no problems.")
+        result.notes.append(gettext("The file has a header row but no problems."))
     return result
 
 
@@ -181,22 +191,23 @@ def parse_json(text: str, *, language: str | None = None) -> ParseResult:
     try:
         data = json.loads(text.lstrip("\ufeff"))
     except json.JSONDecodeError as exc:
-        raise FileRefused(f"The file is not valid JSON (line {exc.lineno}, column "
-                          f"{exc.colno}: {exc.msg}).") from None
+        raise FileRefused(gettext("The file is not valid JSON (line %(line)s, column "
+                                  "%(column)s: %(error)s).")
+                          % {"line": exc.lineno, "column": exc.colno, "error": exc.msg}) from None
     except RecursionError:
-        raise FileRefused("The JSON file is nested too deeply to be a list of problems.") \
-            from None
+        raise FileRefused(gettext("The JSON file is nested too deeply to be a list of "
+                                  "problems.")) from None
     if isinstance(data, dict) and isinstance(data.get("problems"), list):
         items = data["problems"]
     elif isinstance(data, list):
         items = data
     else:
-        raise FileRefused('The JSON file must be a list of problems, or an object with a '
-                          '"problems" list, as the export writes.')
+        raise FileRefused(gettext('The JSON file must be a list of problems, or an object '
+                                  'with a "problems" list, as the export writes.'))
     for number, item in enumerate(items, start=1):
-        label = f"Item {number}"
+        label = gettext("Item %(number)s") % {"number": number}
         if not isinstance(item, dict):
-            result.errors.append(RowError(number, label, "the item is not an object"))
+            result.errors.append(RowError(number, label, gettext("the item is not an object")))
             continue
         row = {}
         for key, value in item.items():
@@ -205,7 +216,7 @@ def parse_json(text: str, *, language: str | None = None) -> ParseResult:
                 row[column] = value
         _add(result, number, label, row, language)
     if not items:
-        result.notes.append("The file contains no problems.")
+        result.notes.append(gettext("The file contains no problems."))
     return result
 
 

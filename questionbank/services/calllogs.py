@@ -33,6 +33,13 @@ from questionbank.models import (
     CallLogVerification,
 )
 from questionbank.services.calllog_stats import calllog_stats_add
+from questionbank.stored_text import (
+    CHAIN_BROKEN,
+    CHAIN_INTACT,
+    CHAIN_PROBLEMS,
+    CHECK_STOPPED,
+    english,
+)
 
 anchor_logger = logging.getLogger("questionbank.calllog.anchor")
 
@@ -204,27 +211,8 @@ def calllog_record(
 
 
 def _problem_text(code: str, **values) -> str:
-    texts = {
-        "edited": _("its content does not match its hash (the row was edited)."),
-        "link": _("its link to the previous row does not match (a row before it was removed "
-                  "or changed)."),
-        "truncated": _("the newest rows were removed (the chain head points past them)."),
-        "unkeyed": _("its hash was recomputed without the call-log key (the row was edited "
-                     "and rehashed by someone who does not have the key; a log from before "
-                     "the key needs manage.py rekey_call_log)."),
-        "old_key": _("its hash was made with an older call-log key (run manage.py "
-                     "rekey_call_log)."),
-        "forged_checkpoint": _("purge checkpoint {checkpoint} is forged: its MAC does not "
-                               "match, so no purge wrote it (rows up to {through} are hidden "
-                               "behind it)."),
-        "forged_head": _("the chain head was moved by hand: its MAC does not match (the "
-                         "newest rows were removed)."),
-        "anchor_mismatch": _("its hash differs from the chain head logged outside the "
-                             "database at {at} (the chain was rewritten after that time)."),
-        "anchor_missing": _("it was logged outside the database at {at} as the chain head, "
-                            "but it is gone and no purge removed it."),
-    }
-    return texts[code].format(**values)
+    # Stored in English (CallLogVerification.message); pages show it translated.
+    return english(CHAIN_PROBLEMS[code], **values)
 
 
 @dataclass(frozen=True)
@@ -237,10 +225,8 @@ class ChainReport:
 
     def __str__(self) -> str:
         if self.ok:
-            return _("The call log is intact: %(rows)s rows checked.") % {
-                "rows": self.rows_checked}
-        return _("The call log is broken at row %(row)s: %(reason)s") % {
-            "row": self.first_broken_id, "reason": self.reason}
+            return english(CHAIN_INTACT, rows=self.rows_checked)
+        return english(CHAIN_BROKEN, row=self.first_broken_id, reason=self.reason)
 
 
 def _broken(checked: int, row_id, code: str, **values) -> ChainReport:
@@ -586,7 +572,7 @@ def calllog_verification_run(*, verification_id: int, chunk_size: int = 2000) ->
     except Exception as exc:
         CallLogVerification.objects.filter(pk=verification.pk).update(
             status=CallLogVerification.Status.FAILED, finished_at=timezone.now(),
-            message=_("The check stopped with an error: %(error)s") % {"error": exc})
+            message=english(CHECK_STOPPED, error=exc))
         raise
     CallLogVerification.objects.filter(pk=verification.pk).update(
         status=(CallLogVerification.Status.INTACT if report.ok

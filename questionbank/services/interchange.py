@@ -145,7 +145,7 @@ class ImportResult:
         warned = [row for row in self.plan.rows if row.warnings and row.action in (CREATE,
                                                                                     UPDATE)]
         if warned:
-            labels = [f"{row.label} ({'; '.join(w.rstrip('.') for w in row.warnings)})"
+            labels = [f"{row.label} ({'; '.join(w.rstrip('.。') for w in row.warnings)})"
                       for row in warned[:5]]
             listed = ", ".join(labels)
             if len(warned) > 5:

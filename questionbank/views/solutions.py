@@ -31,6 +31,7 @@ from questionbank.services.solutions import (
     solution_transition,
     solutions_transition,
 )
+from questionbank.stored_text import translate_stored_html
 from questionbank.textdiff import line_diff
 from questionbank.validation import parse_int
 from questionbank.views.calllogs import result_label
@@ -76,7 +77,9 @@ def markdown_preview(request):
             _("This text is too long to preview live; save it to see it rendered."),
             content_type="text/plain; charset=utf-8",
         )
-    response = HttpResponse(render_markdown(text), content_type="text/html; charset=utf-8")
+    # The note where a long reply was cut is in the text in English: shown translated.
+    response = HttpResponse(translate_stored_html(render_markdown(text)),
+                            content_type="text/html; charset=utf-8")
     response["Cache-Control"] = "no-store"
     return response
 

@@ -340,7 +340,7 @@ def test_tamper_check_names_the_edited_row(admin_client, teacher, settings,
     assert "Last tamper check: Intact," in listing.content.decode()
     CallLog.objects.filter(pk=victim.pk).update(latency_ms=1)
     html = _check_now(admin_client, settings, django_capture_on_commit_callbacks)
-    assert f"broken at row {victim.pk}" in html and "Problem: edited." in html
+    assert f"broken at row {victim.pk}" in html and "Problem code: <code>edited</code>." in html
     assert reverse("admin:questionbank_calllog_change", args=[victim.pk]) in html
     detail = admin_client.get(reverse("admin:questionbank_calllog_change",
                                       args=[victim.pk])).content.decode()

@@ -184,7 +184,7 @@ def test_moodle_dropped_parts_are_named_per_question():
         "the feedback given for each answer was not imported.",
         "numerical tolerance ±0.01 was not kept.",
         "units were not kept: cm².",
-        "1 hint(s) were not imported (the bank has no place for hints).",
+        "1 hint was not imported (the bank has no place for hints).",
     ]
     assert induction.reference_answer is None
     assert induction.warnings == [

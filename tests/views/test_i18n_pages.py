@@ -36,7 +36,7 @@ ALLOWED = re.compile(r"""
   | Secrets\s+at\s+rest | Final\s+answer | \\boxed\{…?\} | csv | jsonl | Django
   | JavaScript | CJK | \ben\b | \d{3}\s+OK | ```\w+ | \\[a-zA-Z]+ | \{\w+\}
   | \b(statement|title|reference_answer|solution|tags|difficulty|kind|source|language
-       |external_id|input|output|tolerance)\b(?=["\s]*(列|:|”|"))
+       |external_id|input|output|tolerance|problems)\b(?=["\s]*(列|:|”|"))
   | UTC | Control | Command | Mac | H?MAC
   | https?://\S+ | \w+_\w+ | /\w+ | \{[^{}]*\} | \[[^\[\]]*\]
   | \((gradio|openai)\)
