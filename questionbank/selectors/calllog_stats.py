@@ -4,16 +4,18 @@
 A period [since, now] is read as: whole UTC days from the day buckets, the hours around
 them from the hour buckets, and the part-hour at the start from the rows themselves (at
 most an hour of rows), so the counts are exact; p50/p95 come from the latency histograms
-(within 1 %), added up by the database. The month's chart has one bar per UTC day.
+(within 1 %, see services/calllog_stats.py). The month's chart has one bar per UTC
+day.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import accumulate
 
-from django.db import connection
-from django.db.models import F, Q, Sum
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
@@ -79,20 +81,25 @@ def histogram_percentiles(latencies: dict) -> list:
     """p50 and p95 of a ``{bucket: count}`` histogram, interpolated linearly between the
     buckets' values as PostgreSQL's percentile_cont does between rows."""
     items = sorted((int(k), n) for k, n in latencies.items() if n)
-    total = sum(n for _k, n in items)
+    buckets = [bucket for bucket, _n in items]
+    upto = list(accumulate(n for _bucket, n in items))  # rows in this bucket and before
+    total = upto[-1] if upto else 0
     if not total:
         return [None for _p in PERCENTS]
-    ranges, upto = [], 0
-    for bucket, count in items:
-        ranges.append((upto, upto + count, bucket))
-        upto += count
-    return _percentiles_from_ranges(total, ranges)
+
+    def value_at(index: int) -> float:  # the value of the row at ``index``, sorted
+        return bucket_value(buckets[bisect_right(upto, index)])
+
+    results = []
+    for percent in PERCENTS:
+        low_index, remainder = divmod((total - 1) * percent, 100)
+        low, high = value_at(low_index), value_at(min(low_index + 1, total - 1))
+        results.append(low + (high - low) * remainder / 100)
+    return results
 
 
 def _stats_of(key, tally: Tally) -> CallStats:
-    # Percentiles of the whole hours come from the database (``_grouped``); only the
-    # part-hour at the start is then left out of them. Otherwise from the histogram.
-    p50, p95 = getattr(tally, "percentiles", None) or histogram_percentiles(tally.latencies)
+    p50, p95 = histogram_percentiles(tally.latencies)
     by_class = [(cls or "unclassified", n, n / tally.calls if tally.calls else 0)
                 for cls, n in sorted(tally.error_classes.items(), key=lambda kv: -kv[1])]
     return CallStats(key=key, calls=tally.calls, errors=tally.errors, p50_ms=p50, p95_ms=p95,
@@ -114,78 +121,28 @@ def _window(lo, hi) -> Q:
             | Q(span=HOUR, start__gte=lo, start__lt=first_day))
 
 
-def _json_sums_sql(queryset, column: str) -> tuple[str, list]:
-    """SQL giving ``(key, name, total)``: the ``column`` JSON objects of ``queryset``'s
-    buckets added up per key by the database (json_each)."""
-    inner, params = queryset.annotate(k=F("key"), c=F(column)).values_list(
-        "k", "c").query.sql_with_params()
-    each = ("jsonb_each_text(q.c)" if connection.vendor == "postgresql" else "json_each(q.c)")
-    return (f"SELECT q.k AS k, j.key AS name, SUM(CAST(j.value AS bigint)) AS n "
-            f"FROM ({inner}) q, {each} j GROUP BY q.k, j.key"), list(params)
+def _grouped(window: Q, head: dict) -> tuple[dict, list]:
+    """``{dimension: {key: Tally}}`` over the window's buckets and the rows of the first
+    part-hour (``head``: tallies of those rows); and the window's buckets of all calls as
+    ``(start, *STAT_VALUES)``, for the month's chart.
 
-
-def _summed_json(queryset, column: str) -> dict:
-    """``{key: {name: total}}`` for a small JSON column (the error classes)."""
-    sql, params = _json_sums_sql(queryset, column)
-    sums: dict = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for key, name, total in cursor.fetchall():
-            sums.setdefault(key, {})[name] = int(total)
-    return sums
-
-
-def _percentile_buckets(queryset) -> dict:
-    """``{key: {index: bucket}}``: for each key, the latency buckets holding the rows at
-    the indexes p50 and p95 interpolate between, found by the database with running sums
-    over the added-up histograms (a month of histograms never reaches Python)."""
-    sums, params = _json_sums_sql(queryset, "latencies")
-    wanted = " OR ".join(
-        f"(upto - n <= {index} AND {index} < upto)"
-        for percent in PERCENTS for index in (f"(total - 1) * {percent} / 100",
-                                              f"(total - 1) * {percent} / 100 + 1"))
-    sql = (f"WITH h AS ({sums}), c AS (SELECT k, CAST(name AS integer) AS b, n, "
-           "SUM(n) OVER (PARTITION BY k ORDER BY CAST(name AS integer)) AS upto, "
-           "SUM(n) OVER (PARTITION BY k) AS total FROM h) "
-           f"SELECT k, b, upto - n, upto, total FROM c WHERE {wanted}")
-    found: dict = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for key, bucket, before, upto, total in cursor.fetchall():
-            found.setdefault(key, {"total": int(total), "ranges": []})["ranges"].append(
-                (int(before), int(upto), bucket))
-    return found
-
-
-def _percentiles_from_ranges(total: int, ranges) -> list:
-    results = []
-    for percent in PERCENTS:
-        low_index, remainder = divmod((total - 1) * percent, 100)
-        values = []
-        for wanted in (low_index, min(low_index + 1, total - 1)):
-            values.append(next(bucket_value(b) for before, upto, b in ranges
-                               if before <= wanted < upto))
-        results.append(values[0] + (values[1] - values[0]) * remainder / 100)
-    return results
-
-
-def _grouped(window: Q, head: dict, dimension: str) -> dict:
-    """``{key: Tally}`` of one dimension over the window, plus the rows of the first
-    part-hour (``head``: tallies of those rows)."""
-    buckets = CallLogStat.objects.filter(window, dimension=dimension)
-    groups: dict = {}
-    for key, calls, errors, tokens, generation_ms in buckets.values("key").annotate(
-            n=Sum("calls"), e=Sum("errors"), t=Sum("tokens"), g=Sum("generation_ms")
-    ).values_list("key", "n", "e", "t", "g").order_by():
-        groups[key] = Tally(calls, errors, tokens, generation_ms)
-    for key, sums in _summed_json(buckets, "error_classes").items():
-        groups[key].error_classes.update(sums)
-    for key, found in _percentile_buckets(buckets).items():
-        groups[key].percentiles = _percentiles_from_ranges(found["total"], found["ranges"])
-    for (_span, _start, dim, key), tally in head.items():
-        if dim == dimension:
-            groups.setdefault(key, Tally()).merge(tally)
-    return groups
+    One query reads the buckets and Python adds them up. A month at a million rows is about
+    3,500 buckets, nine in ten of them per template; adding their histograms up with
+    ``Counter.update`` costs no more CPU than PostgreSQL's ``jsonb_each`` and ``GROUP BY``
+    did in three queries a dimension (bench/call_log.py --stats-only), and it is the same
+    code on SQLite.
+    """
+    groups: dict = {"all": {}, "endpoint": {}, "template": {}}
+    of_all = []
+    buckets = CallLogStat.objects.filter(window).values_list(
+        "dimension", "key", "start", *STAT_VALUES).order_by()
+    for dimension, key, start, *values in buckets:
+        groups[dimension].setdefault(key, Tally()).merge_values(*values)
+        if dimension == "all":
+            of_all.append((start, *values))
+    for (_span, _start, dimension, key), tally in head.items():
+        groups[dimension].setdefault(key, Tally()).merge(tally)
+    return groups, of_all
 
 
 def calllog_stats(*, period: str = "day", now=None) -> dict:
@@ -208,12 +165,13 @@ def calllog_stats(*, period: str = "day", now=None) -> dict:
         CallLog.objects.filter(created_at__gte=since, created_at__lt=whole_from), spans=(HOUR,))
     window = _window(whole_from, now)
 
-    total = _grouped(window, head, "all").get("", Tally())
-    endpoints = {key: _stats_of(key, t) for key, t in _grouped(window, head, "endpoint").items()}
+    groups, of_all = _grouped(window, head)
+    total = groups["all"].get("", Tally())
+    endpoints = {key: _stats_of(key, t) for key, t in groups["endpoint"].items()}
     for name, stats in endpoints.items():
         stats.label = name or gettext("(no endpoint)")
     templates = {int(k) if k else None: _stats_of(int(k) if k else None, t)
-                 for k, t in _grouped(window, head, "template").items()}
+                 for k, t in groups["template"].items()}
     names = {t.pk: str(t) for t in PromptTemplate.objects.filter(pk__in=[k for k in templates if k])
              .only("id", "name", "version")}
     for pk, stats in templates.items():
@@ -221,22 +179,22 @@ def calllog_stats(*, period: str = "day", now=None) -> dict:
                                 else gettext("template %(number)s") % {"number": pk})
 
     # The chart: one bucket per hour (from the hour buckets), or per UTC day for a month
-    # (from the day buckets, and the hours at either end), of all calls.
+    # (the window's buckets, already read), of all calls.
     tz = timezone.get_current_timezone()
     if trunc == "day":
         width, start = timedelta(days=step), span_start(since, DAY)
-        chart = CallLogStat.objects.filter(window, dimension="all")
+        rows = list(of_all)
     else:
         width = timedelta(hours=step)
         start = timezone.localtime(since, tz).replace(minute=0, second=0, microsecond=0)
-        chart = CallLogStat.objects.filter(span=HOUR, dimension="all", start__gte=whole_from,
-                                           start__lte=now)
+        rows = list(CallLogStat.objects.filter(
+            span=HOUR, dimension="all", start__gte=whole_from, start__lte=now,
+        ).values_list("start", *STAT_VALUES))
     tallies = []
     moment = start
     while moment <= now:
         tallies.append(Tally())
         moment += width
-    rows = list(chart.values_list("start", *STAT_VALUES))
     rows += [(key[1], *(getattr(t, name) for name in STAT_VALUES))
              for key, t in head.items() if key[2] == "all"]
     for moment, *values in rows:

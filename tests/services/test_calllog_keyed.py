@@ -10,6 +10,7 @@ import hmac
 import io
 import json
 import logging
+import math
 from datetime import UTC, timedelta
 
 import pytest
@@ -17,6 +18,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from questionbank import checks
 from questionbank.models import (
@@ -29,7 +32,11 @@ from questionbank.models import (
 from questionbank.services import calllog_export as calllog_export_module
 from questionbank.services import calllogs
 from questionbank.services.calllog_export import EXPORT_FIELDS, calllog_export
-from questionbank.services.calllog_stats import calllog_rows_tally, calllog_stats_rebuild
+from questionbank.services.calllog_stats import (
+    Tally,
+    calllog_rows_tally,
+    calllog_stats_rebuild,
+)
 from questionbank.services.calllogs import (
     ChainBroken,
     calllog_anchor_log,
@@ -406,10 +413,42 @@ def test_statistics_of_a_period_count_exactly_the_rows_in_it(db, monkeypatch, pe
     assert sum(b["calls"] for b in stats["series"]) == 5
     by_name = {s.label: s.calls for s in stats["endpoints"]}
     assert by_name == {"gpu-0": 2, "gpu-1": 3}
-    # p50/p95 of the whole hours (300..600 ms): the part-hour row is in the counts only.
-    assert stats["total"].p50_ms == pytest.approx(450, rel=0.01)
-    assert stats["total"].p95_ms == pytest.approx(585, rel=0.01)
+    # p50/p95 of every row in the period (200..600 ms), the part-hour's too.
+    assert stats["total"].p50_ms == pytest.approx(400, rel=0.01)
+    assert stats["total"].p95_ms == pytest.approx(580, rel=0.01)
     assert stats["total"].by_class == [("TimedOut", 1, 0.2)]
+
+
+@given(st.lists(st.integers(min_value=0, max_value=10_000_000), min_size=1, max_size=300))
+def test_histogram_percentiles_are_within_one_percent_of_the_rows(latencies):
+    from questionbank.selectors.calllog_stats import histogram_percentiles
+
+    tally = Tally()
+    for latency in latencies:
+        tally.add("success", "", latency, None)
+    ordered = sorted(latencies)
+    for percent, found in zip((50, 95), histogram_percentiles(tally.latencies), strict=True):
+        low, remainder = divmod((len(ordered) - 1) * percent, 100)
+        high = min(low + 1, len(ordered) - 1)
+        exact = ordered[low] + (ordered[high] - ordered[low]) * remainder / 100  # percentile_cont
+        # Each bucket's value is within a factor e^(1/100) of its rows: 1.005 % at worst.
+        assert found == pytest.approx(exact, rel=math.expm1(1 / 100) + 1e-12, abs=1e-9)
+
+
+def test_month_statistics_read_every_bucket_in_one_query(db, django_assert_num_queries):
+    from questionbank.selectors import calllog_stats
+    from tests import factories
+
+    templates = [factories.make_template(), factories.make_template()]
+    for index in range(6):
+        calllog_record(endpoint_name=f"gpu-{index % 2}", latency_ms=100 * (index + 1),
+                       template=templates[index % 2])
+    # The part-hour's rows, the buckets (all dimensions and the chart), the template names.
+    with django_assert_num_queries(3):
+        stats = calllog_stats(period="month")
+    assert sorted((t.calls, t.p50_ms) for t in stats["templates"]) == [
+        (3, pytest.approx(300, rel=0.01)), (3, pytest.approx(400, rel=0.01))]
+    assert sum(b["calls"] for b in stats["series"]) == stats["total"].calls == 6
 
 
 def test_start_up_warns_when_statistics_were_never_built(db):
