@@ -202,7 +202,7 @@ class CallLogVerification(models.Model):
 
 
 class CallLogStat(models.Model):
-    """Call-log figures pre-aggregated per hour and per day (UTC), kept current by
+    """Call-log figures pre-aggregated per hour, day and week (UTC), kept current by
     ``calllog_record`` in the transaction that writes the row, for the statistics page.
 
     One row per (span, start, dimension, key): ``dimension`` "all" (key ""), "endpoint"

@@ -1,11 +1,11 @@
 """Call-log statistics for the auditors' charts, read from the pre-aggregated
 ``CallLogStat`` buckets (``services/calllog_stats.py``) instead of the rows.
 
-A period [since, now] is read as: whole UTC days from the day buckets, the hours around
-them from the hour buckets, and the part-hour at the start from the rows themselves (at
-most an hour of rows), so the counts are exact; p50/p95 come from the latency histograms
-(within 1 %, see services/calllog_stats.py). The month's chart has one bar per UTC
-day.
+A period [since, now] is read as: whole UTC weeks from the week buckets, the days and
+hours before the first of them from the day and hour buckets, and the part-hour at the
+start from the rows themselves (at most an hour of rows), so the counts are exact; p50/p95
+come from the latency histograms (within 1 %, see services/calllog_stats.py). The month's
+chart has one bar per UTC day.
 """
 
 from __future__ import annotations
@@ -28,7 +28,10 @@ from questionbank.models import (
 from questionbank.services.calllog_stats import (
     DAY,
     HOUR,
+    SPAN_LENGTH,
+    SPANS,
     STAT_VALUES,
+    WEEK,
     Tally,
     bucket_value,
     calllog_rows_tally,
@@ -107,42 +110,41 @@ def _stats_of(key, tally: Tally) -> CallStats:
                      by_class=by_class)
 
 
-def _window(lo, hi) -> Q:
-    """Buckets covering [lo, hi]: ``lo`` on an hour; whole days, and the current day up to
-    ``hi`` (nothing is logged in the future), from day buckets; the hours before the first
-    midnight from hour buckets."""
-    first_day = span_start(lo, DAY)
-    if first_day < lo:
-        first_day += timedelta(days=1)
-    last_day = span_start(hi, DAY)
-    if first_day > last_day:  # lo and hi on the same day, lo after its midnight
-        return Q(span=HOUR, start__gte=lo, start__lte=hi)
-    return (Q(span=DAY, start__gte=first_day, start__lte=last_day)
-            | Q(span=HOUR, start__gte=lo, start__lt=first_day))
+def _window(lo, hi, coarsest: str = WEEK) -> Q:
+    """Buckets covering [lo, hi] (``lo`` on an hour) without overlap: the coarsest whole
+    spans, and finer ones only at the start (hours up to the first midnight, days up to
+    the first Monday). The span holding ``hi`` is read whole: nothing is logged after
+    ``hi``, which is now."""
+    cover, edge = Q(), lo
+    for fine, coarse in ((HOUR, DAY), (DAY, WEEK))[:SPANS.index(coarsest)]:
+        boundary = span_start(edge, coarse)
+        if boundary < edge:
+            boundary += SPAN_LENGTH[coarse]
+        if boundary > hi:  # no whole coarse span: the fine ones reach hi
+            return cover | Q(span=fine, start__gte=edge, start__lte=hi)
+        cover |= Q(span=fine, start__gte=edge, start__lt=boundary)
+        edge = boundary
+    return cover | Q(span=coarsest, start__gte=edge, start__lte=hi)
 
 
-def _grouped(window: Q, head: dict) -> tuple[dict, list]:
+def _grouped(window: Q, head: dict) -> dict:
     """``{dimension: {key: Tally}}`` over the window's buckets and the rows of the first
-    part-hour (``head``: tallies of those rows); and the window's buckets of all calls as
-    ``(start, *STAT_VALUES)``, for the month's chart.
+    part-hour (``head``: tallies of those rows).
 
-    One query reads the buckets and Python adds them up. A month at a million rows is about
-    3,500 buckets, nine in ten of them per template; adding their histograms up with
+    One query reads the buckets and Python adds them up. A month at a million rows is a
+    few hundred buckets, nine in ten of them per template; adding their histograms up with
     ``Counter.update`` costs no more CPU than PostgreSQL's ``jsonb_each`` and ``GROUP BY``
     did in three queries a dimension (bench/call_log.py --stats-only), and it is the same
     code on SQLite.
     """
     groups: dict = {"all": {}, "endpoint": {}, "template": {}}
-    of_all = []
     buckets = CallLogStat.objects.filter(window).values_list(
-        "dimension", "key", "start", *STAT_VALUES).order_by()
-    for dimension, key, start, *values in buckets:
+        "dimension", "key", *STAT_VALUES).order_by()
+    for dimension, key, *values in buckets:
         groups[dimension].setdefault(key, Tally()).merge_values(*values)
-        if dimension == "all":
-            of_all.append((start, *values))
     for (_span, _start, dimension, key), tally in head.items():
         groups[dimension].setdefault(key, Tally()).merge(tally)
-    return groups, of_all
+    return groups
 
 
 def calllog_stats(*, period: str = "day", now=None) -> dict:
@@ -163,9 +165,7 @@ def calllog_stats(*, period: str = "day", now=None) -> dict:
     # The part-hour at the start, from the rows (at most an hour of them).
     head = calllog_rows_tally(
         CallLog.objects.filter(created_at__gte=since, created_at__lt=whole_from), spans=(HOUR,))
-    window = _window(whole_from, now)
-
-    groups, of_all = _grouped(window, head)
+    groups = _grouped(_window(whole_from, now), head)
     total = groups["all"].get("", Tally())
     endpoints = {key: _stats_of(key, t) for key, t in groups["endpoint"].items()}
     for name, stats in endpoints.items():
@@ -179,17 +179,17 @@ def calllog_stats(*, period: str = "day", now=None) -> dict:
                                 else gettext("template %(number)s") % {"number": pk})
 
     # The chart: one bucket per hour (from the hour buckets), or per UTC day for a month
-    # (the window's buckets, already read), of all calls.
+    # (day buckets, and hour buckets before the first midnight), of all calls.
     tz = timezone.get_current_timezone()
     if trunc == "day":
         width, start = timedelta(days=step), span_start(since, DAY)
-        rows = list(of_all)
+        window = _window(whole_from, now, coarsest=DAY)
     else:
         width = timedelta(hours=step)
         start = timezone.localtime(since, tz).replace(minute=0, second=0, microsecond=0)
-        rows = list(CallLogStat.objects.filter(
-            span=HOUR, dimension="all", start__gte=whole_from, start__lte=now,
-        ).values_list("start", *STAT_VALUES))
+        window = Q(span=HOUR, start__gte=whole_from, start__lte=now)
+    rows = list(CallLogStat.objects.filter(window, dimension="all")
+                .values_list("start", *STAT_VALUES))
     tallies = []
     moment = start
     while moment <= now:

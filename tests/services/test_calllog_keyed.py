@@ -384,16 +384,20 @@ def test_statistics_buckets_follow_every_insert(db):
     assert CallLogStat.objects.get(span="hour", dimension="template",
                                    key=str(template.pk)).calls == 1
     assert CallLogStat.objects.get(span="hour", dimension="template", key="").calls == 2
-    assert calllog_stats_rebuild() == len(incremental) == 2 * (1 + 2 + 2)
+    assert calllog_stats_rebuild() == len(incremental) == 3 * (1 + 2 + 2)  # hour, day, week
     assert _buckets() == incremental
     assert len(calllog_rows_tally(CallLog.objects.all(), spans=("hour",))) == 5
 
 
 @pytest.mark.parametrize("period,days", [("day", 1), ("week", 7), ("month", 30)])
-def test_statistics_of_a_period_count_exactly_the_rows_in_it(db, monkeypatch, period, days):
+@pytest.mark.parametrize("weekday", range(7))
+def test_statistics_of_a_period_count_exactly_the_rows_in_it(db, monkeypatch, period, days,
+                                                             weekday):
     from questionbank.selectors import calllog_stats
 
+    # Each weekday of "now", so the period starts and ends at every place in a week.
     now = timezone.now().replace(minute=20, second=0, microsecond=0)
+    now -= timedelta(days=(now.weekday() - weekday) % 7)
     since = now - timedelta(days=days)
     moments = [since - timedelta(minutes=5),  # just before: not counted
                since + timedelta(minutes=5),  # the part-hour at the start, from the rows
@@ -436,6 +440,7 @@ def test_histogram_percentiles_are_within_one_percent_of_the_rows(latencies):
 
 
 def test_month_statistics_read_every_bucket_in_one_query(db, django_assert_num_queries):
+    """And the chart's days in one more."""
     from questionbank.selectors import calllog_stats
     from tests import factories
 
@@ -443,12 +448,39 @@ def test_month_statistics_read_every_bucket_in_one_query(db, django_assert_num_q
     for index in range(6):
         calllog_record(endpoint_name=f"gpu-{index % 2}", latency_ms=100 * (index + 1),
                        template=templates[index % 2])
-    # The part-hour's rows, the buckets (all dimensions and the chart), the template names.
-    with django_assert_num_queries(3):
+    # The part-hour's rows, the buckets (all dimensions), the template names, the chart.
+    with django_assert_num_queries(4):
         stats = calllog_stats(period="month")
     assert sorted((t.calls, t.p50_ms) for t in stats["templates"]) == [
         (3, pytest.approx(300, rel=0.01)), (3, pytest.approx(400, rel=0.01))]
     assert sum(b["calls"] for b in stats["series"]) == stats["total"].calls == 6
+
+
+def test_week_buckets_hold_their_days_and_the_migration_builds_the_same(db, monkeypatch):
+    import importlib
+
+    from django.apps import apps
+
+    monday = timezone.now().replace(hour=9, minute=0, second=0, microsecond=0)
+    monday -= timedelta(days=monday.weekday() + 7)
+    for offset in range(0, 11 * 24, 7):  # Monday of last week to Thursday of this one
+        monkeypatch.setattr(timezone, "now", lambda o=offset: monday + timedelta(hours=o))
+        calllog_record(endpoint_name=f"gpu-{offset % 2}", latency_ms=100 + offset,
+                       outcome="error" if offset % 5 == 0 else "success")
+    monkeypatch.undo()
+    weeks = {k: v for k, v in _buckets().items() if k[0] == "week"}
+    assert sorted({k[1] for k in weeks}) == [monday.replace(hour=0),
+                                             monday.replace(hour=0) + timedelta(weeks=1)]
+    for (_span, start, dimension, key), figures in weeks.items():
+        days = [v for k, v in _buckets().items() if k[0] == "day" and k[2:] == (dimension, key)
+                and start <= k[1] < start + timedelta(weeks=1)]
+        assert figures[0] == sum(d[0] for d in days) > 0  # calls
+        assert figures[1] == sum(d[1] for d in days)  # errors
+        assert sum(figures[4].values()) == sum(sum(d[4].values()) for d in days)
+    migration = importlib.import_module("questionbank.migrations.0026_calllog_week_buckets")
+    CallLogStat.objects.filter(span="week").delete()
+    migration.weeks_from_days(apps, None)
+    assert {k: v for k, v in _buckets().items() if k[0] == "week"} == weeks
 
 
 def test_start_up_warns_when_statistics_were_never_built(db):

@@ -8,7 +8,7 @@ from questionbank.services.calllog_stats import calllog_stats_rebuild
 
 
 class Command(BaseCommand):
-    help = ("Recompute the call-log statistics buckets (per hour and day) from the rows: "
+    help = ("Recompute the call-log statistics buckets (per hour, day and week) from the rows: "
             "once after migration 0022, or after rows were written by other means. New "
             "calls keep them current by themselves.")
 
