@@ -346,6 +346,8 @@ def _run_constants(name: str, module: Module, workers: int) -> tuple[dict, str]:
     for number in range(workers):
         scratch = SCRATCH / f"{name}-constants-{number}"
         _copy_project(scratch)
+        # pytest's settings (Django, pythonpath) even when MUTATION_DIR is outside the project
+        shutil.copy2(ROOT / "pyproject.toml", scratch / "pyproject.toml")
         copies.append((scratch, _env(scratch)))
     pending = queue.SimpleQueue()
     for number, constant in enumerate(module.constants, 1):
