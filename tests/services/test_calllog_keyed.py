@@ -123,6 +123,18 @@ def test_moving_the_head_back_over_removed_rows_is_named(db):
     assert "moved by hand" in str(report)
 
 
+def test_an_emptied_log_whose_head_keeps_a_row_id_needs_the_head_mac(db):
+    """Only the head migration 0002 made (row 0, genesis hash) goes without a MAC: every row
+    deleted and the head set back to the genesis hash, but not to row 0, is a forgery."""
+    rows = _rows(2)
+    CallLog.objects.all().delete()
+    CallLogChainHead.objects.filter(id=1).update(last_id=rows[1].pk,
+                                                 last_hash=calllogs.GENESIS_HASH)
+    report = calllog_verify()
+    assert (report.ok, report.problem, report.first_broken_id) == (
+        False, "forged_head", rows[1].pk)
+
+
 # --- The anchor outside the database ------------------------------------------------------
 
 

@@ -224,7 +224,12 @@ def test_deadline_bounds_a_call_even_with_heartbeats(standins):
     with pytest.raises(TimedOut) as info:
         client.generate(ask("slow [[standin:delay=3]]"))
     assert info.value.phase == "deadline"
-    assert info.value.exchange.latency_s < 2.0
+    # What happened, not how long it took: heartbeats kept the read alive, and the call was
+    # cut before the answer (3 s away) came, rather than noticed late once it had.
+    body = info.value.exchange.response_body
+    if HEARTBEAT_S < 1:  # Gradio 4.x sends its first heartbeat after 15 s
+        assert "event: heartbeat" in body
+    assert "event: complete" not in body and "event: generating" not in body
 
 
 def test_fail_times_marker_and_retries(standins):
