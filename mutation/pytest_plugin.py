@@ -5,10 +5,6 @@ children would share one test database file and lock or delete it under each oth
 child works on its own copy of the database the first (stats) run migrated and kept with
 ``--reuse-db``: a file copy takes milliseconds where migrating takes seconds. Hooks, not a
 fixture override: pytest-django's own ``django_db_modify_db_settings`` would win.
-
-It also swaps Django's password hasher for MD5: every ``make_teacher()`` hashes a password,
-and PBKDF2's million rounds (a third of a second) were most of a call-log test's time. No
-mutated module hashes passwords, so no mutant can depend on the hasher.
 """
 
 from __future__ import annotations
@@ -31,17 +27,7 @@ def _database() -> dict | None:
     return database if database["ENGINE"].endswith("sqlite3") else None
 
 
-def _fast_password_hasher() -> None:
-    from django.conf import settings
-    from django.contrib.auth import hashers
-
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    hashers.get_hashers.cache_clear()
-    hashers.get_hashers_by_algorithm.cache_clear()
-
-
 def pytest_sessionstart(session) -> None:
-    _fast_password_hasher()
     database = _database()
     if not _is_mutant_child() or database is None:
         return
