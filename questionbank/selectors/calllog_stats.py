@@ -13,7 +13,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import timedelta
-from itertools import accumulate
+from itertools import accumulate, pairwise
 
 from django.db.models import Q
 from django.utils import timezone
@@ -116,7 +116,7 @@ def _window(lo, hi, coarsest: str = WEEK) -> Q:
     the first Monday). The span holding ``hi`` is read whole: nothing is logged after
     ``hi``, which is now."""
     cover, edge = Q(), lo
-    for fine, coarse in ((HOUR, DAY), (DAY, WEEK))[:SPANS.index(coarsest)]:
+    for fine, coarse in pairwise(SPANS[:SPANS.index(coarsest) + 1]):
         boundary = span_start(edge, coarse)
         if boundary < edge:
             boundary += SPAN_LENGTH[coarse]
