@@ -102,6 +102,8 @@ def test_teacher_flow_in_chinese(app_stack, browser, artifacts):
         page.get_by_text("已保存为修订版本 2。").wait_for()
 
         page.get_by_role("button", name="发布…", exact=True).click()
+        # The click posts a form: wait for the page it leads to before looking.
+        page.get_by_text("尚未发布任何内容。").wait_for()
         assert page.get_by_text("尚未发布任何内容。").is_visible()
         page.get_by_label(re.compile("它来自模拟服务器")).check()
         page.get_by_role("button", name="仍然发布").click()

@@ -107,6 +107,8 @@ def test_teacher_generates_reviews_edits_publishes_and_a_student_reads(
 
         # Publish: a stand-in answer needs its reason confirmed first.
         page.get_by_role("button", name="Publish…", exact=True).click()
+        # The click posts a form: wait for the page it leads to before looking.
+        page.get_by_text("Nothing was published yet.").wait_for()
         assert page.get_by_text("Nothing was published yet.").is_visible()
         page.screenshot(path=str(artifacts / "publish-confirm.png"), full_page=True)
         page.get_by_label(re.compile("It came from the stand-in server")).check()
