@@ -381,15 +381,15 @@ def hits(word: str) -> float:
 
 def hits_zh(query: str) -> float:
     """Share of the Chinese problems whose title, statement or tags hold ``query``
-    (through the CJK index's side-table column; every problem has a row there)."""
+    (through the CJK index's table, which has a row for every problem with CJK text)."""
     from django.db import connection
 
     from questionbank.browse.search import cjk_tsquery, parse_query
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FILTER (WHERE s.cjk @@ %s::tsquery)::float / count(*) "
-                       "FROM questionbank_problem_search s JOIN questionbank_problem p "
-                       "ON p.id = s.problem_id WHERE p.language = 'zh'",
+        cursor.execute("SELECT count(*) FILTER (WHERE c.cjk @@ %s::tsquery)::float / count(*) "
+                       "FROM questionbank_problem p LEFT JOIN questionbank_problem_search_cjk c "
+                       "ON c.problem_id = p.id WHERE p.language = 'zh'",
                        [cjk_tsquery(parse_query(query))])
         return cursor.fetchone()[0]
 

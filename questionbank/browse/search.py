@@ -20,8 +20,9 @@ the visibility rule the raw queries use and SQLite's trigger re-creation.
 
 Chinese, Japanese and Korean are written without spaces, so neither tokenizer splits
 them into words; both databases index their characters and character pairs apart
-(``questionbank.db.cjk``, migration 0024: the ``cjk`` tsvector of the side table, the
-FTS5 table ``questionbank_problem_cjk``). Each run of CJK characters in a query must
+(``questionbank.db.cjk``: on PostgreSQL a tsvector in a narrow table of its own, one row
+per problem with CJK text, migrations 0024 and 0027; on SQLite the FTS5 table
+``questionbank_problem_cjk``). Each run of CJK characters in a query must
 appear as written (one character, a pair, or a phrase of pairs: an exact substring);
 the rest of the query (English words, numbers, TeX) goes to the full-text index as
 above, and a problem must match both. ``or`` and quotes work between spaced words only;
@@ -70,6 +71,9 @@ FRAGMENT = "\x1f"
 # created_at, ``visible`` (the rule of questionbank.db.published, kept by triggers; only a
 # pre-filter: the rows shown are re-read through it) and the tsvector with tag names.
 SIDE_TABLE = "questionbank_problem_search"
+# Its companion for Chinese, Japanese and Korean (migration 0027): one row per problem with
+# CJK text, its character-and-pair tsvector stored in the row, ``visible`` and created_at.
+CJK_SEARCH_TABLE = "questionbank_problem_search_cjk"
 
 # Thai/Lao/Myanmar/Khmer: written without spaces between words, and not indexed (CJK is:
 # questionbank.db.cjk).
@@ -152,13 +156,19 @@ def cjk_tsquery(req: SearchRequest) -> str:
     """PostgreSQL: a tsquery (text) for ``req``'s CJK runs against ``qb_cjk_vector``:
     one character or pair is a lexeme, a longer run the phrase of its pairs. The runs
     hold CJK characters only, so no quoting is needed beyond the quotes."""
+    return " & ".join([*(_cjk_phrase(run) for run in req.cjk),
+                       *(f"!{_cjk_phrase(run)}" for run in req.cjk_not)])
 
-    def one(run: str) -> str:
-        if len(run) <= 2:
-            return f"'{run}'"
-        return "(" + " <-> ".join(f"'{run[i:i + 2]}'" for i in range(len(run) - 1)) + ")"
 
-    return " & ".join([*(one(run) for run in req.cjk), *(f"!{one(run)}" for run in req.cjk_not)])
+def cjk_tsquery_any(runs: tuple[str, ...]) -> str:
+    """PostgreSQL: a tsquery (text) matching a text that holds any of ``runs``."""
+    return " | ".join(_cjk_phrase(run) for run in runs)
+
+
+def _cjk_phrase(run: str) -> str:
+    if len(run) <= 2:
+        return f"'{run}'"
+    return "(" + " <-> ".join(f"'{run[i:i + 2]}'" for i in range(len(run) - 1)) + ")"
 
 
 def cjk_fts5(runs: tuple[str, ...], *, join: str = "AND") -> str:
@@ -403,7 +413,7 @@ def match_ids(req: SearchRequest, *, relevance: bool, kind: str = "",
     """One query: the newest ``limit`` visible problems matching ``req`` (mode "fts")
     within the filters, ordered best first when ``relevance`` (ties: newest first),
     else newest first. PostgreSQL ranks with ts_rank (title and tag names A, statement
-    B, normalised by log length) in the side table; SQLite with FTS5 bm25 (title and tag
+    B, normalised by log length) in the side tables; SQLite with FTS5 bm25 (title and tag
     names 10x)."""
     if not req or req.mode != "fts":
         return Matches()
@@ -426,32 +436,9 @@ def match_ids(req: SearchRequest, *, relevance: bool, kind: str = "",
         # FTS5 expression cannot be "not" alone (when there is nothing else to find).
         where.append(f"p.id NOT IN (SELECT rowid FROM {CJK_TABLE} WHERE {CJK_TABLE} MATCH %s)")
         params.append(cjk_fts5(req.cjk_not, join="OR"))
-    filters = "".join(" AND " + w for w in where)
     if connection.vendor == "postgresql":
-        join = f"JOIN {PROBLEM_TABLE} p ON p.id = s.problem_id" if kind or difficulty else ""
-        # (condition, its params, score, its params) for the words and for the CJK runs.
-        parts = []
-        if req.fts5:
-            words = "websearch_to_tsquery('english'::regconfig, %s)"
-            if req.cjk:
-                # Words that are all stop words ("the") make an empty query, which would
-                # match nothing: then only the CJK runs count. The database folds the
-                # test to a constant, so the plan is the one without it.
-                parts.append((f"(numnode({words}) = 0 OR s.vector @@ {words})",
-                              [req.words] * 2, f"ts_rank(s.vector, {words}, 1)", [req.words]))
-            else:
-                parts.append((f"s.vector @@ {words}", [req.words],
-                              f"ts_rank(s.vector, {words}, 1)", [req.words]))
-        if req.cjk or req.cjk_not:
-            query = cjk_tsquery(req)
-            parts.append(("s.cjk @@ %s::tsquery", [query], "ts_rank(s.cjk, %s::tsquery, 1)",
-                          [query]))
-        score = " + ".join(part[2] for part in parts) if relevance else "0"
-        sql = (f"SELECT s.problem_id, {score} FROM {SIDE_TABLE} s {join} "
-               f"WHERE s.visible AND {' AND '.join(part[0] for part in parts)} "
-               f"{filters} ORDER BY s.created_at DESC, s.problem_id DESC LIMIT %s")
-        params = ([x for part in parts for x in part[3]] if relevance else []) + [
-            *(x for part in parts for x in part[1]), *params, limit + 1]
+        sql, params = _pg_match_sql(req, relevance=relevance, where=where, params=params,
+                                    join_problem=bool(kind or difficulty), limit=limit)
     else:
         # bm25 (title and tags 10x) is lower-is-better: negated so both engines sort the
         # score descending.
@@ -469,6 +456,7 @@ def match_ids(req: SearchRequest, *, relevance: bool, kind: str = "",
             score = "w.score + c.score" if relevance else "0"
             source = f"w JOIN c ON c.id = w.id JOIN {PROBLEM_TABLE} p ON p.id = w.id"
             match, match_params = "", [req.fts5, cjk_fts5(req.cjk)]
+        filters = "".join(" AND " + w for w in where)
         sql = (f"{head}SELECT p.id, {score} FROM {source} WHERE {match}"
                f"{problem_visible('p')} {filters} "
                "ORDER BY p.created_at DESC, p.id DESC LIMIT %s")
@@ -481,6 +469,61 @@ def match_ids(req: SearchRequest, *, relevance: bool, kind: str = "",
     if relevance:
         rows.sort(key=lambda row: -row[1])  # stable: equal scores stay newest first
     return Matches(ids=tuple(row[0] for row in rows), capped=capped)
+
+
+def _pg_match_sql(req: SearchRequest, *, relevance: bool, where: list[str], params: list,
+                  join_problem: bool, limit: int) -> tuple[str, list]:
+    """PostgreSQL's query for :func:`match_ids`: rows of the side table (English words),
+    of the CJK table (migration 0027: problems with CJK text only, the vector in the
+    row), or both joined, always as ``s``; ``where`` and ``params`` are the filters (on
+    the problem as ``p`` when ``join_problem``).
+
+    The newest ``limit + 1`` matches are found first (ids and dates only, so a plan that
+    sorts many matches sorts narrow rows), then only those are ranked, their vectors
+    read by primary key."""
+    words = "websearch_to_tsquery('english'::regconfig, %s)"
+    conditions: list[tuple[str, list]] = []  # (SQL, params), ANDed
+    scores: list[tuple[str, list]] = []  # on the ranked rows: w (side table), c (CJK)
+    if req.cjk:
+        source = f"{SIDE_TABLE} s JOIN {CJK_SEARCH_TABLE} c ON c.problem_id = s.problem_id"
+        if not req.fts5:
+            source = f"{CJK_SEARCH_TABLE} s"
+        query = cjk_tsquery(req)
+        conditions.append((f"{'c' if req.fts5 else 's'}.cjk @@ %s::tsquery", [query]))
+        scores.append(("ts_rank(c.cjk, %s::tsquery, 1)", [query]))
+    else:
+        source = f"{SIDE_TABLE} s"
+    if req.fts5:
+        if req.cjk:
+            # Words that are all stop words ("the") make an empty query, which would
+            # match nothing: then only the CJK runs count. The database folds the test
+            # to a constant, so the plan is the one without it.
+            conditions.append((f"(numnode({words}) = 0 OR s.vector @@ {words})", [req.words] * 2))
+        else:
+            conditions.append((f"s.vector @@ {words}", [req.words]))
+        scores.append((f"ts_rank(w.vector, {words}, 1)", [req.words]))
+    if req.cjk_not and not req.cjk:
+        # Only excluded runs beside the words: a problem without CJK text has no row in
+        # the CJK table, and is not excluded.
+        conditions.append((f"NOT EXISTS (SELECT 1 FROM {CJK_SEARCH_TABLE} c WHERE "
+                           "c.problem_id = s.problem_id AND c.cjk @@ %s::tsquery)",
+                           [cjk_tsquery_any(req.cjk_not)]))
+    if join_problem:
+        source += f" JOIN {PROBLEM_TABLE} p ON p.id = s.problem_id"
+    found = (f"SELECT s.problem_id AS id, s.created_at FROM {source} WHERE s.visible"
+             f"{''.join(' AND ' + c for c, _ in conditions)}{''.join(' AND ' + w for w in where)} "
+             "ORDER BY s.created_at DESC, s.problem_id DESC LIMIT %s")
+    found_params = [*(x for _, ps in conditions for x in ps), *params, limit + 1]
+    if not relevance:
+        return found, found_params
+    ranked = f"({found}) m"
+    if req.fts5:
+        ranked += f" JOIN {SIDE_TABLE} w ON w.problem_id = m.id"
+    if req.cjk:
+        ranked += f" JOIN {CJK_SEARCH_TABLE} c ON c.problem_id = m.id"
+    score = " + ".join(sql for sql, _ in scores)
+    return (f"SELECT m.id, {score} FROM {ranked} ORDER BY m.created_at DESC, m.id DESC",
+            [*(x for _, ps in scores for x in ps), *found_params])
 
 
 def in_order(qs, ids):

@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 
 from questionbank.browse.search import (
+    CJK_SEARCH_TABLE,
     cjk_fts5,
     cjk_tsquery,
     highlights,
@@ -211,6 +212,42 @@ def test_the_index_follows_edits_deletes_and_publishing(shapes):
     assert _titles("抛物线") == []
 
 
+@pytest.mark.postgresql
+def test_the_cjk_table_has_a_row_for_each_problem_with_cjk_text(shapes):
+    """PostgreSQL keeps the CJK vectors in a table of their own (migration 0027): one row
+    per problem with CJK text in its title, statement or tag names, holding the vector
+    the database makes from them and the side table's visibility and date."""
+
+    def rows():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT c.problem_id, c.visible, c.created_at = p.created_at, c.cjk = "
+                "qb_problem_cjk(p.title, p.statement, qb_problem_tag_names(p.id)) "
+                f"FROM {CJK_SEARCH_TABLE} c JOIN questionbank_problem p ON p.id = c.problem_id")
+            return {pk: rest for pk, *rest in cursor.fetchall()}
+
+    english = shapes["english"]
+    assert rows() == {p.pk: [True, True, True] for name, p in shapes.items() if name != "english"}
+    english.tags.add(Tag.objects.create(name="几何", slug="jihe"))  # a Chinese tag name
+    assert rows()[english.pk] == [True, True, True]
+    english.tags.clear()
+    assert english.pk not in rows()
+    problem_update(problem=shapes["split"], title="Shapes", statement="All English now.")
+    assert shapes["split"].pk not in rows()
+    hidden = make_problem(title="抛物线", statement="抛物线的焦点。")
+    assert rows()[hidden.pk] == [False, True, True]
+    with_solution(hidden, "published")
+    assert rows()[hidden.pk] == [True, True, True]
+    Problem.objects.filter(pk=shapes["area"].pk).update(status=Problem.Status.ARCHIVED)
+    assert rows()[shapes["area"].pk][0] is False
+    shapes["circle"].delete()
+    assert shapes["circle"].pk not in rows()
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no deferred checks pending
+        cursor.execute("TRUNCATE questionbank_problem CASCADE")
+    assert rows() == {}
+
+
 def test_filters_and_newest_sort_apply(shapes):
     req = parse_query("求")
     newest = match_ids(req, relevance=False)
@@ -265,18 +302,20 @@ def test_searches_read_the_cjk_index(q, shapes):
     req = parse_query(q)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # A handful of rows would be read in full: forbid that and the newest-first
-            # index (dropped in this test's transaction only), as if there were 100,000
+            # A handful of rows would be read in full, or walked along an index (newest
+            # first, or the primary keys a join can follow): forbid that (the newest-first
+            # indexes dropped in this test's transaction only), as if there were 100,000
             # rows and a rare run. The bench prints the plans at that size.
             cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute("DROP INDEX problem_search_newest")
+            cursor.execute("SET LOCAL enable_indexscan = off")
+            cursor.execute("DROP INDEX problem_search_newest, problem_search_cjk_newest")
             plan = _pg_plan(cursor, req)
             if req.fts5:  # mixed: either index may lead, the other condition filters
-                assert "problem_search_cjk" in plan or "problem_search_match" in plan, plan
+                assert "problem_search_cjk_match" in plan or "problem_search_match" in plan, plan
                 # The stop-word test was folded away before planning.
                 assert "numnode" not in plan, plan
             else:
-                assert "problem_search_cjk" in plan, plan
+                assert "problem_search_cjk_match" in plan, plan
         else:
             plan = _sqlite_plan(cursor, req)
             assert f"SCAN {CJK_TABLE} VIRTUAL TABLE INDEX" in plan, plan
