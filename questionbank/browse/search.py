@@ -489,7 +489,11 @@ def _pg_match_sql(req: SearchRequest, *, relevance: bool, where: list[str], para
         if not req.fts5:
             source = f"{CJK_SEARCH_TABLE} s"
         query = cjk_tsquery(req)
-        conditions.append((f"{'c' if req.fts5 else 's'}.cjk @@ %s::tsquery", [query]))
+        if req.fts5:
+            # c.visible (equal to s.visible) lets the partial GIN index serve the join.
+            conditions.append(("c.visible AND c.cjk @@ %s::tsquery", [query]))
+        else:
+            conditions.append(("s.cjk @@ %s::tsquery", [query]))
         scores.append(("ts_rank(c.cjk, %s::tsquery, 1)", [query]))
     else:
         source = f"{SIDE_TABLE} s"
