@@ -476,27 +476,22 @@ def _pg_match_sql(req: SearchRequest, *, relevance: bool, where: list[str], para
     """PostgreSQL's query for :func:`match_ids`: rows of the side table (English words),
     of the CJK table (migration 0027: problems with CJK text only, the vector in the
     row), or both joined, always as ``s``; ``where`` and ``params`` are the filters (on
-    the problem as ``p`` when ``join_problem``).
-
-    The newest ``limit + 1`` matches are found first (ids and dates only, so a plan that
-    sorts many matches sorts narrow rows), then only those are ranked, their vectors
-    read by primary key."""
+    the problem as ``p`` when ``join_problem``)."""
     words = "websearch_to_tsquery('english'::regconfig, %s)"
     conditions: list[tuple[str, list]] = []  # (SQL, params), ANDed
-    scores: list[tuple[str, list]] = []  # on the ranked rows: w (side table), c (CJK)
+    scores: list[tuple[str, list]] = []  # added up
+    source = f"{SIDE_TABLE} s"
     if req.cjk:
-        source = f"{SIDE_TABLE} s JOIN {CJK_SEARCH_TABLE} c ON c.problem_id = s.problem_id"
-        if not req.fts5:
-            source = f"{CJK_SEARCH_TABLE} s"
         query = cjk_tsquery(req)
         if req.fts5:
+            source += f" JOIN {CJK_SEARCH_TABLE} c ON c.problem_id = s.problem_id"
             # c.visible (equal to s.visible) lets the partial GIN index serve the join.
             conditions.append(("c.visible AND c.cjk @@ %s::tsquery", [query]))
+            scores.append(("ts_rank(c.cjk, %s::tsquery, 1)", [query]))
         else:
+            source = f"{CJK_SEARCH_TABLE} s"
             conditions.append(("s.cjk @@ %s::tsquery", [query]))
-        scores.append(("ts_rank(c.cjk, %s::tsquery, 1)", [query]))
-    else:
-        source = f"{SIDE_TABLE} s"
+            scores.append(("ts_rank(s.cjk, %s::tsquery, 1)", [query]))
     if req.fts5:
         if req.cjk:
             # Words that are all stop words ("the") make an empty query, which would
@@ -505,7 +500,7 @@ def _pg_match_sql(req: SearchRequest, *, relevance: bool, where: list[str], para
             conditions.append((f"(numnode({words}) = 0 OR s.vector @@ {words})", [req.words] * 2))
         else:
             conditions.append((f"s.vector @@ {words}", [req.words]))
-        scores.append((f"ts_rank(w.vector, {words}, 1)", [req.words]))
+        scores.append((f"ts_rank(s.vector, {words}, 1)", [req.words]))
     if req.cjk_not and not req.cjk:
         # Only excluded runs beside the words: a problem without CJK text has no row in
         # the CJK table, and is not excluded.
@@ -514,20 +509,14 @@ def _pg_match_sql(req: SearchRequest, *, relevance: bool, where: list[str], para
                            [cjk_tsquery_any(req.cjk_not)]))
     if join_problem:
         source += f" JOIN {PROBLEM_TABLE} p ON p.id = s.problem_id"
-    found = (f"SELECT s.problem_id AS id, s.created_at FROM {source} WHERE s.visible"
-             f"{''.join(' AND ' + c for c, _ in conditions)}{''.join(' AND ' + w for w in where)} "
-             "ORDER BY s.created_at DESC, s.problem_id DESC LIMIT %s")
-    found_params = [*(x for _, ps in conditions for x in ps), *params, limit + 1]
     if not relevance:
-        return found, found_params
-    ranked = f"({found}) m"
-    if req.fts5:
-        ranked += f" JOIN {SIDE_TABLE} w ON w.problem_id = m.id"
-    if req.cjk:
-        ranked += f" JOIN {CJK_SEARCH_TABLE} c ON c.problem_id = m.id"
-    score = " + ".join(sql for sql, _ in scores)
-    return (f"SELECT m.id, {score} FROM {ranked} ORDER BY m.created_at DESC, m.id DESC",
-            [*(x for _, ps in scores for x in ps), *found_params])
+        scores = [("0", [])]
+    sql = (f"SELECT s.problem_id, {' + '.join(sql for sql, _ in scores)} FROM {source} "
+           f"WHERE s.visible{''.join(' AND ' + c for c, _ in conditions)}"
+           f"{''.join(' AND ' + w for w in where)} "
+           "ORDER BY s.created_at DESC, s.problem_id DESC LIMIT %s")
+    return sql, [*(x for _, ps in scores for x in ps), *(x for _, ps in conditions for x in ps),
+                 *params, limit + 1]
 
 
 def in_order(qs, ids):
