@@ -166,6 +166,7 @@ def cjk_tsquery_any(runs: tuple[str, ...]) -> str:
 
 
 def _cjk_phrase(run: str) -> str:
+    """One run as a tsquery: a lexeme, or the phrase of its pairs."""
     if len(run) <= 2:
         return f"'{run}'"
     return "(" + " <-> ".join(f"'{run[i:i + 2]}'" for i in range(len(run) - 1)) + ")"

@@ -161,6 +161,7 @@ def test_exclusion(shapes):
     # Excluded runs beside words only.
     assert _titles("roots -圆") == ["二次方程"]
     assert _titles("roots -方程") == []
+    assert _titles("triangles -圆") == ["Triangles in a grid"]  # no CJK text at all
 
 
 def test_english_search_is_unchanged(shapes):
