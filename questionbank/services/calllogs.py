@@ -225,7 +225,7 @@ class ChainReport:
 
     def __str__(self) -> str:
         if self.ok:
-            return english(CHAIN_INTACT, rows=self.rows_checked)
+            return english(CHAIN_INTACT, rows=f"{self.rows_checked:,}")  # 1,000,000
         return english(CHAIN_BROKEN, row=self.first_broken_id, reason=self.reason)
 
 

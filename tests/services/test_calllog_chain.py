@@ -140,6 +140,8 @@ def test_deleting_every_row_is_caught(db):
 def test_an_empty_log_without_a_head_is_intact(db):
     assert calllog_verify() == ChainReport(True, 0)
     assert str(calllog_verify()) == "The call log is intact: 0 rows checked."
+    # Large counts are grouped in thousands, as the admin's own figures are.
+    assert str(ChainReport(True, 1_000_000)) == "The call log is intact: 1,000,000 rows checked."
 
 
 def test_the_head_follows_every_append(db):
