@@ -119,10 +119,10 @@ MATHS_WORDS_ZH = """
 QUALIFIERS_ZH = ("直角", "等腰", "单位", "平行", "相似", "锐角", "钝角", "有理", "无理", "实数",
                  "复数", "离散", "连续", "随机", "线性", "非负", "正整", "有向", "无向", "相邻")
 # Bumped when the generated data changes: an existing fill is reused only if it matches.
-FILL_VERSION = "5-zipf-own-html-zh-math"
+FILL_VERSION = "4-zipf-own-html-zh"
 # The last migration whose tables the fill writes: later ones need no refill (0020's
 # search document with tag names is filled by that migration from the rows).
-FILL_SCHEMA = "0028_problem_statement_math"
+FILL_SCHEMA = "0011_browse_search_candidates"
 
 
 def vocabulary(rng: random.Random | None = None, n: int = 4000) -> list[str]:
@@ -249,7 +249,7 @@ def fill(n: int, seed: int = 6) -> dict:
     from django.utils import timezone
 
     from questionbank.models import Problem, Solution, SolutionRevision, Tag
-    from questionbank.rendering import inline_formulas, render_markdown
+    from questionbank.rendering import render_markdown
 
     rng = random.Random(seed)
     vocab, vocab_zh = vocabulary(), vocabulary_zh()
@@ -291,7 +291,6 @@ def fill(n: int, seed: int = 6) -> dict:
             "kind": "programming" if rng.random() < 0.3 else "maths",
             "statement": statement,
             "statement_html": statement_html,
-            "statement_math": inline_formulas(statement),  # as problem_create stores it
             "reference_answer": str(rng.randint(1, 1000)),
             "test_cases": [],
             "difficulty": rng.randint(1, 5),

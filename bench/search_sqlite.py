@@ -27,7 +27,7 @@ from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FILL_VERSION = "2"  # 2: formulas stored with the statement (migration 0028)
+FILL_VERSION = "1"
 
 
 def setup(path: str) -> None:
@@ -51,7 +51,6 @@ def fill(n: int, seed: int = 6) -> None:
 
     from bench import pages
     from questionbank.models import Problem, Solution
-    from questionbank.rendering import inline_formulas
 
     rng = random.Random(seed)
     vocab, vocab_zh = pages.vocabulary(), pages.vocabulary_zh()
@@ -80,7 +79,6 @@ def fill(n: int, seed: int = 6) -> None:
                                                  k=rng.randint(3, 7))).capitalize()
                 batch.append(Problem(
                     title=title, kind="maths", statement=statement, statement_html=html,
-                    statement_math=inline_formulas(statement),  # as problem_create stores it
                     reference_answer="1", difficulty=rng.randint(1, 5), status="ready",
                     language="zh" if chinese else "en", version=1,
                     created_at=now - timedelta(minutes=n - i),

@@ -55,7 +55,6 @@ from pygments.token import STANDARD_TYPES
 from pygments.util import ClassNotFound
 
 __all__ = [
-    "inline_formulas",
     "pygments_css",
     "render_answer",
     "render_inline",
@@ -208,32 +207,6 @@ def render_math(tex: str, *, display: bool) -> str:
         + escapeHtml(source)
         + "</annotation></semantics></math>"
     )
-
-
-# --- Formulas as search snippets show them ----------------------------------------------------
-
-# Maths in Markdown, with the renderer's delimiters: $$…$$, $…$, \(…\), \[…\] (an escaped \$
-# is not one). An approximation of the Markdown parser, enough for search snippets.
-MATH_SPAN = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<!\\)\$(.+?)(?<!\\)\$"
-                       r"|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
-
-
-def math_span_tex(match: re.Match) -> str:
-    """The TeX inside a ``MATH_SPAN`` match, without its delimiters."""
-    return next(group for group in match.groups() if group is not None)
-
-
-def inline_formulas(markdown: str) -> dict[str, str]:
-    """Each formula of ``markdown`` (as ``MATH_SPAN`` finds them) rendered as inline MathML,
-    by its TeX: what a search snippet shows. Stored with a statement when it is saved
-    (``Problem.statement_math``), as its HTML is, so that search pages do not render the
-    same formulas again on every request."""
-    formulas: dict[str, str] = {}
-    for match in MATH_SPAN.finditer(markdown or ""):
-        tex = math_span_tex(match)
-        if tex not in formulas:
-            formulas[tex] = render_math(tex, display=False)
-    return formulas
 
 
 # --- Markdown-it rules for \( \) and \[ \] ---------------------------------------------------

@@ -42,7 +42,6 @@ into ``<mark>``: stored text is never trusted as HTML.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 
@@ -56,7 +55,7 @@ from questionbank.db.cjk import CJK_RUN
 from questionbank.db.published import PROBLEM_TABLE, problem_visible
 from questionbank.db.sqlite import CJK_TABLE, FTS_TABLE
 from questionbank.models import Problem
-from questionbank.rendering import MATH_SPAN, math_span_tex, render_math
+from questionbank.rendering import render_math
 
 # Longer queries are cut (and the page says so): ranking 40 words helps nobody, and it
 # bounds the work a single request can ask of the database.
@@ -272,16 +271,18 @@ def _substring_marks(text: str, terms: tuple[str, ...], *, width: int | None = N
 
 # --- Snippets with maths ---------------------------------------------------------------
 
+# Maths in a statement's Markdown, with the renderer's delimiters: $$…$$, $…$, \(…\), \[…\]
+# (an escaped \$ is not one). An approximation of the Markdown parser, enough for snippets.
+_MATH = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<!\\)\$(.+?)(?<!\\)\$"
+                   r"|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 # A formula a snippet cuts through is shown whole up to this length, else left out.
 MAX_SNIPPET_MATH_CHARS = 200
 
 
-def snippet_html(statement: str | None, raw: str | None,
-                 formulas: dict[str, str] | None = None) -> SafeString:
+def snippet_html(statement: str | None, raw: str | None) -> SafeString:
     """A search snippet as HTML: the database's ``raw`` snippet of ``statement`` (matches
     between START and STOP, fragments separated by FRAGMENT) with its formulas rendered
-    as MathML instead of shown as TeX source: taken from ``formulas`` (the statement's
-    stored ``statement_math``, rendering.inline_formulas) when there, else rendered.
+    as MathML instead of shown as TeX source.
 
     Each fragment is found in the statement and widened (or narrowed, for a long
     formula) so that it never cuts a formula in two; a formula holding a match is
@@ -302,14 +303,14 @@ def snippet_html(statement: str | None, raw: str | None,
         if at < 0:
             at = statement.find(plain)
         if at < 0:  # not found as it came: shown on its own, whole formulas only
-            parts.append(_window_html(plain, 0, len(plain), marks, formulas))
+            parts.append(_window_html(plain, 0, len(plain), marks))
             continue
         searched_from = at + len(plain)
         marks = [(a + at, b + at) for a, b in marks]
         start, end = _whole_formulas(statement, at, at + len(plain))
         if start < end:
             first, last = (start, end) if not parts else (first, end)
-            parts.append(_window_html(statement, start, end, marks, formulas))
+            parts.append(_window_html(statement, start, end, marks))
     if not parts:
         return mark_safe("")
     html = " … ".join(parts)  # every part was escaped or rendered as MathML
@@ -339,7 +340,7 @@ def _mark_ranges(piece: str) -> list[tuple[int, int]]:
 
 def _whole_formulas(statement: str, start: int, end: int) -> tuple[int, int]:
     """``start``..``end`` moved so that no formula of ``statement`` is cut in two."""
-    for match in MATH_SPAN.finditer(statement):
+    for match in _MATH.finditer(statement):
         a, b = match.span()
         if a >= end:
             break
@@ -351,18 +352,17 @@ def _whole_formulas(statement: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _window_html(text: str, start: int, end: int, marks: list[tuple[int, int]],
-                 formulas: dict[str, str] | None) -> str:
+def _window_html(text: str, start: int, end: int, marks: list[tuple[int, int]]) -> str:
     """``text[start:end]`` as HTML: formulas as MathML (in <mark> when a match falls in
-    one; stored in ``formulas`` or rendered), the rest escaped with its matches marked."""
+    one), the rest escaped with its matches marked."""
     out: list[str] = []
     pos = start
     window = text[start:end]
-    for match in MATH_SPAN.finditer(window):
+    for match in _MATH.finditer(window):
         a, b = match.start() + start, match.end() + start
         out.append(_marked_range(text, pos, a, marks))
-        tex = math_span_tex(match)
-        math = (formulas or {}).get(tex) or render_math(tex, display=False)
+        tex = next(group for group in match.groups() if group is not None)
+        math = render_math(tex, display=False)
         if any(ma < b and mb > a for ma, mb in marks):
             math = f"<mark>{math}</mark>"
         out.append(math)
@@ -566,18 +566,15 @@ def highlights(req: SearchRequest, ids: list[int]) -> dict[int, tuple[SafeString
     """``{problem id: (title, snippet)}`` with matches in <mark>, for one page of results.
 
     One query whatever the number of ids. Snippets come from the Markdown source; their
-    formulas are shown as MathML (:func:`snippet_html`: stored with the statement, or
-    rendered), the rest is escaped text.
+    formulas are rendered as MathML (:func:`snippet_html`), the rest is escaped text.
     """
     if not req or req.mode == "empty" or not ids:
         return {}
     if req.mode == "substring":
-        rows = Problem.objects.filter(pk__in=ids).values_list("pk", "title", "statement",
-                                                               "statement_math")
+        rows = Problem.objects.filter(pk__in=ids).values_list("pk", "title", "statement")
         return {pk: (substring_highlight(title, req.terms),
-                     snippet_html(statement, _substring_marks(statement, req.terms, width=220),
-                                  formulas))
-                for pk, title, statement, formulas in rows}
+                     snippet_html(statement, _substring_marks(statement, req.terms, width=220)))
+                for pk, title, statement in rows}
     if req.cjk:
         return _cjk_highlights(req, ids)
     if connection.vendor == "postgresql":
@@ -590,21 +587,18 @@ def highlights(req: SearchRequest, ids: list[int]) -> dict[int, tuple[SafeString
                                       start_sel=START, stop_sel=STOP, max_words=35,
                                       min_words=15, max_fragments=2,
                                       fragment_delimiter=FRAGMENT),
-        ).values_list("pk", "title_hl", "snippet_hl", "statement", "statement_math")
-        return {pk: (marked(t), snippet_html(statement, s, formulas))
-                for pk, t, s, statement, formulas in rows}
+        ).values_list("pk", "title_hl", "snippet_hl", "statement")
+        return {pk: (marked(t), snippet_html(statement, s)) for pk, t, s, statement in rows}
     placeholders = ", ".join(["%s"] * len(ids))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {FTS_TABLE}.rowid, highlight({FTS_TABLE}, 0, char(2), char(3)), "
-            f"snippet({FTS_TABLE}, 1, char(2), char(3), char(31), 30), "
-            f"{FTS_TABLE}.statement, p.statement_math FROM {FTS_TABLE} "
-            f"JOIN {PROBLEM_TABLE} p ON p.id = {FTS_TABLE}.rowid "
-            f"WHERE {FTS_TABLE} MATCH %s AND {FTS_TABLE}.rowid IN ({placeholders})",
+            f"SELECT rowid, highlight({FTS_TABLE}, 0, char(2), char(3)), "
+            f"snippet({FTS_TABLE}, 1, char(2), char(3), char(31), 30), statement "
+            f"FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s AND rowid IN ({placeholders})",
             [req.fts5, *ids],
         )
-        return {pk: (marked(t), snippet_html(statement, s, json.loads(formulas)))
-                for pk, t, s, statement, formulas in cursor.fetchall()}
+        return {pk: (marked(t), snippet_html(statement, s))
+                for pk, t, s, statement in cursor.fetchall()}
 
 
 def _cjk_highlights(req: SearchRequest, ids: list[int]) -> dict[int, tuple[SafeString, SafeString]]:
@@ -612,8 +606,7 @@ def _cjk_highlights(req: SearchRequest, ids: list[int]) -> dict[int, tuple[SafeS
     database in the whole title and statement (ts_headline, FTS5 highlight()), the runs'
     (exact substrings) found in Python; the snippet is a window around the first match."""
     if not req.fts5:
-        rows = Problem.objects.filter(pk__in=ids).values_list("pk", "title", "statement",
-                                                               "statement_math")
+        rows = Problem.objects.filter(pk__in=ids).values_list("pk", "title", "statement")
     elif connection.vendor == "postgresql":
         query = pg_query(req)
         rows = Problem.objects.filter(pk__in=ids).annotate(
@@ -621,23 +614,22 @@ def _cjk_highlights(req: SearchRequest, ids: list[int]) -> dict[int, tuple[SafeS
                                     start_sel=START, stop_sel=STOP, highlight_all=True),
             statement_hl=SearchHeadline(_pg_clean("statement"), query, config="english",
                                         start_sel=START, stop_sel=STOP, highlight_all=True),
-        ).values_list("pk", "title_hl", "statement_hl", "statement_math")
+        ).values_list("pk", "title_hl", "statement_hl")
     else:
         placeholders = ", ".join(["%s"] * len(ids))
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT {FTS_TABLE}.rowid, highlight({FTS_TABLE}, 0, char(2), char(3)), "
-                f"highlight({FTS_TABLE}, 1, char(2), char(3)), p.statement_math "
-                f"FROM {FTS_TABLE} JOIN {PROBLEM_TABLE} p ON p.id = {FTS_TABLE}.rowid "
-                f"WHERE {FTS_TABLE} MATCH %s AND {FTS_TABLE}.rowid IN ({placeholders})",
+                f"SELECT rowid, highlight({FTS_TABLE}, 0, char(2), char(3)), "
+                f"highlight({FTS_TABLE}, 1, char(2), char(3)) FROM {FTS_TABLE} "
+                f"WHERE {FTS_TABLE} MATCH %s AND rowid IN ({placeholders})",
                 [req.fts5, *ids])
-            rows = [(*row[:3], json.loads(row[3])) for row in cursor.fetchall()]
+            rows = cursor.fetchall()
     out = {}
-    for pk, title, statement, formulas in rows:
+    for pk, title, statement in rows:
         title, title_marks = _with_runs(title, req.cjk)
         statement, marks = _with_runs(statement, req.cjk)
         out[pk] = (marked(_mark(title, title_marks)),
-                   snippet_html(statement, _mark(statement, marks, width=220), formulas))
+                   snippet_html(statement, _mark(statement, marks, width=220)))
     return out
 
 

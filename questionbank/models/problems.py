@@ -85,10 +85,6 @@ class Problem(models.Model):
     statement = models.TextField(_("statement"),
                                  help_text=_("Markdown; maths in $...$ or $$...$$."))
     statement_html = models.TextField(_("statement html"), blank=True, editable=False)
-    # Each formula of the statement as inline MathML, by its TeX (rendering.inline_formulas):
-    # what search snippets show, stored with the HTML so that search pages need not render them.
-    statement_math = models.JSONField(_("statement formulas"), default=dict, blank=True,
-                                      editable=False)
     reference_answer = models.TextField(_("reference answer"),
         blank=True, help_text=_("The expected final answer, e.g. 42 or \\frac{1}{2}.")
     )

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from questionbank.models import Problem, Tag
-from questionbank.rendering import inline_formulas, render_markdown
+from questionbank.rendering import render_markdown
 from questionbank.sanitize import sanitize_text
 from questionbank.services.cleaning import PROBLEM_PROMPT_FIELDS, clean_prompt_fields
 
@@ -60,7 +60,6 @@ def problem_create(
     for name, value in fields.items():
         setattr(problem, name, value)
     problem.statement_html = _render(problem.statement)
-    problem.statement_math = inline_formulas(problem.statement)
     problem.content_hash = problem.compute_content_hash()
     problem.full_clean(exclude=["tags"])
     problem.save()
@@ -92,8 +91,7 @@ def problem_update(
         changed.append("version")
     if "statement" in changed:
         problem.statement_html = _render(problem.statement)
-        problem.statement_math = inline_formulas(problem.statement)
-        changed += ["statement_html", "statement_math"]
+        changed.append("statement_html")
     if {"title", "statement", "kind"} & set(changed):
         problem.content_hash = problem.compute_content_hash()
         changed.append("content_hash")
@@ -129,23 +127,3 @@ def _set_tags(problem: Problem, tags: Iterable[str | Tag]) -> None:
     objs = [t for t in tags if isinstance(t, Tag)]
     objs += tags_get_or_create(names=[t for t in tags if not isinstance(t, Tag)])
     problem.tags.set(objs)
-
-
-def problems_rerender(*, batch_size: int = 500) -> int:
-    """Render every problem's statement again (``statement_html`` and ``statement_math``)
-    from its Markdown, as saving it would; returns how many changed. For an upgrade that
-    changed the renderer, or one that added a stored rendering (migration 0028)."""
-    changed = 0
-    batch: list[Problem] = []
-    problems = Problem.objects.only("id", "statement", "statement_html", "statement_math")
-    for problem in problems.order_by("pk").iterator(chunk_size=batch_size):
-        html, formulas = _render(problem.statement), inline_formulas(problem.statement)
-        if (html, formulas) != (problem.statement_html, problem.statement_math):
-            problem.statement_html, problem.statement_math = html, formulas
-            batch.append(problem)
-        if len(batch) >= batch_size:
-            changed += Problem.objects.bulk_update(batch, ["statement_html", "statement_math"])
-            batch = []
-    if batch:
-        changed += Problem.objects.bulk_update(batch, ["statement_html", "statement_math"])
-    return changed

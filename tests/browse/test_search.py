@@ -4,15 +4,12 @@ PostgreSQL): parsing, ranking, odd input, non-Latin text and safe highlights."""
 from __future__ import annotations
 
 import importlib
-import io
 import re
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 
-from questionbank import rendering
 from questionbank.browse import search
 from questionbank.browse.search import (
     MAX_QUERY_CHARS,
@@ -285,41 +282,6 @@ def test_snippet_never_cuts_a_formula_and_escapes_text():
     # Text the statement does not hold (it changed meanwhile) is still shown safely.
     assert search.snippet_html("other", "a <i> " + search.START + "b" + search.STOP) == (
         "a &lt;i&gt; <mark>b</mark>")
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("q", ["root", "平方根", "root 平方根", "ราก"])
-def test_snippets_show_the_formulas_stored_with_the_statement(q):
-    """Snippets take each formula's MathML from ``statement_math`` (rendered when the
-    statement was saved) on every search path, and render it when it is not there."""
-    problem = published_problem(title="Roots 平方根 ราก",
-                                statement=r"The root 平方根 ราก is $\sqrt{144}$.")
-    rendered = rendering.render_math(r"\sqrt{144}", display=False)
-    assert problem.statement_math == {r"\sqrt{144}": rendered}
-    stored = '<math display="inline"><mi>stored</mi></math>'
-    Problem.objects.filter(pk=problem.pk).update(statement_math={r"\sqrt{144}": stored})
-    _, snippet = highlights(parse_query(q), [problem.pk])[problem.pk]
-    assert stored in snippet and rendered not in snippet  # taken from the row
-    Problem.objects.filter(pk=problem.pk).update(statement_math={})
-    _, snippet = highlights(parse_query(q), [problem.pk])[problem.pk]
-    assert rendered in snippet  # not stored (a row saved before 0028): rendered
-
-
-@pytest.mark.django_db
-def test_the_formulas_follow_the_statement_and_the_command_fills_older_rows():
-    problem = published_problem(title="Roots", statement=r"Find $x$.")
-    problem_update(problem=problem, statement=r"Find $z^2$.")
-    problem.refresh_from_db()
-    assert list(problem.statement_math) == ["z^2"]
-    Problem.objects.filter(pk=problem.pk).update(statement_math={}, statement_html="")
-    out = io.StringIO()
-    call_command("rerender_problems", stdout=out)
-    assert out.getvalue().strip() == "Statements rendered again; changed: 1."
-    problem.refresh_from_db()
-    assert problem.statement_math == {"z^2": rendering.render_math("z^2", display=False)}
-    assert "<math" in problem.statement_html
-    call_command("rerender_problems", stdout=out)
-    assert out.getvalue().strip().endswith("Statements rendered again; changed: 0.")
 
 
 @pytest.mark.django_db
