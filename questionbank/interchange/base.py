@@ -323,14 +323,14 @@ def parse_test_cases(value) -> list:
         try:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise ValueError(gettext("test_cases is not valid JSON (%(error)s at character "
-                                     "%(position)s)")
+            raise ValueError(gettext("The test cases (test_cases) are not valid JSON "
+                                     "(%(error)s at character %(position)s)")
                              % {"error": exc.msg, "position": exc.pos + 1}) from None
     if not isinstance(value, list) or not all(
         isinstance(case, dict) and "input" in case and "output" in case for case in value
     ):
-        raise ValueError(gettext('test_cases must be a list of {"input": ..., "output": ...} '
-                                 'objects'))
+        raise ValueError(gettext('The test cases (test_cases) must be a list of '
+                                 '{"input": ..., "output": ...} objects'))
     return value
 
 

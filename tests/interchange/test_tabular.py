@@ -44,7 +44,7 @@ def test_csv_row_errors_name_their_line():
     assert "statement is empty" in reasons["Line 3"]
     assert "difficulty “hardest”" in reasons["Line 4"]
     assert "kind “poetry”" in reasons["Line 5"]
-    assert "test_cases must be a list" in reasons["Line 6"]
+    assert "The test cases (test_cases) must be a list" in reasons["Line 6"]
     assert "not valid JSON" in reasons["Line 7"]
     assert "duplicate of line 2" in reasons["Line 8"]
 

@@ -56,7 +56,7 @@ def _preview(client, name: str, data: str):
 
 
 @pytest.mark.parametrize(("name", "data", "chinese"), [
-    ("题目.csv", CSV, ["题面为空", "与第 2 行重复", "est_cases（测试用例）必须是",
+    ("题目.csv", CSV, ["题面为空", "与第 2 行重复", "测试用例（test_cases）必须是",
                       "可接受的答案必须是文本列表", "这一行有 6 个单元格", "第 7 行"]),
     ("题目.GIFT", GIFT, ["判断题不会导入", "答案部分以 { 开头", "只得部分分数的答案没有保留",
                         "第 2 题（第 3 行）"]),
