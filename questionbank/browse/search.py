@@ -483,16 +483,15 @@ def _pg_match_sql(req: SearchRequest, *, relevance: bool, where: list[str], para
     scores: list[tuple[str, list]] = []  # added up
     source = f"{SIDE_TABLE} s"
     if req.cjk:
-        query = cjk_tsquery(req)
         if req.fts5:
             source += f" JOIN {CJK_SEARCH_TABLE} c ON c.problem_id = s.problem_id"
             # c.visible (equal to s.visible) lets the partial GIN index serve the join.
-            conditions.append(("c.visible AND c.cjk @@ %s::tsquery", [query]))
-            scores.append(("ts_rank(c.cjk, %s::tsquery, 1)", [query]))
+            conditions.append(("c.visible", []))
         else:
             source = f"{CJK_SEARCH_TABLE} s"
-            conditions.append(("s.cjk @@ %s::tsquery", [query]))
-            scores.append(("ts_rank(s.cjk, %s::tsquery, 1)", [query]))
+        vector, query = ("c" if req.fts5 else "s") + ".cjk", cjk_tsquery(req)
+        conditions.append((f"{vector} @@ %s::tsquery", [query]))
+        scores.append((f"ts_rank({vector}, %s::tsquery, 1)", [query]))
     if req.fts5:
         if req.cjk:
             # Words that are all stop words ("the") make an empty query, which would
