@@ -21,7 +21,7 @@ the visibility rule the raw queries use and SQLite's trigger re-creation.
 Chinese, Japanese and Korean are written without spaces, so neither tokenizer splits
 them into words; both databases index their characters and character pairs apart
 (``questionbank.db.cjk``: on PostgreSQL a tsvector in a narrow table of its own, one row
-per problem with CJK text, migrations 0024 and 0027; on SQLite the FTS5 table
+per problem with CJK text, migrations 0024, 0027 and 0028; on SQLite the FTS5 table
 ``questionbank_problem_cjk``). Each run of CJK characters in a query must
 appear as written (one character, a pair, or a phrase of pairs: an exact substring);
 the rest of the query (English words, numbers, TeX) goes to the full-text index as
@@ -71,8 +71,10 @@ FRAGMENT = "\x1f"
 # created_at, ``visible`` (the rule of questionbank.db.published, kept by triggers; only a
 # pre-filter: the rows shown are re-read through it) and the tsvector with tag names.
 SIDE_TABLE = "questionbank_problem_search"
-# Its companion for Chinese, Japanese and Korean (migration 0027): one row per problem with
-# CJK text, its character-and-pair tsvector stored in the row, ``visible`` and created_at.
+# Its companion for Chinese, Japanese and Korean (migrations 0027, 0028): one row per
+# problem with CJK text, its tsvector of character pairs stored in the row with the
+# vector's length (``cjk_length``, for ranking), the problem's English-words ``vector``
+# (so a query with both reads one table), ``visible`` and created_at.
 CJK_SEARCH_TABLE = "questionbank_problem_search_cjk"
 
 # Thai/Lao/Myanmar/Khmer: written without spaces between words, and not indexed (CJK is:
@@ -154,8 +156,8 @@ def _cjk_runs(text: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
 
 def cjk_tsquery(req: SearchRequest) -> str:
     """PostgreSQL: a tsquery (text) for ``req``'s CJK runs against ``qb_cjk_vector``:
-    one character or pair is a lexeme, a longer run the phrase of its pairs. The runs
-    hold CJK characters only, so no quoting is needed beyond the quotes."""
+    one character is a prefix, a pair a lexeme, a longer run the phrase of its pairs.
+    The runs hold CJK characters only, so no quoting is needed beyond the quotes."""
     return " & ".join([*(_cjk_phrase(run) for run in req.cjk),
                        *(f"!{_cjk_phrase(run)}" for run in req.cjk_not)])
 
@@ -166,8 +168,11 @@ def cjk_tsquery_any(runs: tuple[str, ...]) -> str:
 
 
 def _cjk_phrase(run: str) -> str:
-    """One run as a tsquery: a lexeme, or the phrase of its pairs."""
-    if len(run) <= 2:
+    """One run as a tsquery: a character (the prefix of its pairs, or itself at the end of
+    a run: migration 0028), a pair, or the phrase of its pairs."""
+    if len(run) == 1:
+        return f"'{run}':*"
+    if len(run) == 2:
         return f"'{run}'"
     return "(" + " <-> ".join(f"'{run[i:i + 2]}'" for i in range(len(run) - 1)) + ")"
 
@@ -474,24 +479,19 @@ def match_ids(req: SearchRequest, *, relevance: bool, kind: str = "",
 
 def _pg_match_sql(req: SearchRequest, *, relevance: bool, where: list[str], params: list,
                   join_problem: bool, limit: int) -> tuple[str, list]:
-    """PostgreSQL's query for :func:`match_ids`: rows of the side table (English words),
-    of the CJK table (migration 0027: problems with CJK text only, the vector in the
-    row), or both joined, always as ``s``; ``where`` and ``params`` are the filters (on
-    the problem as ``p`` when ``join_problem``)."""
+    """PostgreSQL's query for :func:`match_ids`: rows of the side table (English words
+    only), or of the CJK table (any CJK run: problems with CJK text only, which holds
+    their words too, migration 0028), as ``s``; ``where`` and ``params`` are the filters
+    (on the problem as ``p`` when ``join_problem``)."""
     words = "websearch_to_tsquery('english'::regconfig, %s)"
     conditions: list[tuple[str, list]] = []  # (SQL, params), ANDed
     scores: list[tuple[str, list]] = []  # added up
     source = f"{SIDE_TABLE} s"
     if req.cjk:
-        if req.fts5:
-            source += f" JOIN {CJK_SEARCH_TABLE} c ON c.problem_id = s.problem_id"
-            # c.visible (equal to s.visible) lets the partial GIN index serve the join.
-            conditions.append(("c.visible", []))
-        else:
-            source = f"{CJK_SEARCH_TABLE} s"
-        vector, query = ("c" if req.fts5 else "s") + ".cjk", cjk_tsquery(req)
-        conditions.append((f"{vector} @@ %s::tsquery", [query]))
-        scores.append((f"ts_rank({vector}, %s::tsquery, 1)", [query]))
+        source, query = f"{CJK_SEARCH_TABLE} s", cjk_tsquery(req)
+        conditions.append(("s.cjk @@ %s::tsquery", [query]))
+        # ts_rank(cjk, query, 1), from the vector's stored length (migration 0028).
+        scores.append(("qb_rank(s.cjk, %s::tsquery, s.cjk_length)", [query]))
     if req.fts5:
         if req.cjk:
             # Words that are all stop words ("the") make an empty query, which would

@@ -5,18 +5,22 @@ full-text tokenizer (PostgreSQL 'english', SQLite unicode61) can split them into
 a whole run of characters becomes one token. The search indexes them apart, as
 characters and character pairs (bigrams), and finds a query of any length:
 
-- one character: the character itself;
+- one character: the character itself (on PostgreSQL, the pairs it starts or itself);
 - two characters: the pair;
 - three or more: the pairs in a row (a phrase), so "三角形" is "三角" then "角形".
 
 A pair never spans two runs (a space, a punctuation mark or a Latin letter between two
 characters breaks it), so a match is exactly a substring of the text.
 
-PostgreSQL stores the characters and pairs as a tsvector (``qb_cjk_vector``, each at its
-character's position); SQLite as text in an FTS5 table, "三 三角 角 角形 形" (the pairs
-between the characters they join, so a phrase of pairs and characters is consecutive).
-Both are made by SQL (migration ``0024_search_cjk``, and ``questionbank.db.sqlite`` for
-SQLite's triggers); the code-point ranges below are the one definition.
+PostgreSQL stores the pairs as a tsvector (``qb_cjk_vector``, each at its first
+character's position), and a character alone only at the end of a run, where no pair
+starts: a one-character query is the prefix ``'角':*``, which finds the character
+wherever it is (migration ``0028_search_cjk_pairs_and_words``; the vector is about 30 % smaller
+than one with every character as well). SQLite stores text in an FTS5 table, "三 三角
+角 角形 形" (the pairs between the characters they join, so a phrase of pairs and
+characters is consecutive). Both are made by SQL (migrations ``0024_search_cjk`` and
+``0028``, and ``questionbank.db.sqlite`` for SQLite's triggers); the code-point ranges
+below are the one definition.
 
 Thai, Lao, Myanmar and Khmer are unspaced too, but their combining vowel and tone marks
 are separators to SQLite's tokenizer: they are still searched by substring (unindexed).

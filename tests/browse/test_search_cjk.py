@@ -54,10 +54,10 @@ def test_an_excluded_run_alone_is_an_empty_search():
 
 def test_queries_for_each_index():
     req = parse_query("圆 面积 三角形的 -正方")
-    assert cjk_tsquery(req) == "'圆' & '面积' & ('三角' <-> '角形' <-> '形的') & !'正方'"
+    assert cjk_tsquery(req) == "'圆':* & '面积' & ('三角' <-> '角形' <-> '形的') & !'正方'"
     assert cjk_fts5(req.cjk) == '"圆" AND "面积" AND "三角 角 角形 形 形的"'
     assert cjk_fts5(("正方", "圆"), join="OR") == '"正方" OR "圆"'
-    assert cjk_tsquery(parse_query("roots -圆 -三角形")) == "!'圆' & !('三角' <-> '角形')"
+    assert cjk_tsquery(parse_query("roots -圆 -三角形")) == "!'圆':* & !('三角' <-> '角形')"
 
 
 def test_tokens_are_characters_and_pairs_never_across_runs():
@@ -78,13 +78,13 @@ def test_the_database_makes_the_tokens_python_describes(text):
         if connection.vendor == "postgresql":
             cursor.execute("SELECT qb_cjk_vector(%s)::text", [text])
             vector = cursor.fetchone()[0]
-            # Every CJK character and pair at its (1-based) character's position.
+            # Every CJK pair at its first (1-based) character's position, and a character
+            # alone where no pair starts (migration 0028).
             expected: dict[str, list[int]] = {}
             for i, ch in enumerate(text, start=1):
                 if cjk_tokens(ch):
-                    expected.setdefault(ch, []).append(i)
-                    if i < len(text) and cjk_tokens(text[i]):
-                        expected.setdefault(ch + text[i], []).append(i)
+                    pair = i < len(text) and cjk_tokens(text[i])
+                    expected.setdefault(ch + text[i] if pair else ch, []).append(i)
             assert vector == " ".join(
                 f"'{lexeme}':{','.join(map(str, positions))}"
                 for lexeme, positions in sorted(expected.items(), key=lambda kv: kv[0].encode()))
@@ -117,6 +117,9 @@ def test_a_single_character(shapes):
     assert _titles("圆") == ["Circle area"]
     assert set(_titles("求")) == {"三角形的面积", "形状", "Circle area"}
     assert _titles("鼠") == []
+    # Only at the end of a run ("求周长。"), where no pair starts with it.
+    assert _titles("长") == ["形状"]
+    assert _titles("-长 求") == ["Circle area", "三角形的面积"]
 
 
 def test_a_two_character_word(shapes):
@@ -215,30 +218,39 @@ def test_the_index_follows_edits_deletes_and_publishing(shapes):
 
 @pytest.mark.postgresql
 def test_the_cjk_table_has_a_row_for_each_problem_with_cjk_text(shapes):
-    """PostgreSQL keeps the CJK vectors in a table of their own (migration 0027): one row
-    per problem with CJK text in its title, statement or tag names, holding the vector
-    the database makes from them and the side table's visibility and date."""
+    """PostgreSQL keeps the CJK vectors in a table of their own (migrations 0027, 0028):
+    one row per problem with CJK text in its title, statement or tag names, holding the
+    vector the database makes from them, the side table's visibility and date, and its
+    English-words vector without CJK lexemes."""
 
     def rows():
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT c.problem_id, c.visible, c.created_at = p.created_at, c.cjk = "
+                "SELECT c.problem_id, c.visible, c.created_at = p.created_at AND c.cjk = "
                 "qb_problem_cjk(p.title, p.statement, qb_problem_tag_names(p.id)) "
-                f"FROM {CJK_SEARCH_TABLE} c JOIN questionbank_problem p ON p.id = c.problem_id")
+                "AND c.vector = qb_without_cjk(s.vector) "
+                f"FROM {CJK_SEARCH_TABLE} c JOIN questionbank_problem p ON p.id = c.problem_id "
+                "JOIN questionbank_problem_search s ON s.problem_id = c.problem_id")
             return {pk: rest for pk, *rest in cursor.fetchall()}
 
     english = shapes["english"]
-    assert rows() == {p.pk: [True, True, True] for name, p in shapes.items() if name != "english"}
+    assert rows() == {p.pk: [True, True] for name, p in shapes.items() if name != "english"}
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT vector::text FROM {CJK_SEARCH_TABLE} WHERE problem_id = %s",
+                       [shapes["quadratic"].pk])
+        words = cursor.fetchone()[0]
+    # The English parser's whole runs ('解方程', '二次方程') are left out; the words stay.
+    assert "'root'" in words and "'integ'" in words and "方程" not in words
     english.tags.add(Tag.objects.create(name="几何", slug="jihe"))  # a Chinese tag name
-    assert rows()[english.pk] == [True, True, True]
+    assert rows()[english.pk] == [True, True]
     english.tags.clear()
     assert english.pk not in rows()
     problem_update(problem=shapes["split"], title="Shapes", statement="All English now.")
     assert shapes["split"].pk not in rows()
     hidden = make_problem(title="抛物线", statement="抛物线的焦点。")
-    assert rows()[hidden.pk] == [False, True, True]
+    assert rows()[hidden.pk] == [False, True]
     with_solution(hidden, "published")
-    assert rows()[hidden.pk] == [True, True, True]
+    assert rows()[hidden.pk] == [True, True]
     Problem.objects.filter(pk=shapes["area"].pk).update(status=Problem.Status.ARCHIVED)
     assert rows()[shapes["area"].pk][0] is False
     shapes["circle"].delete()
@@ -247,6 +259,23 @@ def test_the_cjk_table_has_a_row_for_each_problem_with_cjk_text(shapes):
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no deferred checks pending
         cursor.execute("TRUNCATE questionbank_problem CASCADE")
     assert rows() == {}
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize("q", ["求", "长", "面积", "三角形", "求 -三角形", "圆 面积"])
+def test_the_rank_from_the_stored_length_is_ts_ranks_own(q, shapes):
+    """qb_rank(v, q, cjk_length) is ts_rank(v, q, 1) (migration 0028), and the length
+    column follows the vector."""
+    published_problem(title="长长的题", statement="长" * 300 + "，求周长。" * 40)
+    query = cjk_tsquery(parse_query(q))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT ts_rank(cjk, %s::tsquery, 1), qb_rank(cjk, %s::tsquery, cjk_length), "
+            f"cjk_length = qb_tsvector_length(cjk) FROM {CJK_SEARCH_TABLE}", [query, query])
+        rows = cursor.fetchall()
+    assert len(rows) == 5 and any(own > 0 for own, _, _ in rows)
+    for own, stored, same_length in rows:
+        assert stored == pytest.approx(own, rel=1e-6) and same_length
 
 
 def test_filters_and_newest_sort_apply(shapes):
@@ -311,12 +340,12 @@ def test_searches_read_the_cjk_index(q, shapes):
             cursor.execute("SET LOCAL enable_indexscan = off")
             cursor.execute("DROP INDEX problem_search_newest, problem_search_cjk_newest")
             plan = _pg_plan(cursor, req)
-            if req.fts5:  # mixed: either index may lead, the other condition filters
-                assert "problem_search_cjk_match" in plan or "problem_search_match" in plan, plan
-                # The stop-word test was folded away before planning.
-                assert "numnode" not in plan, plan
-            else:
-                assert "problem_search_cjk_match" in plan, plan
+            # The CJK table alone, with words too (migration 0028): either of its
+            # indexes may lead.
+            assert "problem_search_cjk_match" in plan or "problem_search_cjk_words" in plan, plan
+            assert "problem_search_match" not in plan, plan
+            # The stop-word test was folded away before planning.
+            assert "numnode" not in plan, plan
         else:
             plan = _sqlite_plan(cursor, req)
             assert f"SCAN {CJK_TABLE} VIRTUAL TABLE INDEX" in plan, plan
