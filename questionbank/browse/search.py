@@ -5,7 +5,9 @@ One search box, two engines:
 - PostgreSQL: ``questionbank_problem.search_vector``, a stored generated tsvector
   (title weight A, statement weight B, config 'english'), copied with the problem's tag
   names (weight A) into the narrow side table ``questionbank_problem_search`` that the
-  search reads (migrations 0004, 0011, 0020). The user's words go through
+  search reads (migrations 0004, 0011, 0020), without the lexemes that hold CJK
+  characters (0028: the parser makes a "word" of a whole run, which no query looks
+  up; the CJK index below finds runs). The user's words go through
   ``websearch_to_tsquery``, which accepts any input without a syntax error ("phrases",
   -exclusions, ``or``); ranking is ``ts_rank``; snippets ``ts_headline``.
 - SQLite: an FTS5 table (title, statement, tag names) kept in step by triggers, with the
@@ -69,7 +71,8 @@ FRAGMENT = "\x1f"
 
 # The PostgreSQL side table the ranked search reads (migrations 0011, 0020): problem id,
 # created_at, ``visible`` (the rule of questionbank.db.published, kept by triggers; only a
-# pre-filter: the rows shown are re-read through it) and the tsvector with tag names.
+# pre-filter: the rows shown are re-read through it) and the tsvector with tag names
+# (no CJK lexemes: migration 0028).
 SIDE_TABLE = "questionbank_problem_search"
 # Its companion for Chinese, Japanese and Korean (migrations 0027, 0028): one row per
 # problem with CJK text, its tsvector of character pairs stored in the row with the

@@ -220,15 +220,16 @@ def test_the_index_follows_edits_deletes_and_publishing(shapes):
 def test_the_cjk_table_has_a_row_for_each_problem_with_cjk_text(shapes):
     """PostgreSQL keeps the CJK vectors in a table of their own (migrations 0027, 0028):
     one row per problem with CJK text in its title, statement or tag names, holding the
-    vector the database makes from them, the side table's visibility and date, and its
-    English-words vector without CJK lexemes."""
+    vector the database makes from them, and the side table's visibility, date and
+    English-words vector."""
 
     def rows():
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT c.problem_id, c.visible, c.created_at = p.created_at AND c.cjk = "
                 "qb_problem_cjk(p.title, p.statement, qb_problem_tag_names(p.id)) "
-                "AND c.vector = qb_without_cjk(s.vector) "
+                "AND c.vector = s.vector AND s.vector = qb_without_cjk(p.search_vector || "
+                "setweight(to_tsvector('english', qb_problem_tag_names(p.id)), 'A')) "
                 f"FROM {CJK_SEARCH_TABLE} c JOIN questionbank_problem p ON p.id = c.problem_id "
                 "JOIN questionbank_problem_search s ON s.problem_id = c.problem_id")
             return {pk: rest for pk, *rest in cursor.fetchall()}
@@ -236,10 +237,11 @@ def test_the_cjk_table_has_a_row_for_each_problem_with_cjk_text(shapes):
     english = shapes["english"]
     assert rows() == {p.pk: [True, True] for name, p in shapes.items() if name != "english"}
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT vector::text FROM {CJK_SEARCH_TABLE} WHERE problem_id = %s",
-                       [shapes["quadratic"].pk])
+        cursor.execute("SELECT vector::text FROM questionbank_problem_search "
+                       "WHERE problem_id = %s", [shapes["quadratic"].pk])
         words = cursor.fetchone()[0]
-    # The English parser's whole runs ('解方程', '二次方程') are left out; the words stay.
+    # The English parser's whole runs ('解方程', '二次方程') are left out of the words'
+    # vector (migration 0028); the words stay.
     assert "'root'" in words and "'integ'" in words and "方程" not in words
     english.tags.add(Tag.objects.create(name="几何", slug="jihe"))  # a Chinese tag name
     assert rows()[english.pk] == [True, True]
