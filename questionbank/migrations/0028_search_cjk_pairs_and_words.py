@@ -1,6 +1,7 @@
-"""PostgreSQL: the CJK table gets smaller vectors, their stored length, and the words.
+"""PostgreSQL: smaller CJK vectors, their stored length, the words beside them, and no
+CJK runs among the English words.
 
-Three costs of a Chinese search, measured at 100,000 problems (``bench/pages.py``):
+Four costs of searching, measured at 100,000 problems (``bench/pages.py``):
 
 - **The vector held every character and every pair.** A character that starts a pair is
   found by the prefix query ``'数':*`` as well, so the vector now holds the pairs, and
@@ -24,9 +25,10 @@ Three costs of a Chinese search, measured at 100,000 problems (``bench/pages.py`
   with a CJK character: a Chinese problem's words vector shrinks from about 1.1 KB to 110
   bytes, and an English search that walks the side table reads a third less (a common
   word: 3.6-5.7 ms before, 2.0-2.5 ms after). The side table's triggers (0019's) are made
-  again with it.
+  again with it. A Latin letter written against a run ('x轴') is part of that "word",
+  as before (README, "Languages").
 
-The vectors are made again from the problems. Adding a stored column rewrites the table,
+The vectors are made again from the problems (every side row is written again). Adding a stored column rewrites the table,
 which also drops the space of the older rows. SQLite is unchanged (FTS5 keeps its own
 tokens, and joins its two tables' matches once). Frozen SQL (DESIGN.md, convention 13).
 """
