@@ -24,7 +24,7 @@ Four costs of searching, measured at 100,000 problems (``bench/pages.py``):
   (a query's CJK runs go to the CJK index). ``qb_without_cjk`` leaves out every lexeme
   with a CJK character: a Chinese problem's words vector shrinks from about 1.1 KB to 110
   bytes, and an English search that walks the side table reads a third less (a common
-  word: 3.6-5.7 ms before, 2.0-2.5 ms after). The side table's triggers (0019's) are made
+  word, on compact copies of the table: 3.6-5.7 ms before, 2.0-2.5 ms after). The side table's triggers (0019's) are made
   again with it. A Latin letter written against a run ('x轴') is part of that "word",
   as before (README, "Languages").
 
