@@ -24,13 +24,14 @@ Four costs of searching, measured at 100,000 problems (``bench/pages.py``):
   (a query's CJK runs go to the CJK index). ``qb_without_cjk`` leaves out every lexeme
   with a CJK character: a Chinese problem's words vector shrinks from about 1.1 KB to 110
   bytes, and an English search that walks the side table reads a third less (a common
-  word, on compact copies of the table: 3.6-5.7 ms before, 2.0-2.5 ms after). The side table's triggers (0019's) are made
-  again with it. A Latin letter written against a run ('x轴') is part of that "word",
-  as before (README, "Languages").
+  word, on compact copies of the table: 3.6-5.7 ms before, 2.0-2.5 ms after). The side
+  table's triggers (0019's) are made again with it. A Latin letter written against a
+  run ('x轴') is part of that "word", as before (README, "Languages").
 
-The vectors are made again from the problems (every side row is written again). Adding a stored column rewrites the table,
-which also drops the space of the older rows. SQLite is unchanged (FTS5 keeps its own
-tokens, and joins its two tables' matches once). Frozen SQL (DESIGN.md, convention 13).
+The vectors are made again from the problems (every side row is written again). Adding a
+stored column rewrites the table, which also drops the space of the older rows. SQLite is
+unchanged (FTS5 keeps its own tokens, and joins its two tables' matches once). Frozen SQL
+(DESIGN.md, convention 13).
 """
 
 import importlib
@@ -53,8 +54,8 @@ PG_PAIRS_VECTOR = r"""CREATE OR REPLACE FUNCTION qb_cjk_vector(doc text) RETURNS
 
 PG_WITHOUT_CJK = r"""CREATE OR REPLACE FUNCTION qb_without_cjk(v tsvector) RETURNS tsvector
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT ts_delete(v, ARRAY(SELECT lexeme FROM unnest(v) WHERE lexeme ~ '%(class)s')) $$
-    """ % {"class": CJK.CJK_CLASS}
+    SELECT ts_delete(v, ARRAY(SELECT lexeme FROM unnest(v) WHERE lexeme ~ '%(class)s'))
+    $$""" % {"class": CJK.CJK_CLASS}
 
 # 0019's functions that write the side table's vector, which now leaves CJK lexemes out.
 PG_SIDE = [
