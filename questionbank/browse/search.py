@@ -5,17 +5,19 @@ One search box, two engines:
 - PostgreSQL: ``questionbank_problem.search_vector``, a stored generated tsvector
   (title weight A, statement weight B, config 'english'), copied with the problem's tag
   names (weight A) into the narrow side table ``questionbank_problem_search`` that the
-  search reads (migrations 0004, 0011, 0020), without the lexemes that hold CJK
-  characters (0028: the parser makes a "word" of a whole run, which no query looks
-  up; the CJK index below finds runs). The user's words go through
+  search reads (migrations 0004, 0011, 0020), made from the text with its CJK runs
+  blanked (0029: the parser makes a "word" of letters of any script, so
+  '求x轴' was one word and 'x' none; the CJK index below finds the runs). The user's
+  words go through
   ``websearch_to_tsquery``, which accepts any input without a syntax error ("phrases",
   -exclusions, ``or``); ranking is ``ts_rank``; snippets ``ts_headline``.
 - SQLite: an FTS5 table (title, statement, tag names) kept in step by triggers, with the
   ``porter`` stemmer (migrations 0015, 0020), so both engines find "integrals" for
   "integral", "hexagon" for "Hexagons", and a problem tagged "Integrals" for "integral";
   ranking is ``bm25`` with the title and tags weighted 10x; snippets
-  ``highlight()``/``snippet()``. User input is never passed to FTS5 as syntax: it is
-  cut into words and every word or phrase is quoted.
+  ``highlight()``/``snippet()``. Its copy of the text has CJK runs blanked too (0029).
+  User input is never passed to FTS5 as syntax: it is cut into words and every word or
+  phrase is quoted.
 
 The database objects are made by the migrations (frozen SQL); ``questionbank.db`` holds
 the visibility rule the raw queries use and SQLite's trigger re-creation.
@@ -39,7 +41,8 @@ only: other languages' words are matched as written).
 
 Highlights are built by asking the database to wrap matches in two control characters
 (never in HTML), then escaping every piece of text in Python and turning the markers
-into ``<mark>``: stored text is never trusted as HTML.
+into ``<mark>``: stored text is never trusted as HTML. The database marks the text its
+words' index read (CJK runs blanked), and the marks are put back on the text as written.
 """
 
 from __future__ import annotations
@@ -49,13 +52,13 @@ from dataclasses import dataclass, field
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery
 from django.db import connection
-from django.db.models import Case, F, Func, IntegerField, Q, Value, When
+from django.db.models import Case, F, Func, IntegerField, Q, TextField, Value, When
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from questionbank.db.cjk import CJK_RUN
+from questionbank.db.cjk import CJK_CLASS, CJK_RUN, unblank_ranges
 from questionbank.db.published import PROBLEM_TABLE, problem_visible
-from questionbank.db.sqlite import CJK_TABLE, FTS_TABLE
+from questionbank.db.sqlite import CJK_TABLE, FTS_TABLE, has_cjk_sql
 from questionbank.models import Problem
 from questionbank.rendering import render_math
 
@@ -68,6 +71,8 @@ START, STOP = "\x02", "\x03"
 SENTINELS = START + STOP
 # Separates the fragments of a database snippet (never shown: snippet_html joins them).
 FRAGMENT = "\x1f"
+# str.translate's table that removes them all (as _pg_clean does in the database).
+_NO_MARKERS = dict.fromkeys(map(ord, SENTINELS + FRAGMENT))
 
 # The PostgreSQL side table the ranked search reads (migrations 0011, 0020): problem id,
 # created_at, ``visible`` (the rule of questionbank.db.published, kept by triggers; only a
@@ -564,11 +569,25 @@ def _pg_clean(name):
     return Func(F(name), Value(SENTINELS + FRAGMENT), Value(""), function="translate")
 
 
+def _pg_headline(name: str, query, **options) -> SearchHeadline:
+    """ts_headline of field ``name`` as the words' index read it, CJK runs blanked
+    (``qb_blank_cjk``, migration 0029), so 'x' is marked in 'x轴'; :func:`_with_runs`
+    puts the marks back on the text as written."""
+    blanked = Func(_pg_clean(name), function="qb_blank_cjk", output_field=TextField())
+    return SearchHeadline(blanked, query, config="english", start_sel=START, stop_sel=STOP,
+                          **options)
+
+
 def highlights(req: SearchRequest, ids: list[int]) -> dict[int, tuple[SafeString, SafeString]]:
     """``{problem id: (title, snippet)}`` with matches in <mark>, for one page of results.
 
     One query whatever the number of ids. Snippets come from the Markdown source; their
     formulas are rendered as MathML (:func:`snippet_html`), the rest is escaped text.
+    The databases mark the words in the text their index read, with CJK runs blanked
+    (migration 0029); the marks are put back on the text as written. A statement with
+    CJK text is highlighted whole and shown as a window around its first match (the
+    database's snippets count words, and its runs hold none); others as the database's
+    snippet.
     """
     if not req or req.mode == "empty" or not ids:
         return {}
@@ -581,26 +600,26 @@ def highlights(req: SearchRequest, ids: list[int]) -> dict[int, tuple[SafeString
         return _cjk_highlights(req, ids)
     if connection.vendor == "postgresql":
         query = pg_query(req)
-
         rows = Problem.objects.filter(pk__in=ids).annotate(
-            title_hl=SearchHeadline(_pg_clean("title"), query, config="english", start_sel=START,
-                                    stop_sel=STOP, highlight_all=True),
-            snippet_hl=SearchHeadline(_pg_clean("statement"), query, config="english",
-                                      start_sel=START, stop_sel=STOP, max_words=35,
-                                      min_words=15, max_fragments=2,
-                                      fragment_delimiter=FRAGMENT),
-        ).values_list("pk", "title_hl", "snippet_hl", "statement")
-        return {pk: (marked(t), snippet_html(statement, s)) for pk, t, s, statement in rows}
-    placeholders = ", ".join(["%s"] * len(ids))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT rowid, highlight({FTS_TABLE}, 0, char(2), char(3)), "
-            f"snippet({FTS_TABLE}, 1, char(2), char(3), char(31), 30), statement "
-            f"FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s AND rowid IN ({placeholders})",
-            [req.fts5, *ids],
-        )
-        return {pk: (marked(t), snippet_html(statement, s))
-                for pk, t, s, statement in cursor.fetchall()}
+            title_hl=_pg_headline("title", query, highlight_all=True),
+            snippet_hl=Case(
+                When(statement__regex=CJK_CLASS,
+                     then=_pg_headline("statement", query, highlight_all=True)),
+                default=_pg_headline("statement", query, max_words=35, min_words=15,
+                                     max_fragments=2, fragment_delimiter=FRAGMENT)),
+        ).values_list("pk", "title", "statement", "title_hl", "snippet_hl")
+    else:
+        snippet = f"snippet({FTS_TABLE}, 1, char(2), char(3), char(31), 30)"
+        rows = _fts5_rows(req, ids, f"CASE WHEN {has_cjk_sql('p.statement')} "
+                                    f"THEN {_FTS5_WHOLE} ELSE {snippet} END")
+    out = {}
+    for pk, title, statement, title_hl, snippet in rows:
+        title, title_marks = _with_runs(title, (), title_hl)
+        if CJK_RUN.search(statement or ""):  # highlighted whole (above)
+            statement, marks = _with_runs(statement, (), snippet)
+            snippet = _mark(statement, marks, width=220)
+        out[pk] = (marked(_mark(title, title_marks)), snippet_html(statement, snippet))
+    return out
 
 
 def _cjk_highlights(req: SearchRequest, ids: list[int]) -> dict[int, tuple[SafeString, SafeString]]:
@@ -608,39 +627,49 @@ def _cjk_highlights(req: SearchRequest, ids: list[int]) -> dict[int, tuple[SafeS
     database in the whole title and statement (ts_headline, FTS5 highlight()), the runs'
     (exact substrings) found in Python; the snippet is a window around the first match."""
     if not req.fts5:
-        rows = Problem.objects.filter(pk__in=ids).values_list("pk", "title", "statement")
+        rows = [(pk, title, statement, None, None) for pk, title, statement in
+                Problem.objects.filter(pk__in=ids).values_list("pk", "title", "statement")]
     elif connection.vendor == "postgresql":
         query = pg_query(req)
         rows = Problem.objects.filter(pk__in=ids).annotate(
-            title_hl=SearchHeadline(_pg_clean("title"), query, config="english",
-                                    start_sel=START, stop_sel=STOP, highlight_all=True),
-            statement_hl=SearchHeadline(_pg_clean("statement"), query, config="english",
-                                        start_sel=START, stop_sel=STOP, highlight_all=True),
-        ).values_list("pk", "title_hl", "statement_hl")
+            title_hl=_pg_headline("title", query, highlight_all=True),
+            statement_hl=_pg_headline("statement", query, highlight_all=True),
+        ).values_list("pk", "title", "statement", "title_hl", "statement_hl")
     else:
-        placeholders = ", ".join(["%s"] * len(ids))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT rowid, highlight({FTS_TABLE}, 0, char(2), char(3)), "
-                f"highlight({FTS_TABLE}, 1, char(2), char(3)) FROM {FTS_TABLE} "
-                f"WHERE {FTS_TABLE} MATCH %s AND rowid IN ({placeholders})",
-                [req.fts5, *ids])
-            rows = cursor.fetchall()
+        rows = _fts5_rows(req, ids, _FTS5_WHOLE)
     out = {}
-    for pk, title, statement in rows:
-        title, title_marks = _with_runs(title, req.cjk)
-        statement, marks = _with_runs(statement, req.cjk)
+    for pk, title, statement, title_hl, statement_hl in rows:
+        title, title_marks = _with_runs(title, req.cjk, title_hl)
+        statement, marks = _with_runs(statement, req.cjk, statement_hl)
         out[pk] = (marked(_mark(title, title_marks)),
                    snippet_html(statement, _mark(statement, marks, width=220)))
     return out
 
 
-def _with_runs(text: str | None, runs: tuple[str, ...]) -> tuple[str, list[tuple[int, int]]]:
-    """``text`` (which may hold the database's START/STOP markers) without its markers,
-    and the ranges to mark in it: the markers' and every occurrence of ``runs``."""
-    text = (text or "").replace(FRAGMENT, "")
-    ranges = _mark_ranges(text)
-    text = text.replace(START, "").replace(STOP, "")
+# SQLite: the FTS5 table's (blanked) statement with every match marked.
+_FTS5_WHOLE = f"highlight({FTS_TABLE}, 1, char(2), char(3))"
+
+
+def _fts5_rows(req: SearchRequest, ids: list[int], statement_sql: str) -> list[tuple]:
+    """SQLite: (id, title, statement, highlighted title, ``statement_sql``) of the problems
+    ``ids`` that match ``req``'s words, the text as written from the problem's table."""
+    placeholders = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT p.id, p.title, p.statement, highlight({FTS_TABLE}, 0, char(2), char(3)), "
+            f"{statement_sql} FROM {FTS_TABLE} JOIN {PROBLEM_TABLE} p ON p.id = {FTS_TABLE}.rowid "
+            f"WHERE {FTS_TABLE} MATCH %s AND {FTS_TABLE}.rowid IN ({placeholders})",
+            [req.fts5, *ids])
+        return cursor.fetchall()
+
+
+def _with_runs(text: str | None, runs: tuple[str, ...],
+               highlighted: str | None = None) -> tuple[str, list[tuple[int, int]]]:
+    """``text`` without the markers' characters, and the ranges to mark in it: those the
+    database marked in ``highlighted`` (its highlight of the same text with CJK runs
+    blanked, :func:`questionbank.db.cjk.blank_cjk`) and every occurrence of ``runs``."""
+    text = (text or "").translate(_NO_MARKERS)
+    ranges = unblank_ranges(text, _mark_ranges(highlighted)) if highlighted else []
     for run in runs:
         at = text.find(run)
         while at >= 0:

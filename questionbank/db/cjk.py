@@ -22,6 +22,11 @@ characters is consecutive). Both are made by SQL (migrations ``0024_search_cjk``
 ``0028``, and ``questionbank.db.sqlite`` for SQLite's triggers); the code-point ranges
 below are the one definition.
 
+The words' indexes (English and other spaced scripts) read the text with every run of
+CJK characters blanked (:func:`blank_cjk`, migration ``0029_search_words_beside_cjk``): the
+English parser and SQLite's unicode61 take letters of any script as one word, so
+'求x轴的正半轴' was a single token and neither 'x' nor the run was found through it.
+
 Thai, Lao, Myanmar and Khmer are unspaced too, but their combining vowel and tone marks
 are separators to SQLite's tokenizer: they are still searched by substring (unindexed).
 """
@@ -29,6 +34,7 @@ are separators to SQLite's tokenizer: they are still searched by substring (unin
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 # Kana, bopomofo, CJK extension A, CJK unified ideographs, Hangul syllables, CJK
 # compatibility ideographs, half-width katakana.
@@ -42,6 +48,30 @@ CJK_RANGES = (
 CJK_CLASS = "[" + "".join(f"{chr(a)}-{chr(b)}" for a, b in CJK_RANGES) + "]"
 CJK_CLASS_PG = "[" + "".join(f"\\u{a:04x}-\\u{b:04x}" for a, b in CJK_RANGES) + "]"
 CJK_RUN = re.compile(CJK_CLASS + "+")
+
+
+def blank_cjk(text: str) -> str:
+    """``text`` with every run of CJK characters replaced by a space, as the words'
+    indexes read it (migration ``0029_search_words_beside_cjk``; the SQL of
+    ``qb_blank_cjk`` and of ``questionbank.db.sqlite.blank_cjk_sql``). A Latin letter or
+    number written against CJK characters ('x轴', '△ABC中') is then a word of its own,
+    not part of a run the English word parser cannot split."""
+    return CJK_RUN.sub(" ", text or "")
+
+
+def unblank_ranges(text: str, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``ranges`` of ``blank_cjk(text)`` (where a database marked words in it) as ranges
+    of ``text``. A range holds no blanked run: the run's space separates words."""
+    starts, shifts = [0], [0]  # from each start on, text's offset is the blanked one + shift
+    for run in CJK_RUN.finditer(text or ""):
+        blanked_end = run.start() - shifts[-1] + 1
+        starts.append(blanked_end)
+        shifts.append(run.end() - blanked_end)
+    out = []
+    for a, b in ranges:
+        shift = shifts[bisect_right(starts, a) - 1]
+        out.append((a + shift, b + shift))
+    return out
 
 
 def cjk_tokens(text: str) -> str:

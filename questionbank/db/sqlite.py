@@ -33,31 +33,64 @@ def tag_names(problem_id: str) -> str:
             f"JOIN {TAG_TABLE} t ON t.id = pt.tag_id WHERE pt.problem_id = {problem_id}), '')")
 
 
+# The GLOB bracket expression of questionbank.db.cjk's ranges, "[a-b...]", spelt with char()
+# so the SQL stays ASCII (45 is "-", 91 "[" and 93 "]").
+_CJK_GLOB = ("char(91, " + ", ".join(f"0x{a:04x}, 45, 0x{b:04x}" for a, b in CJK_RANGES)
+             + ", 93)")
+
+
+def has_cjk_sql(expr: str) -> str:
+    """SQL: true when the text ``expr`` holds a CJK character."""
+    return f"{expr} GLOB '*' || {_CJK_GLOB} || '*'"
+
+
+def blank_cjk_sql(expr: str) -> str:
+    """SQL: the text ``expr`` with every run of CJK characters replaced by a space, as
+    questionbank.db.cjk.blank_cjk makes it in Python.
+
+    A walk over the characters as in :func:`cjk_tokens_sql` (json_each over an array of
+    length(text) zeros; group_concat joins them in that order): a CJK character is a
+    space when the one before it is not CJK, else nothing. Only text that holds a CJK
+    character takes it: the rest is the text itself."""
+    char = "substr(d.x, j.key + 1, 1)"
+    return (
+        f"CASE WHEN {has_cjk_sql(expr)} THEN (SELECT group_concat(CASE WHEN {char} GLOB "
+        f"{_CJK_GLOB} THEN CASE WHEN substr(d.x, j.key, 1) GLOB {_CJK_GLOB} THEN '' "
+        f"ELSE ' ' END ELSE {char} END, '') FROM (SELECT {expr} AS x) AS d, "
+        f"json_each('[' || replace(hex(zeroblob(length(d.x) - 1)), '00', '0,') || '0]') AS j) "
+        f"ELSE {expr} END")
+
+
 def _retag(problem_id: str) -> str:
-    return f"UPDATE {FTS_TABLE} SET tags = {tag_names(problem_id)} WHERE rowid = {problem_id}"
+    return (f"UPDATE {FTS_TABLE} SET tags = {blank_cjk_sql(tag_names(problem_id))} "
+            f"WHERE rowid = {problem_id}")
 
 
 # The search document: a plain FTS5 table holding its own copy of the title, statement and
-# tag names (an external-content table cannot index a column its content table lacks).
+# tag names (an external-content table cannot index a column its content table lacks),
+# with their CJK runs blanked (blank_cjk_sql, migration 0029: the CJK table below indexes
+# those); questionbank.browse.search puts its highlight()'s marks back on the text.
 FTS_TABLE_SQL = (f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(title, statement, tags, "
                  f"tokenize='{TOKENIZE}')")
 FTS_FILL = [
     f"DELETE FROM {FTS_TABLE}",
     f"INSERT INTO {FTS_TABLE}(rowid, title, statement, tags) "
-    f"SELECT p.id, p.title, p.statement, {tag_names('p.id')} FROM {PROBLEM_TABLE} p",
+    f"SELECT p.id, {blank_cjk_sql('p.title')}, {blank_cjk_sql('p.statement')}, "
+    f"{blank_cjk_sql(tag_names('p.id'))} FROM {PROBLEM_TABLE} p",
 ]
 FTS_TRIGGERS = {
     "qb_problem_fts_ai": (
         f"CREATE TRIGGER qb_problem_fts_ai AFTER INSERT ON {PROBLEM_TABLE} BEGIN "
         f"INSERT INTO {FTS_TABLE}(rowid, title, statement, tags) "
-        f"VALUES (new.id, new.title, new.statement, {tag_names('new.id')}); END"),
+        f"VALUES (new.id, {blank_cjk_sql('new.title')}, {blank_cjk_sql('new.statement')}, "
+        f"{blank_cjk_sql(tag_names('new.id'))}); END"),
     "qb_problem_fts_ad": (
         f"CREATE TRIGGER qb_problem_fts_ad AFTER DELETE ON {PROBLEM_TABLE} BEGIN "
         f"DELETE FROM {FTS_TABLE} WHERE rowid = old.id; END"),
     "qb_problem_fts_au": (
         f"CREATE TRIGGER qb_problem_fts_au AFTER UPDATE OF title, statement ON "
-        f"{PROBLEM_TABLE} BEGIN UPDATE {FTS_TABLE} SET title = new.title, "
-        f"statement = new.statement WHERE rowid = new.id; END"),
+        f"{PROBLEM_TABLE} BEGIN UPDATE {FTS_TABLE} SET title = {blank_cjk_sql('new.title')}, "
+        f"statement = {blank_cjk_sql('new.statement')} WHERE rowid = new.id; END"),
     "qb_problem_tags_fts_ai": (
         f"CREATE TRIGGER qb_problem_tags_fts_ai AFTER INSERT ON {PROBLEM_TAGS_TABLE} "
         f"BEGIN {_retag('new.problem_id')}; END"),
@@ -69,7 +102,8 @@ FTS_TRIGGERS = {
         f"BEGIN {_retag('old.problem_id')}; {_retag('new.problem_id')}; END"),
     "qb_tag_fts_au": (
         f"CREATE TRIGGER qb_tag_fts_au AFTER UPDATE OF name ON {TAG_TABLE} BEGIN "
-        f"UPDATE {FTS_TABLE} SET tags = {tag_names(f'{FTS_TABLE}.rowid')} WHERE rowid IN "
+        f"UPDATE {FTS_TABLE} SET tags = {blank_cjk_sql(tag_names(f'{FTS_TABLE}.rowid'))} "
+        f"WHERE rowid IN "
         f"(SELECT problem_id FROM {PROBLEM_TAGS_TABLE} WHERE tag_id = new.id); END"),
 }
 
@@ -77,10 +111,6 @@ FTS_TRIGGERS = {
 # problem's CJK characters and character pairs as tokens, "三 三角 角 角形 形", in the
 # same three columns; other text is left out (the table above indexes it).
 CJK_TABLE = "questionbank_problem_cjk"
-# The GLOB bracket expression of questionbank.db.cjk's ranges, "[a-b...]", spelt with char()
-# so the SQL stays ASCII (45 is "-", 91 "[" and 93 "]").
-_CJK_GLOB = ("char(91, " + ", ".join(f"0x{a:04x}, 45, 0x{b:04x}" for a, b in CJK_RANGES)
-             + ", 93)")
 
 
 def cjk_tokens_sql(expr: str) -> str:
@@ -95,7 +125,7 @@ def cjk_tokens_sql(expr: str) -> str:
     """
     char = "substr(d.x, j.key + 1, 1)"
     return (
-        f"CASE WHEN {expr} GLOB '*' || {_CJK_GLOB} || '*' THEN (SELECT group_concat({char} || "
+        f"CASE WHEN {has_cjk_sql(expr)} THEN (SELECT group_concat({char} || "
         f"CASE WHEN substr(d.x, j.key + 2, 1) GLOB {_CJK_GLOB} "
         f"THEN ' ' || substr(d.x, j.key + 1, 2) ELSE '' END, ' ') "
         f"FROM (SELECT {expr} AS x) AS d, "

@@ -5,6 +5,8 @@ index kept current, and the queries using it."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection
 
@@ -16,8 +18,8 @@ from questionbank.browse.search import (
     match_ids,
     parse_query,
 )
-from questionbank.db.cjk import cjk_tokens
-from questionbank.db.sqlite import CJK_TABLE, cjk_tokens_sql
+from questionbank.db.cjk import blank_cjk, cjk_tokens, unblank_ranges
+from questionbank.db.sqlite import CJK_TABLE, blank_cjk_sql, cjk_tokens_sql
 from questionbank.models import Problem, Tag
 from questionbank.selectors import browse_problem_list
 from questionbank.services.problems import problem_update
@@ -167,6 +169,62 @@ def test_exclusion(shapes):
     assert _titles("triangles -圆") == ["Triangles in a grid"]  # no CJK text at all
 
 
+@pytest.mark.django_db
+def test_letters_written_against_cjk_text_are_words_of_their_own():
+    """A Latin letter or number with neither a space nor ``$…$`` between it and CJK
+    characters is a word (migration 0029): the English parser and unicode61 took the
+    whole "求x轴的正半轴" as one word before."""
+    axis = published_problem(title="坐标轴", statement="求x轴的正半轴与直线y=2x的夹角。")
+    triangle = published_problem(title="△ABC中的角", statement="在△ABC中，AB=AC，求∠B。")
+    published_problem(title="Axes", statement="Draw the y axis.")
+    assert _titles("x轴") == ["坐标轴"]
+    assert _titles("x 轴") == ["坐标轴"]
+    assert _titles("y=2x 夹角") == ["坐标轴"]
+    assert _titles("ABC") == ["△ABC中的角"]
+    assert _titles("abc 求") == ["△ABC中的角"]
+    assert _titles("ABC -求") == []
+    # Marked where written, in the text as written (not the blanked text the index read).
+    title, snippet = highlights(parse_query("x轴"), [axis.pk])[axis.pk]
+    assert title == "坐标<mark>轴</mark>"
+    assert snippet.startswith("求<mark>x轴</mark>的正半<mark>轴</mark>")
+    title, snippet = highlights(parse_query("ABC"), [triangle.pk])[triangle.pk]
+    assert title == "△<mark>ABC</mark>中的角"
+    assert snippet == "在△<mark>ABC</mark>中，AB=AC，求∠B。"
+
+
+@pytest.mark.django_db
+def test_an_english_search_shows_a_window_of_a_long_chinese_statement():
+    """The database's snippets count words, which a run of Chinese does not hold: a
+    statement with CJK text is shown as a window around its first match, as for a
+    Chinese search."""
+    problem = published_problem(title="长题", statement="前" * 400 + "设 f(x) 为函数" + "后" * 400)
+    title, snippet = highlights(parse_query("f(x)"), [problem.pk])[problem.pk]
+    assert title == "长题"
+    assert snippet.startswith("… 前") and snippet.endswith("后 …") and len(snippet) < 300
+    # PostgreSQL marks the phrase's words, FTS5 the phrase from its first word to its last.
+    assert "设 <mark>f" in snippet and "x</mark>) 为函数" in snippet
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("text", [*TEXTS, "求x轴\n\n 的 ABC中", "中ｶﾀ한x"])
+def test_the_words_index_reads_the_text_with_cjk_runs_blanked(text):
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT qb_blank_cjk(%s)", [text])
+        else:
+            cursor.execute(f"SELECT {blank_cjk_sql('t.x')} FROM (SELECT %s AS x) t", [text])
+        assert cursor.fetchone()[0] == blank_cjk(text)
+
+
+def test_marks_on_the_blanked_text_go_back_to_the_text_as_written():
+    text = "在△ABC中，求x轴与y=2x的夹角 x。"
+    blanked = blank_cjk(text)
+    assert blanked == " △ABC ， x y=2x  x。"  # a run is one space; the rest is kept
+    words = [(m.start(), m.end()) for m in re.finditer(r"[A-Za-z0-9=]+", blanked)]
+    assert [text[a:b] for a, b in unblank_ranges(text, words)] == ["ABC", "x", "y=2x", "x"]
+    assert unblank_ranges("plain x", [(6, 7)]) == [(6, 7)]
+
+
 def test_english_search_is_unchanged(shapes):
     assert _titles("triangles") == ["Triangles in a grid"]
     assert _titles("roots") == ["二次方程"]
@@ -221,15 +279,15 @@ def test_the_cjk_table_has_a_row_for_each_problem_with_cjk_text(shapes):
     """PostgreSQL keeps the CJK vectors in a table of their own (migrations 0027, 0028):
     one row per problem with CJK text in its title, statement or tag names, holding the
     vector the database makes from them, and the side table's visibility, date and
-    English-words vector."""
+    words' vector (made from the text with CJK characters blanked, migration 0029)."""
 
     def rows():
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT c.problem_id, c.visible, c.created_at = p.created_at AND c.cjk = "
                 "qb_problem_cjk(p.title, p.statement, qb_problem_tag_names(p.id)) "
-                "AND c.vector = s.vector AND s.vector = qb_without_cjk(p.search_vector || "
-                "setweight(to_tsvector('english', qb_problem_tag_names(p.id)), 'A')) "
+                "AND c.vector = s.vector AND s.vector = qb_problem_words(p.title, p.statement, "
+                "qb_problem_tag_names(p.id)) "
                 f"FROM {CJK_SEARCH_TABLE} c JOIN questionbank_problem p ON p.id = c.problem_id "
                 "JOIN questionbank_problem_search s ON s.problem_id = c.problem_id")
             return {pk: rest for pk, *rest in cursor.fetchall()}
@@ -240,8 +298,8 @@ def test_the_cjk_table_has_a_row_for_each_problem_with_cjk_text(shapes):
         cursor.execute("SELECT vector::text FROM questionbank_problem_search "
                        "WHERE problem_id = %s", [shapes["quadratic"].pk])
         words = cursor.fetchone()[0]
-    # The English parser's whole runs ('解方程', '二次方程') are left out of the words'
-    # vector (migration 0028); the words stay.
+    # No CJK runs ('解方程', '二次方程') in the words' vector: the parser read the text
+    # with them blanked (migration 0029); the words stay.
     assert "'root'" in words and "'integ'" in words and "方程" not in words
     english.tags.add(Tag.objects.create(name="几何", slug="jihe"))  # a Chinese tag name
     assert rows()[english.pk] == [True, True]

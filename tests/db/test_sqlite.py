@@ -28,9 +28,10 @@ def _migration(name_end: str):
 def test_frozen_sql_is_the_sql_made_again():
     tags = _migration("browse_plain_search_tags")
     generation = _migration("browse_page_cache")
+    words = _migration("search_words_beside_cjk")
     assert tags.SQLITE_FTS_TABLE == sqlite.FTS_TABLE_SQL
-    assert list(sqlite.FTS_TRIGGERS.values()) == tags.SQLITE_FTS_TRIGGERS
-    assert tags.SQLITE_FTS_FILL == sqlite.FTS_FILL
+    assert list(sqlite.FTS_TRIGGERS.values()) == words.SQLITE_FTS_TRIGGERS
+    assert words.SQLITE_FTS_FILL == sqlite.FTS_FILL
     frozen = [sql.replace(" IF NOT EXISTS", "") for sql in generation.SQLITE
               if sql.startswith("CREATE TRIGGER")] + [tags.SQLITE_REVISION_BUMP]
     assert frozen == list(sqlite.GENERATION_TRIGGERS.values())
