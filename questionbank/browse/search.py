@@ -208,8 +208,27 @@ def fts5_expression(text: str) -> str:
     Words are ANDed, ``"quoted words"`` (or words joined by punctuation, like ``x^2``) are
     phrases, a leading ``-`` excludes, a bare ``or`` between two parts means either.
     Every phrase is double-quoted and made of word characters only, so nothing the user
-    types can be read as an operator, a column filter or a prefix query.
+    types can be read as an operator, a column filter or a prefix query. Exclusions
+    alone make "" (FTS5 has no "not" alone): see :func:`fts5_excluded`.
     """
+    groups, negatives = _fts5_parts(text)
+    if not groups:
+        return ""
+    expr = " OR ".join("(" + " AND ".join(g) + ")" for g in groups)
+    if negatives:
+        expr = f"({expr}) NOT ({' OR '.join(negatives)})"
+    return expr
+
+
+def fts5_excluded(text: str) -> str:
+    """An FTS5 expression matching what ``text``'s exclusions (-word, -"a phrase") leave
+    out ("" if none), for a query whose words are only exclusions beside CJK runs."""
+    return " OR ".join(_fts5_parts(text)[1])
+
+
+def _fts5_parts(text: str) -> tuple[list[list[str]], list[str]]:
+    """``text``'s quoted phrases: groups of phrases to AND (the groups ORed), and the
+    phrases to exclude."""
     groups: list[list[str]] = [[]]
     negatives: list[str] = []
     count = 0
@@ -231,13 +250,7 @@ def fts5_expression(text: str) -> str:
             negatives.append(quoted)
         else:
             groups[-1].append(quoted)
-    groups = [g for g in groups if g]
-    if not groups:
-        return ""
-    expr = " OR ".join("(" + " AND ".join(g) + ")" for g in groups)
-    if negatives:
-        expr = f"({expr}) NOT ({' OR '.join(negatives)})"
-    return expr
+    return [g for g in groups if g], negatives
 
 
 def marked(text: str | None) -> SafeString:
@@ -450,6 +463,13 @@ def match_ids(req: SearchRequest, *, relevance: bool, kind: str = "",
         # FTS5 expression cannot be "not" alone (when there is nothing else to find).
         where.append(f"p.id NOT IN (SELECT rowid FROM {CJK_TABLE} WHERE {CJK_TABLE} MATCH %s)")
         params.append(cjk_fts5(req.cjk_not, join="OR"))
+    if req.cjk and not req.fts5 and connection.vendor != "postgresql":
+        # Excluded words beside CJK runs ("轴 -x"): the same, for the words' table.
+        excluded = fts5_excluded(req.words)
+        if excluded:
+            where.append(f"p.id NOT IN (SELECT rowid FROM {FTS_TABLE} "
+                         f"WHERE {FTS_TABLE} MATCH %s)")
+            params.append(excluded)
     if connection.vendor == "postgresql":
         sql, params = _pg_match_sql(req, relevance=relevance, where=where, params=params,
                                     join_problem=bool(kind or difficulty), limit=limit)
@@ -509,6 +529,9 @@ def _pg_match_sql(req: SearchRequest, *, relevance: bool, where: list[str], para
         else:
             conditions.append((f"s.vector @@ {words}", [req.words]))
         scores.append((f"ts_rank(s.vector, {words}, 1)", [req.words]))
+    elif req.cjk and fts5_excluded(req.words):
+        # Words that are all exclusions ("轴 -x"): websearch_to_tsquery makes "not x".
+        conditions.append((f"(numnode({words}) = 0 OR s.vector @@ {words})", [req.words] * 2))
     if req.cjk_not and not req.cjk:
         # Only excluded runs beside the words: a problem without CJK text has no row in
         # the CJK table, and is not excluded.

@@ -167,6 +167,10 @@ def test_exclusion(shapes):
     assert _titles("roots -圆") == ["二次方程"]
     assert _titles("roots -方程") == []
     assert _titles("triangles -圆") == ["Triangles in a grid"]  # no CJK text at all
+    # Excluded words beside runs only.
+    assert set(_titles("面积 -area")) == {"三角形的面积"}
+    assert set(_titles("面积 -\"circle area\" -zebra")) == {"三角形的面积"}
+    assert set(_titles("面积 -zebra")) == {"三角形的面积", "Circle area"}
 
 
 @pytest.mark.django_db
@@ -183,6 +187,7 @@ def test_letters_written_against_cjk_text_are_words_of_their_own():
     assert _titles("ABC") == ["△ABC中的角"]
     assert _titles("abc 求") == ["△ABC中的角"]
     assert _titles("ABC -求") == []
+    assert _titles("轴 -x") == []
     # Marked where written, in the text as written (not the blanked text the index read).
     title, snippet = highlights(parse_query("x轴"), [axis.pk])[axis.pk]
     assert title == "坐标<mark>轴</mark>"
