@@ -369,13 +369,14 @@ def filled_version() -> str | None:
 
 
 def hits(word: str) -> float:
-    """Share of all problems whose title or statement matches ``word``."""
+    """Share of all problems whose title, statement or tags match ``word`` (through the
+    search's side table, which has a row for every problem)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FILTER (WHERE search_vector @@ "
+        cursor.execute("SELECT count(*) FILTER (WHERE vector @@ "
                        "websearch_to_tsquery('english', %s))::float / count(*) "
-                       "FROM questionbank_problem", [word])
+                       "FROM questionbank_problem_search", [word])
         return cursor.fetchone()[0]
 
 

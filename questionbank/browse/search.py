@@ -2,17 +2,16 @@
 
 One search box, two engines:
 
-- PostgreSQL: ``questionbank_problem.search_vector``, a stored generated tsvector
-  (title weight A, statement weight B, config 'english'), copied with the problem's tag
-  names (weight A) into the narrow side table ``questionbank_problem_search`` that the
-  search reads (migrations 0004, 0011, 0020), made from the text with its CJK runs
-  blanked (0029: the parser makes a "word" of letters of any script, so
-  '求x轴' was one word and 'x' none; the CJK index below finds the runs). The user's
-  words go through
-  ``websearch_to_tsquery``, which accepts any input without a syntax error ("phrases",
-  -exclusions, ``or``); ranking is ``ts_rank``; snippets ``ts_headline``.
+- PostgreSQL: a tsvector of the title (weight A), statement (B) and tag names (A), config
+  'english', in the narrow side table ``questionbank_problem_search`` that the search
+  reads (migrations 0011, 0019), kept by triggers. It is made from the text with its CJK
+  runs blanked (``qb_problem_words``, 0029: the parser makes a "word" of letters of any
+  script, so '求x轴' was one word and 'x' none; the CJK index below finds the runs).
+  The user's words go through ``websearch_to_tsquery``, which accepts any input without
+  a syntax error ("phrases", -exclusions, ``or``); ranking is ``ts_rank``; snippets
+  ``ts_headline``.
 - SQLite: an FTS5 table (title, statement, tag names) kept in step by triggers, with the
-  ``porter`` stemmer (migrations 0015, 0020), so both engines find "integrals" for
+  ``porter`` stemmer (migrations 0015, 0019), so both engines find "integrals" for
   "integral", "hexagon" for "Hexagons", and a problem tagged "Integrals" for "integral";
   ranking is ``bm25`` with the title and tags weighted 10x; snippets
   ``highlight()``/``snippet()``. Its copy of the text has CJK runs blanked too (0029).
@@ -74,10 +73,10 @@ FRAGMENT = "\x1f"
 # str.translate's table that removes them all (as _pg_clean does in the database).
 _NO_MARKERS = dict.fromkeys(map(ord, SENTINELS + FRAGMENT))
 
-# The PostgreSQL side table the ranked search reads (migrations 0011, 0020): problem id,
+# The PostgreSQL side table the ranked search reads (migrations 0011, 0019): problem id,
 # created_at, ``visible`` (the rule of questionbank.db.published, kept by triggers; only a
 # pre-filter: the rows shown are re-read through it) and the tsvector with tag names
-# (no CJK lexemes: migration 0028).
+# (made with CJK runs blanked: migration 0029).
 SIDE_TABLE = "questionbank_problem_search"
 # Its companion for Chinese, Japanese and Korean (migrations 0027, 0028): one row per
 # problem with CJK text, its tsvector of character pairs stored in the row with the
