@@ -61,17 +61,18 @@ def blank_cjk(text: str) -> str:
 
 def unblank_ranges(text: str, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """``ranges`` of ``blank_cjk(text)`` (where a database marked words in it) as ranges
-    of ``text``. A range holds no blanked run: the run's space separates words."""
+    of ``text``. A range's ends are words' ends, never a blanked run's space (a phrase's
+    range may hold one: "a 文b" marked whole as the phrase "a b")."""
     starts, shifts = [0], [0]  # from each start on, text's offset is the blanked one + shift
+
+    def at(pos: int) -> int:
+        return pos + shifts[bisect_right(starts, pos) - 1]
+
     for run in CJK_RUN.finditer(text or ""):
         blanked_end = run.start() - shifts[-1] + 1
         starts.append(blanked_end)
         shifts.append(run.end() - blanked_end)
-    out = []
-    for a, b in ranges:
-        shift = shifts[bisect_right(starts, a) - 1]
-        out.append((a + shift, b + shift))
-    return out
+    return [(at(a), at(b - 1) + 1) for a, b in ranges if a < b]
 
 
 def cjk_tokens(text: str) -> str:

@@ -228,6 +228,8 @@ def test_marks_on_the_blanked_text_go_back_to_the_text_as_written():
     words = [(m.start(), m.end()) for m in re.finditer(r"[A-Za-z0-9=]+", blanked)]
     assert [text[a:b] for a, b in unblank_ranges(text, words)] == ["ABC", "x", "y=2x", "x"]
     assert unblank_ranges("plain x", [(6, 7)]) == [(6, 7)]
+    # A phrase marked whole across a blanked run ("a 文b", as FTS5 marks "a b").
+    assert unblank_ranges("a中文b c", [(0, 3), (4, 5)]) == [(0, 4), (5, 6)]
 
 
 def test_english_search_is_unchanged(shapes):
