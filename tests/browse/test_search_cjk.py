@@ -286,7 +286,7 @@ def test_the_cjk_table_has_a_row_for_each_problem_with_cjk_text(shapes):
     """PostgreSQL keeps the CJK vectors in a table of their own (migrations 0027, 0028):
     one row per problem with CJK text in its title, statement or tag names, holding the
     vector the database makes from them, and the side table's visibility, date and
-    words' vector (made from the text with CJK characters blanked, migration 0029)."""
+    words' vector (made from the text with CJK runs blanked, migration 0029)."""
 
     def rows():
         with connection.cursor() as cursor:
