@@ -116,7 +116,7 @@ def test_search_objects_exist():
                            "AND attname = 'search_vector' AND NOT attisdropped", [PROBLEM_TABLE])
             assert cursor.fetchone()[0] == 0
         else:
-            cursor.execute("SELECT sql FROM sqlite_master WHERE name = %s", [search.FTS_TABLE])
+            cursor.execute("SELECT sql FROM sqlite_master WHERE name = %s", [FTS_TABLE])
             assert "fts5" in cursor.fetchone()[0].lower()
 
 

@@ -424,14 +424,14 @@ def test_solutions_count_is_right_in_worksheet(client):
 
 @pytest.mark.django_db
 def test_search_says_when_only_the_newest_matches_were_ranked(client, monkeypatch):
-    from questionbank.browse import search
+    from questionbank.browse.search import matching
     from questionbank.views import browse
 
     for i in range(4):
         published_problem(title=f"Roots {i}", statement="roots")
     html = client.get(f"{LIST}?q=roots").content.decode()
     assert "4 problems match." in html
-    monkeypatch.setattr(search, "RANK_CANDIDATES", 3)
+    monkeypatch.setattr(matching, "RANK_CANDIDATES", 3)
     monkeypatch.setattr(browse, "RANK_CANDIDATES", 3)
     response = client.get(f"{LIST}?q=roots")
     html = response.content.decode()
